@@ -1,1 +1,1 @@
-"""replication package."""
+"""The contract between the planes: entities, change events, the fold, the Redis log, delays."""

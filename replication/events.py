@@ -1,0 +1,74 @@
+"""The change-event envelope: the one record the control plane writes and every replica folds.
+
+The envelope is frozen and versioned (``schema_version``). Stored records are decoded through
+``decode_event``, which runs the upcasters in order, so old log entries stay readable when the
+schema grows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "CURRENT_SCHEMA_VERSION",
+    "ChangeEvent",
+    "ChangeKind",
+    "decode_event",
+    "encode_event",
+]
+
+CURRENT_SCHEMA_VERSION = 1
+
+ChangeKind = Literal[
+    "account.put",
+    "user.put",
+    "user.delete",
+    "access_key.put",
+    "access_key.delete",
+]
+
+
+class ChangeEvent(BaseModel):
+    """One accepted change, at log position ``version``.
+
+    ``payload`` is the whole entity after the change for ``*.put`` kinds and its key
+    (``EntityKey``) for ``*.delete`` kinds, so applying an event twice is harmless.
+    ``committed_at`` is the writer's wall clock in epoch seconds when it appended the event:
+    replicas hold the event until ``committed_at`` plus their propagation delay.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: int = CURRENT_SCHEMA_VERSION
+    version: int
+    committed_at: float
+    kind: ChangeKind
+    account: str
+    action: str
+    payload: dict[str, Any]
+
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+# schema_version N -> function that turns an N record into an N+1 record. Empty while the
+# schema is at version 1; the first change of shape adds `1: upcast_v1_to_v2` here.
+UPCASTERS: dict[int, Upcaster] = {}
+
+
+def encode_event(event: ChangeEvent) -> bytes:
+    """The stored form of an event: compact JSON with sorted keys."""
+    return orjson.dumps(event.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+
+
+def decode_event(raw: bytes | str) -> ChangeEvent:
+    """Read a stored event, upcasting it to the current schema first."""
+    record: dict[str, Any] = orjson.loads(raw)
+    schema = int(record.get("schema_version", 1))
+    while schema < CURRENT_SCHEMA_VERSION:
+        record = UPCASTERS[schema](record)
+        schema = int(record["schema_version"])
+    return ChangeEvent.model_validate(record)
