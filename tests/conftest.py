@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.redis_server import new_password, start_redis_server, wait_for_redis
-from deploy.redis_server import write_redis_config
+from deploy.redis_server import new_password, start_redis_server, wait_for_redis, write_redis_config
 
 
 def free_port_block(size: int = 50) -> int:

@@ -1,0 +1,1 @@
+"""The control plane's HTTP edge: the IAM Query API."""

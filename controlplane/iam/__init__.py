@@ -1,0 +1,12 @@
+"""IAM actions of the control plane, each a pure handler over the projection."""
+
+from __future__ import annotations
+
+from controlplane.iam import access_keys, user_policies, users
+from controlplane.iam.operation import Caller, Change, Operation, Outcome
+
+__all__ = ["OPERATIONS", "Caller", "Change", "Operation", "Outcome"]
+
+OPERATIONS: dict[str, Operation] = {
+    op.name: op for module in (users, access_keys, user_policies) for op in module.OPERATIONS
+}

@@ -1,0 +1,44 @@
+"""IAM's own error codes, with the HTTP status and wording AWS gives them."""
+
+from __future__ import annotations
+
+from awswire.errors import AwsError
+
+__all__ = [
+    "delete_conflict",
+    "entity_already_exists",
+    "invalid_input",
+    "limit_exceeded",
+    "malformed_policy",
+    "no_such_entity",
+]
+
+
+def no_such_entity(message: str) -> AwsError:
+    """404 NoSuchEntity."""
+    return AwsError("NoSuchEntity", message, 404)
+
+
+def entity_already_exists(message: str) -> AwsError:
+    """409 EntityAlreadyExists."""
+    return AwsError("EntityAlreadyExists", message, 409)
+
+
+def delete_conflict(message: str) -> AwsError:
+    """409 DeleteConflict."""
+    return AwsError("DeleteConflict", message, 409)
+
+
+def limit_exceeded(message: str) -> AwsError:
+    """409 LimitExceeded."""
+    return AwsError("LimitExceeded", message, 409)
+
+
+def malformed_policy(message: str) -> AwsError:
+    """400 MalformedPolicyDocument."""
+    return AwsError("MalformedPolicyDocument", message, 400)
+
+
+def invalid_input(message: str) -> AwsError:
+    """400 InvalidInput."""
+    return AwsError("InvalidInput", message, 400)

@@ -1,0 +1,69 @@
+"""What every IAM action handler is: a pure function from state and parameters to an outcome.
+
+Handlers never touch Redis or HTTP. A handler validates against the projection, builds the
+AWS-shaped result, and names at most one change; the writer appends it and only then is the
+result sent back. That keeps "one event per accepted call" true by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from replication.events import ChangeKind
+from replication.state import IamState
+
+__all__ = ["Caller", "Change", "Handler", "Operation", "Outcome", "Params"]
+
+Params = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated principal behind a request."""
+
+    account: str
+    arn: str
+    user_name: str | None  # None for the root user and for role sessions
+
+    @property
+    def is_root(self) -> bool:
+        """Whether the caller is the account's root user."""
+        return self.arn.endswith(":root")
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """The one change an accepted write makes: an entity put or a key deleted."""
+
+    kind: ChangeKind
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A handler's answer: the result members of the AWS response, and the change to append."""
+
+    result: dict[str, Any]
+    change: Change | None = None
+
+
+Handler = Callable[[IamState, Params, Caller, datetime], Outcome]
+ResourceOf = Callable[[IamState, Params, Caller], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """An IAM action: its handler, the resource it is authorized on, and whether it writes."""
+
+    name: str
+    handler: Handler
+    resource: ResourceOf
+    writes: bool
+
+    @property
+    def iam_action(self) -> str:
+        """The action name policies use, e.g. ``iam:CreateUser``."""
+        return f"iam:{self.name}"

@@ -1,0 +1,114 @@
+"""IAM users: CreateUser, GetUser, ListUsers, DeleteUser."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from controlplane.iam.errors import (
+    delete_conflict,
+    entity_already_exists,
+    limit_exceeded,
+    no_such_entity,
+)
+from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
+from controlplane.iam.pagination import paginate
+from replication.arns import root_arn, user_arn
+from replication.entities import EntityKey, Tag, User
+from replication.ids import IdPrefix, new_unique_id
+from replication.state import IamState
+
+__all__ = ["OPERATIONS", "require_user", "user_shape"]
+
+USERS_PER_ACCOUNT = 5000
+
+
+def user_shape(user: User) -> dict[str, Any]:
+    """The ``User`` structure of IAM's responses."""
+    shape: dict[str, Any] = {
+        "Path": user.path,
+        "UserName": user.name,
+        "UserId": user.user_id,
+        "Arn": user.arn,
+        "CreateDate": user.created_at,
+    }
+    if user.tags:
+        shape["Tags"] = [{"Key": t.key, "Value": t.value} for t in user.tags]
+    return shape
+
+
+def require_user(state: IamState, account: str, name: str) -> User:
+    """The named user, or NoSuchEntity as AWS words it."""
+    user = state.user(account, name)
+    if user is None:
+        raise no_such_entity(f"The user with name {name} cannot be found.")
+    return user
+
+
+def user_resource(state: IamState, params: Params, caller: Caller) -> str:
+    """The ARN a user action is authorized on (the user's own path when it exists)."""
+    name = params.get("UserName")
+    if name is None:
+        return caller.arn
+    existing = state.user(caller.account, name)
+    path = existing.path if existing else params.get("Path", "/")
+    return user_arn(caller.account, path, existing.name if existing else name)
+
+
+def _users_resource(state: IamState, params: Params, caller: Caller) -> str:
+    return f"arn:aws:iam::{caller.account}:user{params.get('PathPrefix', '/')}"
+
+
+def create_user(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+    """CreateUser: a new user with a fresh AIDA id; names are unique ignoring case."""
+    name = params["UserName"]
+    if state.user(caller.account, name) is not None:
+        raise entity_already_exists(f"User with name {name} already exists.")
+    if len(state.users_of(caller.account)) >= USERS_PER_ACCOUNT:
+        raise limit_exceeded(f"Cannot exceed quota for UsersPerAccount: {USERS_PER_ACCOUNT}")
+    user = User(
+        account=caller.account,
+        name=name,
+        path=params.get("Path", "/"),
+        user_id=new_unique_id(IdPrefix.USER),
+        created_at=now,
+        tags=tuple(Tag(key=t["Key"], value=t["Value"]) for t in params.get("Tags", [])),
+    )
+    return Outcome({"User": user_shape(user)}, Change("user.put", user.model_dump(mode="json")))
+
+
+def get_user(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+    """GetUser: the named user, or the caller itself when no name is given."""
+    name = params.get("UserName") or caller.user_name
+    if name is None:  # the root user asking about itself
+        account = state.accounts[caller.account]
+        root = {"UserId": caller.account, "Arn": root_arn(caller.account)}
+        return Outcome({"User": {**root, "CreateDate": account.created_at}})
+    return Outcome({"User": user_shape(require_user(state, caller.account, name))})
+
+
+def list_users(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+    """ListUsers: users under a path prefix, sorted by name, paginated."""
+    prefix = params.get("PathPrefix", "/")
+    users = [u for u in state.users_of(caller.account) if u.path.startswith(prefix)]
+    page, more = paginate(users, params, key=lambda u: u.name.lower())
+    return Outcome({"Users": [user_shape(u) for u in page], **more})
+
+
+def delete_user(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+    """DeleteUser: refused with DeleteConflict while the user still owns keys or policies."""
+    user = require_user(state, caller.account, params["UserName"])
+    if state.keys_of(caller.account, user.name):
+        raise delete_conflict("Cannot delete entity, must delete access keys first.")
+    if user.inline_policies:
+        raise delete_conflict("Cannot delete entity, must delete policies first.")
+    key = EntityKey(entity="user", account=caller.account, name=user.name)
+    return Outcome({}, Change("user.delete", key.model_dump(mode="json")))
+
+
+OPERATIONS = (
+    Operation("CreateUser", create_user, user_resource, writes=True),
+    Operation("GetUser", get_user, user_resource, writes=False),
+    Operation("ListUsers", list_users, _users_resource, writes=False),
+    Operation("DeleteUser", delete_user, user_resource, writes=True),
+)

@@ -1,0 +1,69 @@
+"""The control plane's aiohttp application: the IAM API at ``/`` and ``/health``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import orjson
+import structlog
+from aiohttp import web
+
+from awswire.errors import AwsError
+from awswire.xml import query_error_response
+from controlplane.api.iam import VERSION_HEADER, IamApi
+from controlplane.writer import Writer
+
+__all__ = ["MAX_BODY_BYTES", "build_app"]
+
+_log = structlog.get_logger("controlplane.server")
+
+# above IAM's largest modelled parameter (131,072 characters) so oversized members get AWS's
+# ValidationError; anything bigger is refused before it is read
+MAX_BODY_BYTES = 2 * 1024 * 1024
+WRITER_KEY = web.AppKey("writer", Writer)
+
+
+def _xml_error(error: AwsError, version: int) -> web.Response:
+    wire = query_error_response(error, "00000000-0000-0000-0000-000000000000", "iam")
+    return web.Response(
+        status=wire.status,
+        body=wire.body,
+        content_type="text/xml",
+        headers={VERSION_HEADER: str(version)},
+    )
+
+
+@web.middleware
+async def _never_a_traceback(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Whatever fails leaves as an AWS error document, never an HTML page or a traceback."""
+    version = request.app[WRITER_KEY].state.version
+    try:
+        return await handler(request)
+    except web.HTTPRequestEntityTooLarge:
+        too_large = AwsError("RequestEntityTooLarge", "Request body is too large.", 413)
+        return _xml_error(too_large, version)
+    except web.HTTPException:
+        raise
+    except Exception:
+        _log.exception("request_failed")
+        failure = AwsError(
+            "ServiceFailure", "The request processing has failed.", 500, sender_fault=False
+        )
+        return _xml_error(failure, version)
+
+
+async def _health(request: web.Request) -> web.Response:
+    writer = request.app[WRITER_KEY]
+    body = {"status": "OK", "version": writer.state.version}
+    return web.Response(body=orjson.dumps(body), content_type="application/json")
+
+
+def build_app(writer: Writer, api: IamApi) -> web.Application:
+    """The control plane application."""
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_never_a_traceback])
+    app[WRITER_KEY] = writer
+    app.router.add_get("/health", _health)
+    app.router.add_route("*", "/", api.handle)
+    return app

@@ -1,0 +1,103 @@
+"""The single writer: runs handlers against the projection and appends their changes.
+
+A write is acknowledged only after its event is durably in the log (compare-and-append).
+If an append fails in a way that leaves its fate unknown (Redis died mid-call), the
+projection is marked stale and rebuilt from the log before the next write, so the control
+plane never answers from a state the log does not hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import structlog
+from redis.exceptions import RedisError
+
+from awswire.errors import AwsError
+from controlplane.iam.operation import Caller, Operation, Outcome, Params
+from replication.events import ChangeEvent
+from replication.log import AppendConflictError, RedisChangeLog
+from replication.state import IamState, apply, empty_state
+
+__all__ = ["Writer"]
+
+_log = structlog.get_logger("controlplane.writer")
+
+
+def _service_failure() -> AwsError:
+    return AwsError(
+        "ServiceFailure",
+        "The request processing has failed because of an unknown error, exception or failure.",
+        500,
+        sender_fault=False,
+    )
+
+
+class Writer:
+    """Holds the control plane's projection of the log and is the log's only appender."""
+
+    def __init__(self, log: RedisChangeLog, clock: Callable[[], float]) -> None:
+        self.state: IamState = empty_state()
+        self._log = log
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._stale = True
+
+    async def catch_up(self) -> None:
+        """Fold every log event newer than the projection."""
+        state = self.state
+        async for event in self._log.replay(after=state.version):
+            state = apply(state, event)
+        self.state = state
+        self._stale = False
+
+    async def execute(
+        self, operation: Operation, params: Params, caller: Caller
+    ) -> tuple[Outcome, int]:
+        """Run one action; for a write, return only once its event is durable.
+
+        The second member is the version the answer reflects: the new event's version for a
+        write, the projection's version for a read.
+        """
+        if not operation.writes:
+            state = self.state
+            return operation.handler(state, params, caller, self._now()), state.version
+        async with self._lock:
+            for _attempt in range(3):
+                try:
+                    if self._stale:
+                        await self.catch_up()
+                    return await self._write(operation, params, caller)
+                except AppendConflictError as conflict:
+                    _log.warning("append_conflict", head=conflict.head, wanted=conflict.attempted)
+                    self._stale = True
+                except (RedisError, OSError) as error:
+                    _log.error("log_unavailable", error=type(error).__name__)
+                    self._stale = True
+                    raise _service_failure() from None
+            raise _service_failure()
+
+    async def _write(
+        self, operation: Operation, params: Params, caller: Caller
+    ) -> tuple[Outcome, int]:
+        now = self._now()
+        outcome = operation.handler(self.state, params, caller, now)
+        if outcome.change is None:
+            return outcome, self.state.version
+        event = ChangeEvent(
+            version=self.state.version + 1,
+            committed_at=self._clock(),
+            kind=outcome.change.kind,
+            account=caller.account,
+            action=operation.name,
+            payload=outcome.change.payload,
+        )
+        await self._log.append(event)
+        self.state = apply(self.state, event)
+        _log.info("change_committed", version=event.version, kind=event.kind, action=event.action)
+        return outcome, event.version
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)

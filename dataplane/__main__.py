@@ -1,0 +1,84 @@
+"""Run one data-plane replica: ``python -m dataplane --region R --az AZ --port P ...``.
+
+Every setting comes from a flag or its ``IAM_PLANES_*`` environment variable, so the same
+command runs a replica on this machine or in a container on another one. The Redis URL carries
+a password and is read from the environment only, never from argv (which ``ps`` shows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import time
+
+import structlog
+from aiohttp import web
+
+from dataplane.authorizer import Authorizer
+from dataplane.replica import Replica, ReplicaIdentity
+from dataplane.server import build_app
+from replication.delay import parse_delay_option
+from replication.log import RedisChangeLog, connect
+from replication.logs import configure_logging
+
+_log = structlog.get_logger("dataplane")
+
+
+def _arguments() -> argparse.Namespace:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(prog="python -m dataplane", description=__doc__)
+    parser.add_argument("--region", default=env("IAM_PLANES_REGION", "us-east-1"))
+    parser.add_argument("--az", default=env("IAM_PLANES_AZ"))
+    parser.add_argument("--host", default=env("IAM_PLANES_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(env("IAM_PLANES_PORT", "4611")))
+    parser.add_argument(
+        "--regional-port", type=int, default=int(env("IAM_PLANES_REGIONAL_PORT", "4610"))
+    )
+    parser.add_argument(
+        "--delay", default=env("IAM_PLANES_DELAY", "0"), help="MS or MS+-JITTER (milliseconds)"
+    )
+    args = parser.parse_args()
+    if args.az is None:
+        args.az = args.region + "a"
+    return args
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    redis_url = os.environ.get("IAM_PLANES_REDIS_URL", "redis://127.0.0.1:6379/0")
+    _, delay = parse_delay_option(f"{args.region}={args.delay}")
+    log = RedisChangeLog(connect(redis_url))
+    replica = Replica(ReplicaIdentity(args.region, args.az), log, delay, clock=time.time)
+    app = build_app(replica, Authorizer(replica, clock=time.time))
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    own = web.TCPSite(runner, args.host, args.port, reuse_port=True)
+    regional = web.TCPSite(runner, args.host, args.regional_port, reuse_port=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    follower = asyncio.create_task(replica.run())
+    await own.start()
+    await regional.start()
+    _log.info("replica_listening", port=args.port, regional_port=args.regional_port)
+    await stop.wait()
+    follower.cancel()
+    await runner.cleanup()
+    await log.close()
+    _log.info("replica_stopped")
+
+
+def main() -> None:
+    """Entry point of the replica process."""
+    args = _arguments()
+    configure_logging(json=True)
+    structlog.contextvars.bind_contextvars(region=args.region, az=args.az)
+    _, spec = parse_delay_option(f"{args.region}={args.delay}")
+    _log.info("replica_starting", delay_ms=spec.base_ms, jitter_ms=spec.jitter_ms)
+    asyncio.run(_serve(args))
+
+
+if __name__ == "__main__":
+    main()

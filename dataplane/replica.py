@@ -1,0 +1,208 @@
+"""A replica's runtime: bootstrap from the log, tail it, hold each event, apply in order.
+
+The replica owns one reference to the current ``IamState``; applying an event builds the next
+state and swaps the reference, so a request always sees one consistent version. Answers keep
+flowing from the last state whatever happens to Redis or the control plane.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import structlog
+from redis.exceptions import RedisError
+
+from replication.delay import DelaySpec
+from replication.events import ChangeEvent
+from replication.log import ChangeLogReader
+from replication.state import IamState, apply, empty_state
+
+__all__ = [
+    "Arrival",
+    "Clock",
+    "Replica",
+    "ReplicaIdentity",
+    "ReplicaStatus",
+    "StaleReplicaError",
+]
+
+Clock = Callable[[], float]
+"""Wall-clock seconds since the epoch; injected so lag can be tested."""
+
+_log = structlog.get_logger("dataplane.replica")
+
+_TAIL_BLOCK_MS = 1000
+_RETRY_SECONDS = 0.5
+_ARRIVALS_KEPT = 10_000
+
+
+class ReplicaStatus(StrEnum):
+    """Where the replica stands: serving its state, still loading, or cut off from its log."""
+
+    STARTING = "STARTING"
+    OK = "OK"
+    NOT_READY = "NOT_READY"
+    ERROR = "ERROR"
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """When one event was committed and when this replica applied it."""
+
+    version: int
+    kind: str
+    action: str
+    committed_at: float
+    applied_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaIdentity:
+    """Which region and AZ this replica serves."""
+
+    region: str
+    az: str
+
+
+class StaleReplicaError(Exception):
+    """The replica did not reach a requested version in time."""
+
+    def __init__(self, wanted: int, have: int) -> None:
+        super().__init__(
+            f"replica is at version {have}, {wanted - have} behind the requested {wanted}"
+        )
+        self.wanted = wanted
+        self.have = have
+
+
+class Replica:
+    """Follows the change log with this replica's propagation delay."""
+
+    def __init__(
+        self,
+        identity: ReplicaIdentity,
+        log: ChangeLogReader,
+        delay: DelaySpec,
+        clock: Clock,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.identity = identity
+        self.delay = delay
+        self.state: IamState = empty_state()
+        self.status = ReplicaStatus.STARTING
+        self.last_applied_at: float | None = None
+        self._log = log
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._pending: deque[tuple[float, ChangeEvent]] = deque()
+        self.arrivals: deque[Arrival] = deque(maxlen=_ARRIVALS_KEPT)
+        self._read_version = 0
+        self._arrived = asyncio.Event()
+        self._version_changed = asyncio.Condition()
+
+    # -- what requests read -------------------------------------------------------------
+
+    def lag_ms(self) -> float:
+        """How long the oldest event this replica has read but not applied has been committed."""
+        if not self._pending:
+            return 0.0
+        return max(0.0, (self._clock() - self._pending[0][1].committed_at) * 1000)
+
+    @property
+    def read_version(self) -> int:
+        """The newest version read from the log (applied or still held)."""
+        return self._read_version
+
+    async def wait_for_version(self, version: int, timeout: float) -> IamState:
+        """The state once it reaches ``version``; StaleReplicaError after ``timeout`` seconds."""
+        if self.state.version >= version:
+            return self.state
+        try:
+            async with asyncio.timeout(timeout), self._version_changed:
+                await self._version_changed.wait_for(lambda: self.state.version >= version)
+        except TimeoutError:
+            raise StaleReplicaError(version, self.state.version) from None
+        return self.state
+
+    # -- the follower ---------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Read and apply forever: one task tails the log, one applies due events in order."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._read_forever())
+            group.create_task(self._apply_forever())
+
+    async def _read_forever(self) -> None:
+        first = True
+        while True:
+            try:
+                if first:
+                    await self._bootstrap()
+                    first = False
+                events = await self._log.wait_after(self._read_version, _TAIL_BLOCK_MS)
+                self._hold(events)
+                if self.status is not ReplicaStatus.OK and not first:
+                    self.status = ReplicaStatus.OK
+            except (RedisError, OSError) as error:
+                if self.status is ReplicaStatus.OK:
+                    _log.warning("log_unreachable", error=type(error).__name__)
+                self.status = ReplicaStatus.NOT_READY if first else ReplicaStatus.ERROR
+                await asyncio.sleep(_RETRY_SECONDS)
+
+    async def _bootstrap(self) -> None:
+        """Read the whole log once; events already past their due time apply at once."""
+        while True:
+            events = await self._log.read_after(self._read_version, 2000)
+            if not events:
+                break
+            self._hold(events)
+        self._apply_due()
+        self.status = ReplicaStatus.OK
+        _log.info("replica_bootstrapped", version=self.state.version, read=self._read_version)
+
+    def _hold(self, events: list[ChangeEvent]) -> None:
+        for event in events:
+            if event.version <= self._read_version:
+                continue
+            due = event.committed_at + self.delay.draw(self._rng) / 1000
+            if self._pending:  # never apply out of log order, whatever the jitter drew
+                due = max(due, self._pending[-1][0])
+            self._pending.append((due, event))
+            self._read_version = event.version
+        if events:
+            self._arrived.set()
+
+    def _apply_due(self) -> int:
+        now = self._clock()
+        state = self.state
+        applied = 0
+        while self._pending and self._pending[0][0] <= now:
+            _, event = self._pending.popleft()
+            state = apply(state, event)
+            applied += 1
+            self.arrivals.append(
+                Arrival(event.version, event.kind, event.action, event.committed_at, now)
+            )
+        if applied:
+            self.state = state
+            self.last_applied_at = now
+        return applied
+
+    async def _apply_forever(self) -> None:
+        while True:
+            if not self._pending:
+                self._arrived.clear()
+                await self._arrived.wait()
+                continue
+            wait = self._pending[0][0] - self._clock()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if self._apply_due():
+                _log.debug("events_applied", version=self.state.version)
+                async with self._version_changed:
+                    self._version_changed.notify_all()

@@ -1,0 +1,158 @@
+"""The replica's HTTP API: /authorize, /state, /health.
+
+One aiohttp application serves two sockets: the replica's own port and the region's shared
+port (SO_REUSEPORT, so the kernel spreads the region's connections over its live replicas and
+losing one AZ never loses the region).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+import structlog
+from aiohttp import web
+from pydantic import ValidationError
+
+from awswire.errors import AwsError
+from dataplane.authorizer import Authorizer
+from dataplane.queries import AuthorizeQuery, ReplicaState
+from dataplane.replica import Replica, ReplicaStatus, StaleReplicaError
+
+__all__ = ["build_app"]
+
+_log = structlog.get_logger("dataplane.server")
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_BATCH = 10_000
+REPLICA_KEY = web.AppKey("replica", Replica)
+AUTHORIZER_KEY = web.AppKey("authorizer", Authorizer)
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+def _error(code: str, message: str, status: int) -> web.Response:
+    return _json({"error": {"code": code, "message": message}}, status)
+
+
+@web.middleware
+async def _errors_as_json(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Every failure leaves as a JSON error with AWS's code; never a traceback or a bare 500."""
+    request_id = str(uuid.uuid4())
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    try:
+        return await handler(request)
+    except web.HTTPException as http:
+        if http.status == 413:
+            return _error("RequestEntityTooLarge", "Request body is too large.", 413)
+        raise
+    except AwsError as error:
+        return _error(error.code, error.message, error.http_status)
+    except StaleReplicaError as stale:
+        return _error("StaleReplica", str(stale), 503)
+    except Exception:
+        _log.exception("request_failed", path=request.path)
+        return _error("InternalFailure", "The request processing has failed.", 500)
+    finally:
+        structlog.contextvars.unbind_contextvars("request_id")
+
+
+def _parse_query(raw: Any) -> AuthorizeQuery:
+    try:
+        return AuthorizeQuery.model_validate(raw)
+    except ValidationError as invalid:
+        first = invalid.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise AwsError("ValidationError", f"{where}: {first['msg']}", 400) from None
+
+
+async def _read_json(request: web.Request) -> Any:
+    body = await request.read()
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise AwsError("MalformedQueryString", "The request body is not valid JSON.", 400) from None
+
+
+async def authorize(request: web.Request) -> web.Response:
+    """Answer one query (a JSON object) or a batch (a JSON array of them)."""
+    authorizer = request.app[AUTHORIZER_KEY]
+    raw = await _read_json(request)
+    source_ip = request.remote or "127.0.0.1"
+    if isinstance(raw, list):
+        if len(raw) > MAX_BATCH:
+            raise AwsError("ValidationError", f"A batch holds at most {MAX_BATCH} queries.", 400)
+        answers = [await authorizer.answer_or_error(_parse_query(q), source_ip) for q in raw]
+        return _json(answers)
+    answer = await authorizer.answer(_parse_query(raw), source_ip)
+    return _json(answer)
+
+
+async def state(request: web.Request) -> web.Response:
+    """Where this replica stands: version, lag, digest, status."""
+    replica = request.app[REPLICA_KEY]
+    current = replica.state
+    body = ReplicaState(
+        region=replica.identity.region,
+        az=replica.identity.az,
+        version=current.version,
+        read_version=replica.read_version,
+        lag_ms=round(replica.lag_ms(), 3),
+        digest=current.digest,
+        status=replica.status.value,
+        entities=current.entity_count,
+        last_applied_at=replica.last_applied_at,
+    )
+    return _json(body.model_dump())
+
+
+async def applied(request: web.Request) -> web.Response:
+    """When each recent event was committed and applied here (``?since=VERSION``)."""
+    replica = request.app[REPLICA_KEY]
+    try:
+        since = int(request.query.get("since", "0"))
+    except ValueError:
+        raise AwsError("ValidationError", "since must be an integer version.", 400) from None
+    rows = [
+        {
+            "version": a.version,
+            "kind": a.kind,
+            "action": a.action,
+            "committed_at": a.committed_at,
+            "applied_at": a.applied_at,
+        }
+        for a in replica.arrivals
+        if a.version > since
+    ]
+    return _json({"region": replica.identity.region, "az": replica.identity.az, "applied": rows})
+
+
+async def health(request: web.Request) -> web.Response:
+    """200 once the replica has bootstrapped and serves; 503 before."""
+    replica = request.app[REPLICA_KEY]
+    ready = replica.status in (ReplicaStatus.OK, ReplicaStatus.ERROR)
+    return _json({"status": replica.status.value}, 200 if ready else 503)
+
+
+async def not_found(request: web.Request) -> web.Response:
+    """Unknown paths answer like an AWS endpoint would, not with an HTML page."""
+    return _error("UnknownOperation", f"No such operation: {request.method} {request.path}", 404)
+
+
+def build_app(replica: Replica, authorizer: Authorizer) -> web.Application:
+    """The replica's application, ready to be served on its own and its regional socket."""
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_errors_as_json])
+    app[REPLICA_KEY] = replica
+    app[AUTHORIZER_KEY] = authorizer
+    app.router.add_post("/authorize", authorize)
+    app.router.add_get("/state", state)
+    app.router.add_get("/health", health)
+    app.router.add_get("/applied", applied)
+    app.router.add_route("*", "/{tail:.*}", not_found)
+    return app

@@ -1,0 +1,71 @@
+"""The account the launcher creates at first start, with its root access key.
+
+The account goes into the log like any other change (before any plane runs), so replicas and
+the control plane learn it the same way they learn everything else.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from replication.entities import AccessKey, Account
+from replication.events import ChangeEvent, ChangeKind
+from replication.ids import new_access_key_id, new_account_id, new_secret_access_key
+from replication.log import RedisChangeLog, connect
+from replication.state import IamState, apply, empty_state
+
+__all__ = ["ensure_account"]
+
+
+async def _fold(log: RedisChangeLog) -> IamState:
+    state = empty_state()
+    async for event in log.replay():
+        state = apply(state, event)
+    return state
+
+
+async def _append(
+    log: RedisChangeLog,
+    state: IamState,
+    kind: ChangeKind,
+    entity: Account | AccessKey,
+    account: str,
+) -> IamState:
+    event = ChangeEvent(
+        version=state.version + 1,
+        committed_at=time.time(),
+        kind=kind,
+        account=account,
+        action="Bootstrap",
+        payload=entity.model_dump(mode="json"),
+    )
+    await log.append(event)
+    return apply(state, event)
+
+
+async def ensure_account(redis_url: str) -> dict[str, tuple[str, str]]:
+    """Every account's root key (id, secret); create one account and its key if the log has none."""
+    log = RedisChangeLog(connect(redis_url))
+    try:
+        state = await _fold(log)
+        if not state.accounts:
+            now = datetime.now(UTC)
+            account = Account(id=new_account_id(), created_at=now)
+            root_key = AccessKey(
+                account=account.id,
+                access_key_id=new_access_key_id(account.id),
+                secret_access_key=new_secret_access_key(),
+                user_name=None,
+                created_at=now,
+            )
+            state = await _append(log, state, "account.put", account, account.id)
+            state = await _append(log, state, "access_key.put", root_key, account.id)
+        roots: dict[str, tuple[str, str]] = {}
+        for account_id in state.accounts:
+            keys = state.keys_of(account_id, None)
+            if keys:
+                roots[account_id] = (keys[0].access_key_id, keys[0].secret_access_key)
+        return roots
+    finally:
+        await log.close()

@@ -1,0 +1,77 @@
+"""``iam-planes chaos kill|start TARGET``: SIGKILL a process, or start it again on its ports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from deploy.cluster_file import ClusterFile, load_cluster, save_cluster
+from deploy.launcher import start_process
+from deploy.processes import is_running, kill_process, spawn
+from deploy.redis_server import wait_for_redis
+
+__all__ = ["chaos_command", "kill_target", "start_target"]
+
+_console = Console()
+
+
+def _marker(target: str) -> str:
+    return {"controlplane": "controlplane", "redis": "redis-server"}.get(target, "dataplane")
+
+
+def _pid(cluster: ClusterFile, target: str) -> int | None:
+    if target == "redis":
+        return cluster.redis.pid
+    record = cluster.processes().get(target)
+    if record is None:
+        raise KeyError(target)
+    return record.pid
+
+
+def kill_target(state_dir: Path, target: str) -> bool:
+    """SIGKILL the target; False when it was not running."""
+    cluster = load_cluster(state_dir)
+    return kill_process(_pid(cluster, target), _marker(target))
+
+
+def start_target(state_dir: Path, target: str) -> int:
+    """Start the target again with its recorded argv and ports; return its new pid."""
+    cluster = load_cluster(state_dir)
+    pid = _pid(cluster, target)
+    if is_running(pid, _marker(target)):
+        assert pid is not None
+        return pid
+    if target == "redis":
+        process = spawn(cluster.redis.argv, state_dir / "logs" / "redis.out", {})
+        wait_for_redis(cluster.redis.url)
+        cluster.redis.pid = process.pid
+        save_cluster(state_dir, cluster)
+        return process.pid
+    if target == "controlplane":
+        cluster.controlplane = start_process(cluster.controlplane, cluster.redis.url)
+        new_pid = cluster.controlplane.pid
+    else:
+        region = next(r for r in cluster.regions.values() if target in r.replicas)
+        region.replicas[target] = start_process(region.replicas[target], cluster.redis.url)
+        new_pid = region.replicas[target].pid
+    save_cluster(state_dir, cluster)
+    assert new_pid is not None
+    return new_pid
+
+
+def chaos_command(state_dir: Path, verb: str, target: str) -> int:
+    """Run ``iam-planes chaos VERB TARGET``."""
+    try:
+        if verb == "kill":
+            killed = kill_target(state_dir, target)
+            _console.print(f"{target}: {'killed' if killed else 'was not running'}")
+        else:
+            _console.print(f"{target}: running as pid {start_target(state_dir, target)}")
+    except KeyError:
+        _console.print(f"unknown target {target!r}: use controlplane, redis or an AZ name")
+        return 2
+    except FileNotFoundError:
+        _console.print("no cluster: run `iam-planes up`")
+        return 1
+    return 0

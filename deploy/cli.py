@@ -1,0 +1,155 @@
+"""The ``iam-planes`` command: up, down, status, chaos, evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from rich.console import Console
+
+from deploy.chaos import chaos_command
+from deploy.cluster_file import load_cluster
+from deploy.launcher import LaunchError, launch, stop_cluster
+from deploy.processes import is_running
+from deploy.status import cluster_status
+from deploy.topology import DEFAULT_BASE_PORT, DEFAULT_REGIONS, Topology
+from replication.delay import DelaySpec, parse_delay_option
+
+__all__ = ["main"]
+
+DEFAULT_STATE_DIR = Path(".iam-planes")
+_console = Console()
+
+
+def _state_dir(args: argparse.Namespace) -> Path:
+    return Path(args.state_dir).resolve()
+
+
+def _regions(values: list[str] | None) -> tuple[str, ...]:
+    if not values:
+        return DEFAULT_REGIONS
+    return tuple(r for value in values for r in value.split(",") if r)
+
+
+def _delays(values: list[str] | None) -> dict[str, DelaySpec]:
+    return dict(parse_delay_option(v) for v in values or [])
+
+
+def _already_up(state_dir: Path) -> bool:
+    try:
+        cluster = load_cluster(state_dir)
+    except (FileNotFoundError, ValueError):
+        return False
+    return is_running(cluster.controlplane.pid, "controlplane")
+
+
+def _up(args: argparse.Namespace) -> int:
+    state_dir = _state_dir(args)
+    if _already_up(state_dir):
+        _console.print(f"a cluster is already up in {state_dir}; run `iam-planes down` first")
+        return 1
+    try:
+        topology = Topology.build(_regions(args.regions), args.base_port, _delays(args.delay))
+    except ValueError as error:
+        _console.print(f"error: {error}")
+        return 2
+    try:
+        cluster = launch(state_dir, topology, args.redis_url)
+    except LaunchError as error:
+        _console.print(f"error: {error}")
+        return 1
+    _console.print(cluster_status(load_cluster(state_dir)).table)
+    _console.print(
+        f"cluster is up; state in {state_dir}; "
+        f"`source {state_dir / 'aws' / 'env.sh'}` to use the AWS CLI"
+    )
+    if args.detach:
+        return 0
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    cluster.launcher_pid = os.getpid()
+    while not stopping.wait(0.5):
+        for record in load_cluster(state_dir).processes().values():
+            is_running(record.pid)  # reaps children that chaos killed
+    _console.print("stopping the cluster")
+    stop_cluster(load_cluster(state_dir))
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    state_dir = _state_dir(args)
+    try:
+        cluster = load_cluster(state_dir)
+    except FileNotFoundError:
+        _console.print(f"nothing is up in {state_dir}")
+        return 0
+    stop_cluster(cluster)
+    _console.print("cluster stopped")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    try:
+        cluster = load_cluster(_state_dir(args))
+    except FileNotFoundError:
+        _console.print("no cluster: run `iam-planes up`")
+        return 1
+    report = cluster_status(cluster)
+    if args.json:
+        print(json.dumps(report.rows, indent=2))
+    else:
+        _console.print(report.table)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from deploy.evaluate_command import evaluate_command
+
+    return evaluate_command(args.file, args.explain)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="iam-planes", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_state_dir(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR))
+        return sub
+
+    up = with_state_dir(commands.add_parser("up", help="start Redis, the control plane, replicas"))
+    up.add_argument("--detach", action="store_true", help="return once everything is healthy")
+    up.add_argument("--regions", nargs="+", help="regions (default: %(default)s)")
+    up.add_argument("--delay", action="append", metavar="REGION=MS[+-JITTER]")
+    up.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT)
+    up.add_argument("--redis-url", help="use this Redis instead of the embedded one")
+    up.set_defaults(run=_up)
+
+    down = with_state_dir(commands.add_parser("down", help="stop everything `up` started"))
+    down.set_defaults(run=_down)
+
+    status = with_state_dir(commands.add_parser("status", help="every process and its state"))
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(run=_status)
+
+    chaos = with_state_dir(commands.add_parser("chaos", help="kill or restart a process"))
+    chaos.add_argument("verb", choices=["kill", "start"])
+    chaos.add_argument("target", help="controlplane, redis, or an AZ such as eu-west-1b")
+    chaos.set_defaults(run=lambda a: chaos_command(_state_dir(a), a.verb, a.target))
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a request offline (spec format)")
+    evaluate.add_argument("file", help="a JSON file, or - for standard input")
+    evaluate.add_argument("--explain", action="store_true", help="print every stage as a table")
+    evaluate.set_defaults(run=_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``iam-planes`` command."""
+    args = _parser().parse_args(argv)
+    sys.exit(args.run(args))

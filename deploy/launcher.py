@@ -1,0 +1,155 @@
+"""``iam-planes up``: start Redis, the control plane and every replica, and keep them up.
+
+Each plane is its own OS process in a session of its own; the launcher records pids, argv and
+endpoints in ``cluster.json`` so that ``status``, ``down`` and ``chaos`` work from any shell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from deploy.accounts import ensure_account
+from deploy.aws_profile import write_aws_profile
+from deploy.cluster_file import (
+    AccountCredentials,
+    ClusterFile,
+    ProcessRecord,
+    RedisRecord,
+    RegionRecord,
+    RootKey,
+    save_cluster,
+)
+from deploy.processes import spawn, stop_process, wait_healthy
+from deploy.redis_server import new_password, start_redis_server, wait_for_redis, write_redis_config
+from deploy.topology import CONTROL_PLANE_REGION, Topology
+
+__all__ = ["LaunchError", "launch", "plane_env", "start_process", "stop_cluster"]
+
+
+class LaunchError(RuntimeError):
+    """The cluster could not be brought up."""
+
+
+def plane_env(cluster_redis_url: str) -> dict[str, str]:
+    """Environment every plane process gets: the Redis URL stays out of argv."""
+    return {"IAM_PLANES_REDIS_URL": cluster_redis_url, "PYTHONUNBUFFERED": "1"}
+
+
+def _controlplane_argv(topology: Topology) -> list[str]:
+    authorizer = topology.url(topology.region(CONTROL_PLANE_REGION).regional_port)
+    return [
+        sys.executable,
+        "-m",
+        "controlplane",
+        "--host",
+        topology.host,
+        "--port",
+        str(topology.controlplane_port),
+        "--authorizer",
+        authorizer,
+    ]
+
+
+def _replica_argv(topology: Topology, region: str, az: str, port: int) -> list[str]:
+    spec = topology.region(region)
+    return [
+        sys.executable,
+        "-m",
+        "dataplane",
+        "--region",
+        region,
+        "--az",
+        az,
+        "--host",
+        topology.host,
+        "--port",
+        str(port),
+        "--regional-port",
+        str(spec.regional_port),
+        "--delay",
+        spec.delay.render(),
+    ]
+
+
+def start_process(record: ProcessRecord, redis_url: str) -> ProcessRecord:
+    """Start (or restart) a plane process from its record; the new pid is in the result."""
+    process = spawn(record.argv, Path(record.log_file), plane_env(redis_url))
+    return record.model_copy(update={"pid": process.pid})
+
+
+def _start_redis(state_dir: Path, port: int) -> RedisRecord:
+    password = new_password()
+    config = write_redis_config(state_dir / "redis", port, password)
+    process = start_redis_server(config)
+    url = f"redis://:{password}@127.0.0.1:{port}/0"
+    try:
+        wait_for_redis(url)
+    except TimeoutError as error:
+        process.kill()
+        raise LaunchError(f"redis-server did not start on port {port}: {error}") from None
+    return RedisRecord(url=url, pid=process.pid, argv=[str(a) for a in process.args], embedded=True)  # type: ignore[union-attr]
+
+
+def launch(state_dir: Path, topology: Topology, redis_url: str | None = None) -> ClusterFile:
+    """Bring the whole cluster up and write ``cluster.json``; raise LaunchError on failure."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.chmod(0o700)
+    logs = state_dir / "logs"
+    if redis_url is None:
+        redis = _start_redis(state_dir, topology.redis_port)
+    else:
+        wait_for_redis(redis_url)
+        redis = RedisRecord(url=redis_url, embedded=False)
+    roots = asyncio.run(ensure_account(redis.url))
+    controlplane = ProcessRecord(
+        endpoint=topology.url(topology.controlplane_port),
+        pid=None,
+        argv=_controlplane_argv(topology),
+        log_file=str(logs / "controlplane.log"),
+    )
+    regions: dict[str, RegionRecord] = {}
+    for region in topology.regions:
+        replicas = {
+            replica.az: ProcessRecord(
+                endpoint=topology.url(replica.port),
+                pid=None,
+                argv=_replica_argv(topology, region.name, replica.az, replica.port),
+                log_file=str(logs / f"{replica.az}.log"),
+            )
+            for replica in region.replicas
+        }
+        regions[region.name] = RegionRecord(
+            endpoint=topology.url(region.regional_port), replicas=replicas
+        )
+    cluster = ClusterFile(
+        redis=redis,
+        controlplane=controlplane,
+        regions=regions,
+        accounts={
+            account: AccountCredentials(root=RootKey(access_key_id=key, secret_access_key=secret))
+            for account, (key, secret) in roots.items()
+        },
+    )
+    # replicas first: the control plane authorizes its callers through us-east-1's data plane
+    for region_record in cluster.regions.values():
+        for az, record in region_record.replicas.items():
+            region_record.replicas[az] = start_process(record, redis.url)
+    cluster.controlplane = start_process(cluster.controlplane, redis.url)
+    save_cluster(state_dir, cluster)
+    write_aws_profile(state_dir, cluster)
+    health = [f"{p.endpoint}/health" for p in cluster.processes().values()]
+    missing = wait_healthy(health, timeout=90)
+    if missing:
+        stop_cluster(cluster)
+        raise LaunchError(f"these processes never became healthy: {', '.join(missing)}")
+    return cluster
+
+
+def stop_cluster(cluster: ClusterFile) -> None:
+    """Stop every plane process, then the embedded Redis (SIGTERM, SIGKILL after a grace)."""
+    for name, record in cluster.processes().items():
+        stop_process(record.pid, "controlplane" if name == "controlplane" else "dataplane")
+    if cluster.redis.embedded:
+        stop_process(cluster.redis.pid, "redis-server")

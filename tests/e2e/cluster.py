@@ -1,0 +1,139 @@
+"""A real cluster for end-to-end tests: ``iam-planes up --detach`` in a temporary state dir."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from deploy.cluster_file import ClusterFile, load_cluster
+from tests.conftest import free_port_block
+
+IAM_PLANES = [sys.executable, "-c", "from deploy.cli import main; main()"]
+_NO_RETRIES = Config(
+    retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=10
+)
+
+
+def iam_planes(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run the ``iam-planes`` command and return its completed process."""
+    return subprocess.run(
+        [*IAM_PLANES, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def http_json(url: str, body: Any = None, timeout: float = 5) -> tuple[int, Any]:
+    """POST ``body`` as JSON (or GET when None) and return the status and decoded answer."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@dataclass
+class Cluster:
+    """A running cluster and the ways to reach it."""
+
+    state_dir: Path
+
+    @property
+    def file(self) -> ClusterFile:
+        """The current cluster file (pids change under chaos)."""
+        return load_cluster(self.state_dir)
+
+    @property
+    def account(self) -> str:
+        """The launcher's account."""
+        return next(iter(self.file.accounts))
+
+    def root_credentials(self) -> dict[str, str]:
+        """boto3 keyword arguments for the account's root key."""
+        root = self.file.accounts[self.account].root
+        return {
+            "aws_access_key_id": root.access_key_id,
+            "aws_secret_access_key": root.secret_access_key,
+        }
+
+    def iam(self, **credentials: str) -> Any:
+        """A boto3 IAM client on the control plane (root credentials by default)."""
+        return boto3.client(
+            "iam",
+            endpoint_url=self.file.controlplane.endpoint,
+            region_name="us-east-1",
+            config=_NO_RETRIES,
+            **(credentials or self.root_credentials()),
+        )
+
+    def replicas(self) -> dict[str, str]:
+        """Every replica's endpoint by AZ."""
+        return {
+            az: record.endpoint
+            for region in self.file.regions.values()
+            for az, record in region.replicas.items()
+        }
+
+    def region_of(self, az: str) -> str:
+        """The region an AZ belongs to."""
+        return next(name for name, region in self.file.regions.items() if az in region.replicas)
+
+    def states(self) -> dict[str, dict[str, Any]]:
+        """``GET /state`` of every replica."""
+        return {az: http_json(f"{url}/state")[1] for az, url in self.replicas().items()}
+
+    def wait_converged(self, version: int, timeout: float = 60) -> dict[str, dict[str, Any]]:
+        """Wait until every replica has applied ``version``; return their states."""
+        deadline = time.monotonic() + timeout
+        while True:
+            states = self.states()
+            if all(s["version"] >= version for s in states.values()):
+                return states
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"replicas did not reach {version}: {states}")
+            time.sleep(0.05)
+
+    def pids(self) -> list[int]:
+        """Every pid the cluster file names."""
+        cluster = self.file
+        pids = [r.pid for r in cluster.processes().values()] + [cluster.redis.pid]
+        return [p for p in pids if p]
+
+
+@contextlib.contextmanager
+def running_cluster(tmp: Path, *delays: str, regions: tuple[str, ...] = ()) -> Iterator[Cluster]:
+    """Bring a cluster up for the block; whatever happens, leave no process behind."""
+    state_dir = tmp / "state"
+    base = free_port_block(50)
+    args = ["up", "--detach", "--state-dir", str(state_dir), "--base-port", str(base)]
+    for delay in delays:
+        args += ["--delay", delay]
+    if regions:
+        args += ["--regions", *regions]
+    started = iam_planes(*args)
+    assert started.returncode == 0, started.stdout + started.stderr
+    cluster = Cluster(state_dir)
+    pids = cluster.pids()
+    try:
+        yield cluster
+    finally:
+        with contextlib.suppress(Exception):
+            pids += cluster.pids()
+        iam_planes("down", "--state-dir", str(state_dir))
+        for pid in set(pids):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
