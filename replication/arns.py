@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["access_key_owner_arn", "root_arn", "user_arn"]
+__all__ = ["access_key_owner_arn", "role_arn", "root_arn", "user_arn"]
 
 PARTITION = "aws"
 
@@ -15,6 +15,11 @@ def root_arn(account: str) -> str:
 def user_arn(account: str, path: str, name: str) -> str:
     """The ARN of an IAM user; the path keeps its slashes (``/`` for none)."""
     return f"arn:{PARTITION}:iam::{account}:user{path}{name}"
+
+
+def role_arn(account: str, path: str, name: str) -> str:
+    """The ARN of an IAM role; the path keeps its slashes (``/`` for none)."""
+    return f"arn:{PARTITION}:iam::{account}:role{path}{name}"
 
 
 def access_key_owner_arn(account: str, user_path: str | None, user_name: str | None) -> str:

@@ -11,9 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from replication.arns import root_arn, user_arn
+from replication.arns import role_arn, root_arn, user_arn
 
-__all__ = ["AccessKey", "Account", "Entity", "EntityKey", "Tag", "User"]
+__all__ = ["AccessKey", "Account", "Entity", "EntityKey", "Role", "Tag", "User"]
 
 
 class _Frozen(BaseModel):
@@ -71,12 +71,33 @@ class AccessKey(_Frozen):
     created_at: datetime
 
 
-Entity = Account | User | AccessKey
+class Role(_Frozen):
+    """An IAM role: its trust policy (document text) and its inline policies."""
+
+    entity: Literal["role"] = "role"
+    account: str
+    name: str
+    path: str = "/"
+    role_id: str
+    created_at: datetime
+    trust_policy: str
+    description: str | None = None
+    max_session_duration: int = 3600
+    tags: tuple[Tag, ...] = ()
+    inline_policies: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def arn(self) -> str:
+        """The role's ARN, path included."""
+        return role_arn(self.account, self.path, self.name)
+
+
+Entity = Account | User | AccessKey | Role
 
 
 class EntityKey(_Frozen):
     """What a delete event carries: the kind of entity and the key that names it."""
 
-    entity: Literal["account", "user", "access_key"]
+    entity: str
     account: str
     name: str

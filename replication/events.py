@@ -29,6 +29,8 @@ ChangeKind = Literal[
     "user.delete",
     "access_key.put",
     "access_key.delete",
+    "role.put",
+    "role.delete",
 ]
 
 

@@ -4,21 +4,34 @@ Both planes fold the same log with this module. The state is persistent (``immut
 shares structure between versions), so a fold step costs O(log n) and any version can be kept
 while the next one is built: a replica swaps one reference and its indexes and version change
 together. The version is part of the state it describes, never kept beside it.
+
+Every entity kind is one row of ``COLLECTIONS``: the state field that holds it, the model, and
+how an entity (or the key of a delete event) maps to its key there. Adding a kind of entity is
+adding a row, a field and its event kinds.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import immutables
 import orjson
 
-from replication.entities import AccessKey, Account, Entity, EntityKey, User
+from replication.entities import AccessKey, Account, Entity, EntityKey, Role, User
 from replication.events import ChangeEvent
 
-__all__ = ["IamState", "LogGapError", "apply", "empty_state", "entity_hash"]
+__all__ = [
+    "COLLECTIONS",
+    "IamState",
+    "LogGapError",
+    "apply",
+    "empty_state",
+    "entity_hash",
+    "state_from_entities",
+]
 
 _HASH_MODULUS = 2**256
 
@@ -33,9 +46,31 @@ def entity_hash(entity: Entity) -> int:
     return int.from_bytes(hashlib.sha256(canonical).digest(), "big")
 
 
-def _user_key(account: str, name: str) -> tuple[str, str]:
+def _named(account: str, name: str) -> tuple[str, str]:
     # IAM names are unique per account ignoring case (R86)
     return (account, name.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """Where one kind of entity lives in the state and how it is keyed."""
+
+    field: str
+    model: type[Entity]
+    key_of: Callable[[Any], Any]
+    key_of_ref: Callable[[EntityKey], Any]
+
+
+COLLECTIONS: dict[str, Collection] = {
+    "account": Collection("accounts", Account, lambda e: e.id, lambda r: r.name),
+    "user": Collection(
+        "users", User, lambda e: _named(e.account, e.name), lambda r: _named(r.account, r.name)
+    ),
+    "access_key": Collection("access_keys", AccessKey, lambda e: e.access_key_id, lambda r: r.name),
+    "role": Collection(
+        "roles", Role, lambda e: _named(e.account, e.name), lambda r: _named(r.account, r.name)
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +81,7 @@ class IamState:
     accounts: immutables.Map[str, Account] = field(default_factory=immutables.Map)
     users: immutables.Map[tuple[str, str], User] = field(default_factory=immutables.Map)
     access_keys: immutables.Map[str, AccessKey] = field(default_factory=immutables.Map)
+    roles: immutables.Map[tuple[str, str], Role] = field(default_factory=immutables.Map)
     # (account, lower user name or "" for root) -> access key ids, in creation order
     keys_by_owner: immutables.Map[tuple[str, str], tuple[str, ...]] = field(
         default_factory=immutables.Map
@@ -60,7 +96,11 @@ class IamState:
 
     def user(self, account: str, name: str) -> User | None:
         """The user of that name in the account (names ignore case), if any."""
-        return self.users.get(_user_key(account, name))
+        return self.users.get(_named(account, name))
+
+    def role(self, account: str, name: str) -> Role | None:
+        """The role of that name in the account (names ignore case), if any."""
+        return self.roles.get(_named(account, name))
 
     def keys_of(self, account: str, user_name: str | None) -> tuple[AccessKey, ...]:
         """The access keys of a user (or of the root user when ``user_name`` is None)."""
@@ -72,10 +112,15 @@ class IamState:
         found = [u for (acct, _), u in self.users.items() if acct == account]
         return sorted(found, key=lambda u: u.name.lower())
 
+    def entities(self) -> Iterator[Entity]:
+        """Every entity of the state, collection by collection (for snapshots)."""
+        for collection in COLLECTIONS.values():
+            yield from getattr(self, collection.field).values()
+
     @property
     def entity_count(self) -> int:
         """How many entities the state holds."""
-        return len(self.accounts) + len(self.users) + len(self.access_keys)
+        return sum(len(getattr(self, c.field)) for c in COLLECTIONS.values())
 
 
 def empty_state() -> IamState:
@@ -92,70 +137,56 @@ def _rehash(state: IamState, old: Entity | None, new: Entity | None) -> int:
     return value % _HASH_MODULUS
 
 
-def _put_account(state: IamState, payload: dict[str, Any]) -> IamState:
-    account = Account.model_validate(payload)
-    old = state.accounts.get(account.id)
-    return replace(
-        state,
-        accounts=state.accounts.set(account.id, account),
-        content_hash=_rehash(state, old, account),
-    )
+def _index_key(state: IamState, key: AccessKey, present: bool) -> IamState:
+    """Keep ``keys_by_owner`` in step with one access key put (present) or deleted."""
+    owner = (key.account, (key.user_name or "").lower())
+    current = state.keys_by_owner.get(owner, ())
+    if present:
+        if key.access_key_id in current:
+            return state
+        return replace(
+            state, keys_by_owner=state.keys_by_owner.set(owner, (*current, key.access_key_id))
+        )
+    remaining = tuple(k for k in current if k != key.access_key_id)
+    if remaining:
+        return replace(state, keys_by_owner=state.keys_by_owner.set(owner, remaining))
+    if owner in state.keys_by_owner:
+        return replace(state, keys_by_owner=state.keys_by_owner.delete(owner))
+    return state
 
 
-def _put_user(state: IamState, payload: dict[str, Any]) -> IamState:
-    user = User.model_validate(payload)
-    key = _user_key(user.account, user.name)
-    old = state.users.get(key)
-    return replace(state, users=state.users.set(key, user), content_hash=_rehash(state, old, user))
+def put_entity(state: IamState, entity: Entity) -> IamState:
+    """The state with ``entity`` added or replaced."""
+    collection = COLLECTIONS[entity.entity]
+    members: immutables.Map[Any, Entity] = getattr(state, collection.field)
+    key = collection.key_of(entity)
+    old = members.get(key)
+    changes: dict[str, Any] = {
+        collection.field: members.set(key, entity),
+        "content_hash": _rehash(state, old, entity),
+    }
+    state = replace(state, **changes)
+    if isinstance(entity, AccessKey):
+        state = _index_key(state, entity, present=True)
+    return state
 
 
-def _delete_user(state: IamState, payload: dict[str, Any]) -> IamState:
-    ref = EntityKey.model_validate(payload)
-    key = _user_key(ref.account, ref.name)
-    old = state.users.get(key)
+def delete_entity(state: IamState, ref: EntityKey) -> IamState:
+    """The state without the entity ``ref`` names (unchanged when it is not there)."""
+    collection = COLLECTIONS[ref.entity]
+    members: immutables.Map[Any, Entity] = getattr(state, collection.field)
+    key = collection.key_of_ref(ref)
+    old = members.get(key)
     if old is None:
         return state
-    return replace(state, users=state.users.delete(key), content_hash=_rehash(state, old, None))
-
-
-def _put_access_key(state: IamState, payload: dict[str, Any]) -> IamState:
-    access_key = AccessKey.model_validate(payload)
-    old = state.access_keys.get(access_key.access_key_id)
-    owner = (access_key.account, (access_key.user_name or "").lower())
-    owned = state.keys_by_owner.get(owner, ())
-    if access_key.access_key_id not in owned:
-        owned = (*owned, access_key.access_key_id)
-    return replace(
-        state,
-        access_keys=state.access_keys.set(access_key.access_key_id, access_key),
-        keys_by_owner=state.keys_by_owner.set(owner, owned),
-        content_hash=_rehash(state, old, access_key),
-    )
-
-
-def _delete_access_key(state: IamState, payload: dict[str, Any]) -> IamState:
-    ref = EntityKey.model_validate(payload)
-    old = state.access_keys.get(ref.name)
-    if old is None:
-        return state
-    owner = (old.account, (old.user_name or "").lower())
-    owned = tuple(k for k in state.keys_by_owner.get(owner, ()) if k != ref.name)
-    owners = state.keys_by_owner.set(owner, owned) if owned else state.keys_by_owner.delete(owner)
-    return replace(
-        state,
-        access_keys=state.access_keys.delete(ref.name),
-        keys_by_owner=owners,
-        content_hash=_rehash(state, old, None),
-    )
-
-
-_FOLDS = {
-    "account.put": _put_account,
-    "user.put": _put_user,
-    "user.delete": _delete_user,
-    "access_key.put": _put_access_key,
-    "access_key.delete": _delete_access_key,
-}
+    changes: dict[str, Any] = {
+        collection.field: members.delete(key),
+        "content_hash": _rehash(state, old, None),
+    }
+    state = replace(state, **changes)
+    if isinstance(old, AccessKey):
+        state = _index_key(state, old, present=False)
+    return state
 
 
 def apply(state: IamState, event: ChangeEvent) -> IamState:
@@ -168,5 +199,18 @@ def apply(state: IamState, event: ChangeEvent) -> IamState:
         return state
     if event.version != state.version + 1:
         raise LogGapError(f"state is at version {state.version}, event is {event.version}")
-    folded = _FOLDS[event.kind](state, event.payload)
+    entity_kind, verb = event.kind.split(".", 1)
+    if verb == "delete":
+        folded = delete_entity(state, EntityKey.model_validate(event.payload))
+    else:
+        entity = COLLECTIONS[entity_kind].model.model_validate(event.payload)
+        folded = put_entity(state, entity)
     return replace(folded, version=event.version)
+
+
+def state_from_entities(version: int, entities: Iterator[Entity] | list[Entity]) -> IamState:
+    """The state that holds exactly ``entities`` at ``version`` (loading a snapshot)."""
+    state = empty_state()
+    for entity in entities:
+        state = put_entity(state, entity)
+    return replace(state, version=version)
