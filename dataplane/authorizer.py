@@ -99,4 +99,4 @@ class Authorizer:
             query.resource,
             self._context(query, source_ip),
         )
-        return evaluate(request, self._policies.policy_set(principal, query.resource_policy))
+        return evaluate(request, self._policies.policy_set(state, principal, query.resource_policy))
