@@ -20,6 +20,7 @@ from controlplane.server import build_app
 from controlplane.writer import Writer
 from replication.log import RedisChangeLog, connect
 from replication.logs import configure_logging
+from replication.snapshotter import snapshot_periodically
 
 _log = structlog.get_logger("controlplane")
 
@@ -51,9 +52,13 @@ async def _serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    snapshots = asyncio.create_task(
+        snapshot_periodically(log, lambda: writer.state, clock=time.time)
+    )
     await site.start()
     _log.info("controlplane_listening", port=args.port)
     await stop.wait()
+    snapshots.cancel()
     await runner.cleanup()
     await authorizer.close()
     await log.close()

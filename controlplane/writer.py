@@ -46,8 +46,12 @@ class Writer:
         self._stale = True
 
     async def catch_up(self) -> None:
-        """Fold every log event newer than the projection."""
+        """Fold every log event newer than the projection, starting from the newest snapshot
+        when the projection is behind it (the log is trimmed behind snapshots)."""
         state = self.state
+        snapshot = await self._log.load_snapshot(usable_before=float("inf"))
+        if snapshot is not None and snapshot.version > state.version:
+            state = snapshot
         async for event in self._log.replay(after=state.version):
             state = apply(state, event)
         self.state = state

@@ -16,10 +16,13 @@ import time
 import structlog
 from aiohttp import web
 
+from dataplane.admin import admin_routes, timing_middleware
 from dataplane.authorizer import Authorizer
+from dataplane.metrics import ReplicaMetrics
 from dataplane.replica import Replica, ReplicaIdentity
 from dataplane.server import build_app
-from replication.delay import parse_delay_option
+from dataplane.sts.tokens import TOKEN_KEYS_ENV, TokenKeys
+from replication.delay import RegionDelays, parse_delay_option
 from replication.log import RedisChangeLog, connect
 from replication.logs import configure_logging
 
@@ -37,7 +40,12 @@ def _arguments() -> argparse.Namespace:
         "--regional-port", type=int, default=int(env("IAM_PLANES_REGIONAL_PORT", "4610"))
     )
     parser.add_argument(
-        "--delay", default=env("IAM_PLANES_DELAY", "0"), help="MS or MS+-JITTER (milliseconds)"
+        "--delay", default=env("IAM_PLANES_DELAY"), help="MS or MS+-JITTER for every change kind"
+    )
+    parser.add_argument(
+        "--delays",
+        default=env("IAM_PLANES_DELAYS"),
+        help="the region's delays as JSON (replication.delay.RegionDelays), from a profile",
     )
     args = parser.parse_args()
     if args.az is None:
@@ -45,12 +53,27 @@ def _arguments() -> argparse.Namespace:
     return args
 
 
+def _delays(args: argparse.Namespace) -> RegionDelays:
+    if args.delay is not None:
+        _, spec = parse_delay_option(f"{args.region}={args.delay}")
+        return RegionDelays(default=spec)
+    if args.delays:
+        return RegionDelays.model_validate_json(args.delays)
+    return RegionDelays()
+
+
 async def _serve(args: argparse.Namespace) -> None:
     redis_url = os.environ.get("IAM_PLANES_REDIS_URL", "redis://127.0.0.1:6379/0")
-    _, delay = parse_delay_option(f"{args.region}={args.delay}")
     log = RedisChangeLog(connect(redis_url))
-    replica = Replica(ReplicaIdentity(args.region, args.az), log, delay, clock=time.time)
-    app = build_app(replica, Authorizer(replica, clock=time.time))
+    replica = Replica(ReplicaIdentity(args.region, args.az), log, _delays(args), clock=time.time)
+    metrics = ReplicaMetrics(replica)
+    tokens = os.environ.get(TOKEN_KEYS_ENV)
+    keys = TokenKeys.parse(tokens) if tokens else None
+    if keys is None:
+        _log.warning("sts_disabled", reason=f"{TOKEN_KEYS_ENV} is not set")
+    authorizer = Authorizer(replica, clock=time.time, token_keys=keys)
+    app = build_app(replica, authorizer, extra_routes=admin_routes(replica, metrics))
+    app.middlewares.append(timing_middleware(metrics))
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     own = web.TCPSite(runner, args.host, args.port, reuse_port=True)
@@ -75,8 +98,7 @@ def main() -> None:
     args = _arguments()
     configure_logging(json=True)
     structlog.contextvars.bind_contextvars(region=args.region, az=args.az)
-    _, spec = parse_delay_option(f"{args.region}={args.delay}")
-    _log.info("replica_starting", delay_ms=spec.base_ms, jitter_ms=spec.jitter_ms)
+    _log.info("replica_starting", delays=_delays(args).model_dump())
     asyncio.run(_serve(args))
 
 

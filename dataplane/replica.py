@@ -17,7 +17,7 @@ from enum import StrEnum
 import structlog
 from redis.exceptions import RedisError
 
-from replication.delay import DelaySpec
+from replication.delay import RegionDelays
 from replication.events import ChangeEvent
 from replication.log import ChangeLogReader
 from replication.state import IamState, apply, empty_state
@@ -80,22 +80,28 @@ class StaleReplicaError(Exception):
         self.have = have
 
 
+class LogTrimmedError(RuntimeError):
+    """The log no longer holds the events after this replica's version (it was trimmed)."""
+
+
 class Replica:
-    """Follows the change log with this replica's propagation delay."""
+    """Follows the change log with this replica's propagation delays."""
 
     def __init__(
         self,
         identity: ReplicaIdentity,
         log: ChangeLogReader,
-        delay: DelaySpec,
+        delays: RegionDelays,
         clock: Clock,
         rng: random.Random | None = None,
     ) -> None:
         self.identity = identity
-        self.delay = delay
+        self.delays = delays
         self.state: IamState = empty_state()
         self.status = ReplicaStatus.STARTING
         self.last_applied_at: float | None = None
+        self.bootstrapped_from_snapshot: int | None = None
+        self.partitioned = False
         self._log = log
         self._clock = clock
         self._rng = rng or random.Random()
@@ -137,17 +143,32 @@ class Replica:
             group.create_task(self._read_forever())
             group.create_task(self._apply_forever())
 
+    def set_partitioned(self, partitioned: bool) -> None:
+        """Cut this replica off from the log (nothing is read or applied) or heal it."""
+        self.partitioned = partitioned
+        self._arrived.set()
+        _log.warning("partition_changed", partitioned=partitioned, version=self.state.version)
+
     async def _read_forever(self) -> None:
         first = True
         while True:
             try:
+                if self.partitioned:
+                    await asyncio.sleep(0.05)
+                    continue
                 if first:
                     await self._bootstrap()
                     first = False
                 events = await self._log.wait_after(self._read_version, _TAIL_BLOCK_MS)
+                if self.partitioned:
+                    continue  # what arrived during the partition is read again after the heal
                 self._hold(events)
                 if self.status is not ReplicaStatus.OK and not first:
                     self.status = ReplicaStatus.OK
+            except LogTrimmedError:
+                _log.warning("log_trimmed_behind_replica", version=self._read_version)
+                first = True  # bootstrap again, from a snapshot once one is usable here
+                await asyncio.sleep(_RETRY_SECONDS)
             except (RedisError, OSError) as error:
                 if self.status is ReplicaStatus.OK:
                     _log.warning("log_unreachable", error=type(error).__name__)
@@ -155,7 +176,15 @@ class Replica:
                 await asyncio.sleep(_RETRY_SECONDS)
 
     async def _bootstrap(self) -> None:
-        """Read the whole log once; events already past their due time apply at once."""
+        """Load the newest usable snapshot, then read the log after it; events already past
+        their due time apply at once."""
+        snapshot = await self._log.load_snapshot(self._clock() - self.delays.shortest_s)
+        if snapshot is not None and snapshot.version > self.state.version:
+            self._pending.clear()
+            self.state = snapshot
+            self._read_version = snapshot.version
+            self.bootstrapped_from_snapshot = snapshot.version
+            _log.info("snapshot_loaded", version=snapshot.version)
         while True:
             events = await self._log.read_after(self._read_version, 2000)
             if not events:
@@ -166,10 +195,12 @@ class Replica:
         _log.info("replica_bootstrapped", version=self.state.version, read=self._read_version)
 
     def _hold(self, events: list[ChangeEvent]) -> None:
-        for event in events:
-            if event.version <= self._read_version:
-                continue
-            due = event.committed_at + self.delay.draw(self._rng) / 1000
+        fresh = [e for e in events if e.version > self._read_version]
+        if fresh and fresh[0].version != self._read_version + 1:
+            raise LogTrimmedError(f"next event is {fresh[0].version}, have {self._read_version}")
+        for event in fresh:
+            delay_ms = self.delays.spec_for(event.kind).draw(self._rng)
+            due = event.committed_at + delay_ms / 1000
             if self._pending:  # never apply out of log order, whatever the jitter drew
                 due = max(due, self._pending[-1][0])
             self._pending.append((due, event))
@@ -178,6 +209,8 @@ class Replica:
             self._arrived.set()
 
     def _apply_due(self) -> int:
+        if self.partitioned:
+            return 0
         now = self._clock()
         state = self.state
         applied = 0
@@ -195,7 +228,7 @@ class Replica:
 
     async def _apply_forever(self) -> None:
         while True:
-            if not self._pending:
+            if not self._pending or self.partitioned:
                 self._arrived.clear()
                 await self._arrived.wait()
                 continue

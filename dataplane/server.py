@@ -1,4 +1,4 @@
-"""The replica's HTTP API: /authorize, /state, /health.
+"""The replica's HTTP API: /authorize, /state, /health, and STS's Query API at ``/``.
 
 One aiohttp application serves two sockets: the replica's own port and the region's shared
 port (SO_REUSEPORT, so the kernel spreads the region's connections over its live replicas and
@@ -8,7 +8,7 @@ losing one AZ never loses the region).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -20,6 +20,7 @@ from awswire.errors import AwsError
 from dataplane.authorizer import Authorizer
 from dataplane.queries import AuthorizeQuery, ReplicaState
 from dataplane.replica import Replica, ReplicaStatus, StaleReplicaError
+from dataplane.sts.api import StsApi
 
 __all__ = ["build_app"]
 
@@ -145,14 +146,20 @@ async def not_found(request: web.Request) -> web.Response:
     return _error("UnknownOperation", f"No such operation: {request.method} {request.path}", 404)
 
 
-def build_app(replica: Replica, authorizer: Authorizer) -> web.Application:
+def build_app(
+    replica: Replica, authorizer: Authorizer, extra_routes: Sequence[web.RouteDef] = ()
+) -> web.Application:
     """The replica's application, ready to be served on its own and its regional socket."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_errors_as_json])
     app[REPLICA_KEY] = replica
     app[AUTHORIZER_KEY] = authorizer
+    sts = StsApi(replica, authorizer.token_keys, authorizer.policies, authorizer.clock)
+    app.router.add_post("/", sts.handle)
+    app.router.add_get("/", sts.handle)
     app.router.add_post("/authorize", authorize)
     app.router.add_get("/state", state)
     app.router.add_get("/health", health)
     app.router.add_get("/applied", applied)
+    app.router.add_routes(extra_routes)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app

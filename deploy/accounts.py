@@ -13,16 +13,10 @@ from replication.entities import AccessKey, Account
 from replication.events import ChangeEvent, ChangeKind
 from replication.ids import new_access_key_id, new_account_id, new_secret_access_key
 from replication.log import RedisChangeLog, connect
-from replication.state import IamState, apply, empty_state
+from replication.snapshotter import fold_log
+from replication.state import IamState, apply
 
 __all__ = ["ensure_account"]
-
-
-async def _fold(log: RedisChangeLog) -> IamState:
-    state = empty_state()
-    async for event in log.replay():
-        state = apply(state, event)
-    return state
 
 
 async def _append(
@@ -48,7 +42,7 @@ async def ensure_account(redis_url: str) -> dict[str, tuple[str, str]]:
     """Every account's root key (id, secret); create one account and its key if the log has none."""
     log = RedisChangeLog(connect(redis_url))
     try:
-        state = await _fold(log)
+        state = await fold_log(log)
         if not state.accounts:
             now = datetime.now(UTC)
             account = Account(id=new_account_id(), created_at=now)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from rich.console import Console
 
 from deploy.cluster_file import ClusterFile, load_cluster, save_cluster
 from deploy.launcher import start_process
-from deploy.processes import is_running, kill_process, spawn
+from deploy.processes import is_running, kill_process, spawn, wait_healthy
 from deploy.redis_server import wait_for_redis
 
-__all__ = ["chaos_command", "kill_target", "start_target"]
+__all__ = ["chaos_command", "kill_target", "partition_target", "start_target"]
 
 _console = Console()
 
@@ -49,27 +52,56 @@ def start_target(state_dir: Path, target: str) -> int:
         save_cluster(state_dir, cluster)
         return process.pid
     if target == "controlplane":
-        cluster.controlplane = start_process(cluster.controlplane, cluster.redis.url)
-        new_pid = cluster.controlplane.pid
+        cluster.controlplane = record = start_process(cluster.controlplane, cluster.redis.url)
     else:
         region = next(r for r in cluster.regions.values() if target in r.replicas)
-        region.replicas[target] = start_process(region.replicas[target], cluster.redis.url)
-        new_pid = region.replicas[target].pid
+        region.replicas[target] = record = start_process(region.replicas[target], cluster.redis.url)
     save_cluster(state_dir, cluster)
-    assert new_pid is not None
-    return new_pid
+    wait_healthy([f"{record.endpoint}/health"], timeout=60)
+    assert record.pid is not None
+    return record.pid
+
+
+def partition_target(state_dir: Path, target: str, partitioned: bool) -> list[str]:
+    """Partition (or heal) a region's replicas or one AZ's; return the AZs reached."""
+    cluster = load_cluster(state_dir)
+    if target in cluster.regions:
+        records = cluster.regions[target].replicas
+    else:
+        region = next((r for r in cluster.regions.values() if target in r.replicas), None)
+        if region is None:
+            raise KeyError(target)
+        records = {target: region.replicas[target]}
+    reached = []
+    for az, record in records.items():
+        request = urllib.request.Request(
+            f"{record.endpoint}/admin/partition",
+            data=json.dumps({"partitioned": partitioned}).encode(),
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=2):
+                reached.append(az)
+        except (urllib.error.URLError, OSError):
+            continue
+    return reached
 
 
 def chaos_command(state_dir: Path, verb: str, target: str) -> int:
     """Run ``iam-planes chaos VERB TARGET``."""
     try:
-        if verb == "kill":
+        if verb in ("partition", "heal"):
+            reached = partition_target(state_dir, target, verb == "partition")
+            _console.print(f"{target}: {verb}ed {', '.join(reached) or 'nothing (all down?)'}")
+        elif verb == "kill":
             killed = kill_target(state_dir, target)
             _console.print(f"{target}: {'killed' if killed else 'was not running'}")
         else:
             _console.print(f"{target}: running as pid {start_target(state_dir, target)}")
     except KeyError:
-        _console.print(f"unknown target {target!r}: use controlplane, redis or an AZ name")
+        _console.print(
+            f"unknown target {target!r}: use controlplane, redis, a region or an AZ name"
+        )
         return 2
     except FileNotFoundError:
         _console.print("no cluster: run `iam-planes up`")

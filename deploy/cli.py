@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -18,7 +20,10 @@ from deploy.launcher import LaunchError, launch, stop_cluster
 from deploy.processes import is_running
 from deploy.status import cluster_status
 from deploy.topology import DEFAULT_BASE_PORT, DEFAULT_REGIONS, Topology
-from replication.delay import DelaySpec, parse_delay_option
+from replication.delay import DelaySpec, load_profile, parse_delay_option
+from replication.log import RedisChangeLog, connect
+from replication.snapshot import SnapshotInfo
+from replication.snapshotter import snapshot_now
 
 __all__ = ["main"]
 
@@ -54,8 +59,10 @@ def _up(args: argparse.Namespace) -> int:
         _console.print(f"a cluster is already up in {state_dir}; run `iam-planes down` first")
         return 1
     try:
-        topology = Topology.build(_regions(args.regions), args.base_port, _delays(args.delay))
-    except ValueError as error:
+        topology = Topology.build(
+            _regions(args.regions), args.base_port, _delays(args.delay), load_profile(args.profile)
+        )
+    except (ValueError, OSError) as error:
         _console.print(f"error: {error}")
         return 2
     try:
@@ -108,6 +115,25 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _snapshot(args: argparse.Namespace) -> int:
+    try:
+        cluster = load_cluster(_state_dir(args))
+    except FileNotFoundError:
+        _console.print("no cluster: run `iam-planes up`")
+        return 1
+
+    async def take() -> SnapshotInfo:
+        log = RedisChangeLog(connect(cluster.redis.url))
+        try:
+            return await snapshot_now(log, time.time)
+        finally:
+            await log.close()
+
+    info = asyncio.run(take())
+    _console.print(f"snapshot at version {info.version}: {info.size} bytes, digest {info.digest}")
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from deploy.evaluate_command import evaluate_command
 
@@ -126,6 +152,9 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--detach", action="store_true", help="return once everything is healthy")
     up.add_argument("--regions", nargs="+", help="regions (default: %(default)s)")
     up.add_argument("--delay", action="append", metavar="REGION=MS[+-JITTER]")
+    up.add_argument(
+        "--profile", default="instant", help="delay profile: instant, aws-like, or a JSON file"
+    )
     up.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT)
     up.add_argument("--redis-url", help="use this Redis instead of the embedded one")
     up.set_defaults(run=_up)
@@ -138,9 +167,14 @@ def _parser() -> argparse.ArgumentParser:
     status.set_defaults(run=_status)
 
     chaos = with_state_dir(commands.add_parser("chaos", help="kill or restart a process"))
-    chaos.add_argument("verb", choices=["kill", "start"])
-    chaos.add_argument("target", help="controlplane, redis, or an AZ such as eu-west-1b")
+    chaos.add_argument("verb", choices=["kill", "start", "partition", "heal"])
+    chaos.add_argument(
+        "target", help="controlplane, redis, an AZ such as eu-west-1b, or (partition) a region"
+    )
     chaos.set_defaults(run=lambda a: chaos_command(_state_dir(a), a.verb, a.target))
+
+    snapshot = with_state_dir(commands.add_parser("snapshot", help="snapshot the state now"))
+    snapshot.set_defaults(run=_snapshot)
 
     evaluate = commands.add_parser("evaluate", help="evaluate a request offline (spec format)")
     evaluate.add_argument("file", help="a JSON file, or - for standard input")

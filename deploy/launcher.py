@@ -7,6 +7,8 @@ endpoints in ``cluster.json`` so that ``status``, ``down`` and ``chaos`` work fr
 from __future__ import annotations
 
 import asyncio
+import base64
+import secrets
 import sys
 from pathlib import Path
 
@@ -32,9 +34,28 @@ class LaunchError(RuntimeError):
     """The cluster could not be brought up."""
 
 
-def plane_env(cluster_redis_url: str) -> dict[str, str]:
-    """Environment every plane process gets: the Redis URL stays out of argv."""
-    return {"IAM_PLANES_REDIS_URL": cluster_redis_url, "PYTHONUNBUFFERED": "1"}
+TOKEN_KEYS_FILE = "sts-token-keys"
+
+
+def _token_keys(state_dir: Path) -> str:
+    """The STS session-token keys of this state dir: made once, kept (0600) across restarts.
+
+    Every replica of every region gets the same keys, so any of them opens any token.
+    """
+    path = state_dir / TOKEN_KEYS_FILE
+    if not path.exists():
+        key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+        path.touch(mode=0o600)
+        path.write_text(f"k{secrets.token_hex(4)}:{key}\n")
+    return path.read_text().strip()
+
+
+def plane_env(cluster_redis_url: str, state_dir: Path | None = None) -> dict[str, str]:
+    """Environment every plane process gets: the Redis URL and token keys stay out of argv."""
+    env = {"IAM_PLANES_REDIS_URL": cluster_redis_url, "PYTHONUNBUFFERED": "1"}
+    if state_dir is not None:
+        env["IAM_PLANES_TOKEN_KEYS"] = _token_keys(state_dir)
+    return env
 
 
 def _controlplane_argv(topology: Topology) -> list[str]:
@@ -68,14 +89,15 @@ def _replica_argv(topology: Topology, region: str, az: str, port: int) -> list[s
         str(port),
         "--regional-port",
         str(spec.regional_port),
-        "--delay",
-        spec.delay.render(),
+        "--delays",
+        spec.delays.model_dump_json(),
     ]
 
 
 def start_process(record: ProcessRecord, redis_url: str) -> ProcessRecord:
     """Start (or restart) a plane process from its record; the new pid is in the result."""
-    process = spawn(record.argv, Path(record.log_file), plane_env(redis_url))
+    log_file = Path(record.log_file)  # STATE_DIR/logs/NAME.log
+    process = spawn(record.argv, log_file, plane_env(redis_url, log_file.parent.parent))
     return record.model_copy(update={"pid": process.pid})
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from replication.delay import DelaySpec
+from replication.delay import PROFILES, DelayProfile, DelaySpec, RegionDelays
 
 __all__ = ["DEFAULT_BASE_PORT", "DEFAULT_REGIONS", "RegionSpec", "ReplicaSpec", "Topology"]
 
@@ -32,11 +32,11 @@ class ReplicaSpec(_Settings):
 
 
 class RegionSpec(_Settings):
-    """A region: its shared endpoint port, its delay and its three AZ replicas."""
+    """A region: its shared endpoint port, its delays and its three AZ replicas."""
 
     name: str
     regional_port: int
-    delay: DelaySpec
+    delays: RegionDelays
     replicas: tuple[ReplicaSpec, ...]
 
 
@@ -54,10 +54,18 @@ class Topology(_Settings):
         regions: tuple[str, ...] = DEFAULT_REGIONS,
         base_port: int = DEFAULT_BASE_PORT,
         delays: dict[str, DelaySpec] | None = None,
+        profile: DelayProfile = PROFILES["instant"],
     ) -> Topology:
-        """Lay out ports from ``base_port``: Redis, control plane, then ten ports per region."""
+        """Lay out ports from ``base_port``: Redis, control plane, then ten ports per region.
+
+        Each region's delays come from ``profile``; a region named in ``delays`` takes that
+        delay for every change kind instead.
+        """
         if CONTROL_PLANE_REGION not in regions:
             raise ValueError("the control plane lives in us-east-1, which must be a region")
+        unknown = set(delays or {}) - set(regions)
+        if unknown:
+            raise ValueError(f"--delay names regions that are not up: {', '.join(sorted(unknown))}")
         chosen = delays or {}
         specs = []
         for index, region in enumerate(regions):
@@ -70,7 +78,7 @@ class Topology(_Settings):
                 RegionSpec(
                     name=region,
                     regional_port=regional,
-                    delay=chosen.get(region, DelaySpec()),
+                    delays=profile.for_region(region, chosen.get(region)),
                     replicas=replicas,
                 )
             )

@@ -15,6 +15,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from replication.events import ChangeEvent, decode_event, encode_event
+from replication.snapshot import load_snapshot
+from replication.state import IamState
 
 __all__ = [
     "AppendConflictError",
@@ -62,6 +64,10 @@ class ChangeLogReader(Protocol):
 
     async def wait_after(self, version: int, block_ms: int) -> list[ChangeEvent]:
         """Events after ``version``, waiting up to ``block_ms`` for the first one."""
+        ...
+
+    async def load_snapshot(self, usable_before: float) -> IamState | None:
+        """The newest usable snapshot (see ``replication.snapshot.load_snapshot``)."""
         ...
 
 
@@ -126,6 +132,15 @@ class RedisChangeLog:
         for _stream, entries in reply or []:
             events.extend(decode_event(fields[_FIELD]) for _, fields in entries)
         return events
+
+    @property
+    def client(self) -> aioredis.Redis:
+        """The Redis client (snapshots are stored beside the log)."""
+        return self._client
+
+    async def load_snapshot(self, usable_before: float) -> IamState | None:
+        """The newest valid snapshot whose events were committed before ``usable_before``."""
+        return await load_snapshot(self._client, usable_before)
 
     async def replay(self, after: int = 0, batch: int = 2000) -> AsyncIterator[ChangeEvent]:
         """Every event after ``after``, oldest first, read in batches."""

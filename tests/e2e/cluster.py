@@ -99,10 +99,12 @@ class Cluster:
     def wait_converged(self, version: int, timeout: float = 60) -> dict[str, dict[str, Any]]:
         """Wait until every replica has applied ``version``; return their states."""
         deadline = time.monotonic() + timeout
+        states: dict[str, dict[str, Any]] = {}
         while True:
-            states = self.states()
-            if all(s["version"] >= version for s in states.values()):
-                return states
+            with contextlib.suppress(urllib.error.URLError, OSError):
+                states = self.states()
+                if all(s["version"] >= version for s in states.values()):
+                    return states
             if time.monotonic() > deadline:
                 raise TimeoutError(f"replicas did not reach {version}: {states}")
             time.sleep(0.05)
@@ -118,13 +120,20 @@ class Cluster:
 def running_cluster(tmp: Path, *delays: str, regions: tuple[str, ...] = ()) -> Iterator[Cluster]:
     """Bring a cluster up for the block; whatever happens, leave no process behind."""
     state_dir = tmp / "state"
-    base = free_port_block(50)
-    args = ["up", "--detach", "--state-dir", str(state_dir), "--base-port", str(base)]
+    options: list[str] = []
     for delay in delays:
-        args += ["--delay", delay]
+        options += ["--delay", delay]
     if regions:
-        args += ["--regions", *regions]
-    started = iam_planes(*args)
+        options += ["--regions", *regions]
+    for _attempt in range(3):
+        # another test run may take a port of the block between the check and the start
+        base = free_port_block(50)
+        started = iam_planes(
+            "up", "--detach", "--state-dir", str(state_dir), "--base-port", str(base), *options
+        )
+        if started.returncode == 0:
+            break
+        iam_planes("down", "--state-dir", str(state_dir))
     assert started.returncode == 0, started.stdout + started.stderr
     cluster = Cluster(state_dir)
     pids = cluster.pids()
