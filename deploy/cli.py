@@ -115,6 +115,23 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from deploy.demo import DemoOptions, run_demo
+
+    state_dir = Path(args.state_dir).resolve()
+    if _already_up(state_dir):
+        _console.print(f"a demo cluster is already up in {state_dir}; run `iam-planes down`")
+        return 1
+    options = DemoOptions(
+        state_dir=state_dir,
+        base_port=args.base_port,
+        fast=args.fast,
+        keep=args.keep,
+        steps=tuple(args.step) if args.step else (1, 2, 3, 4, 5),
+    )
+    return run_demo(options, _console)
+
+
 def _snapshot(args: argparse.Namespace) -> int:
     try:
         cluster = load_cluster(_state_dir(args))
@@ -172,6 +189,20 @@ def _parser() -> argparse.ArgumentParser:
         "target", help="controlplane, redis, an AZ such as eu-west-1b, or (partition) a region"
     )
     chaos.set_defaults(run=lambda a: chaos_command(_state_dir(a), a.verb, a.target))
+
+    demo = commands.add_parser("demo", help="tell the eventual-consistency story, live")
+    demo.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR / "demo"))
+    demo.add_argument("--base-port", type=int, default=4700)
+    demo.add_argument("--fast", action="store_true", help="delays a tenth as long (for CI)")
+    demo.add_argument("--keep", action="store_true", help="leave the cluster up afterwards")
+    demo.add_argument(
+        "--step",
+        type=int,
+        action="append",
+        choices=[1, 2, 3, 4, 5],
+        help="run only this step (and the steps it builds on)",
+    )
+    demo.set_defaults(run=_demo)
 
     snapshot = with_state_dir(commands.add_parser("snapshot", help="snapshot the state now"))
     snapshot.set_defaults(run=_snapshot)
