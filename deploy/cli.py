@@ -132,6 +132,12 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(options, _console)
 
 
+def _watch(state_dir: Path, interval: float) -> int:
+    from deploy.watch import watch
+
+    return watch(state_dir, interval)
+
+
 def _snapshot(args: argparse.Namespace) -> int:
     try:
         cluster = load_cluster(_state_dir(args))
@@ -203,6 +209,10 @@ def _parser() -> argparse.ArgumentParser:
         help="run only this step (and the steps it builds on)",
     )
     demo.set_defaults(run=_demo)
+
+    watch = with_state_dir(commands.add_parser("watch", help="a live dashboard of the cluster"))
+    watch.add_argument("--interval", type=float, default=0.5)
+    watch.set_defaults(run=lambda a: _watch(_state_dir(a), a.interval))
 
     snapshot = with_state_dir(commands.add_parser("snapshot", help="snapshot the state now"))
     snapshot.set_defaults(run=_snapshot)
