@@ -20,12 +20,14 @@ _console = Console()
 
 
 def _marker(target: str) -> str:
-    return {"controlplane": "controlplane", "redis": "redis-server"}.get(target, "dataplane")
+    if target.startswith("redis"):
+        return "redis-server"
+    return "controlplane" if target == "controlplane" else "dataplane"
 
 
 def _pid(cluster: ClusterFile, target: str) -> int | None:
-    if target == "redis":
-        return cluster.redis.pid
+    if target.startswith("redis"):
+        return cluster.redis_servers()[target].pid
     record = cluster.processes().get(target)
     if record is None:
         raise KeyError(target)
@@ -45,17 +47,20 @@ def start_target(state_dir: Path, target: str) -> int:
     if is_running(pid, _marker(target)):
         assert pid is not None
         return pid
-    if target == "redis":
-        process = spawn(cluster.redis.argv, state_dir / "logs" / "redis.out", {})
-        wait_for_redis(cluster.redis.url)
-        cluster.redis.pid = process.pid
+    if target.startswith("redis"):
+        server = cluster.redis_servers()[target]
+        process = spawn(server.argv, state_dir / "logs" / f"{target}.out", {})
+        wait_for_redis(server.url)
+        server.pid = process.pid
         save_cluster(state_dir, cluster)
         return process.pid
     if target == "controlplane":
-        cluster.controlplane = record = start_process(cluster.controlplane, cluster.redis.url)
+        record = start_process(cluster.controlplane, cluster.redis_url_for(cluster.controlplane))
+        cluster.controlplane = record
     else:
         region = next(r for r in cluster.regions.values() if target in r.replicas)
-        region.replicas[target] = record = start_process(region.replicas[target], cluster.redis.url)
+        old = region.replicas[target]
+        region.replicas[target] = record = start_process(old, cluster.redis_url_for(old))
     save_cluster(state_dir, cluster)
     wait_healthy([f"{record.endpoint}/health"], timeout=60)
     assert record.pid is not None
@@ -100,7 +105,7 @@ def chaos_command(state_dir: Path, verb: str, target: str) -> int:
             _console.print(f"{target}: running as pid {start_target(state_dir, target)}")
     except KeyError:
         _console.print(
-            f"unknown target {target!r}: use controlplane, redis, a region or an AZ name"
+            f"unknown target {target!r}: use controlplane, redis, redis-REGION, a region or an AZ"
         )
         return 2
     except FileNotFoundError:

@@ -60,7 +60,11 @@ def _up(args: argparse.Namespace) -> int:
         return 1
     try:
         topology = Topology.build(
-            _regions(args.regions), args.base_port, _delays(args.delay), load_profile(args.profile)
+            _regions(args.regions),
+            args.base_port,
+            _delays(args.delay),
+            load_profile(args.profile),
+            args.topology,
         )
     except (ValueError, OSError) as error:
         _console.print(f"error: {error}")
@@ -180,6 +184,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT)
     up.add_argument("--redis-url", help="use this Redis instead of the embedded one")
+    up.add_argument(
+        "--topology",
+        choices=["single", "replicated"],
+        default="single",
+        help="replicated: one Redis per region, each a REPLICAOF us-east-1's",
+    )
     up.set_defaults(run=_up)
 
     down = with_state_dir(commands.add_parser("down", help="stop everything `up` started"))

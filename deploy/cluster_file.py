@@ -34,6 +34,7 @@ class ProcessRecord(_Record):
     pid: int | None
     argv: list[str] = Field(default_factory=list)
     log_file: str = ""
+    redis: str = "primary"  # which Redis it reads: "primary" or a region's name
 
 
 class RegionRecord(_Record):
@@ -73,6 +74,20 @@ class ClusterFile(_Record):
     regions: dict[str, RegionRecord]
     accounts: dict[str, AccountCredentials]
     launcher_pid: int | None = None
+    # topology "replicated": each region's own Redis, a REPLICAOF the primary (us-east-1)
+    regional_redis: dict[str, RedisRecord] = Field(default_factory=dict)
+
+    def redis_url_for(self, record: ProcessRecord) -> str:
+        """The Redis URL a process reads from."""
+        if record.redis in self.regional_redis:
+            return self.regional_redis[record.redis].url
+        return self.redis.url
+
+    def redis_servers(self) -> dict[str, RedisRecord]:
+        """Every Redis server by chaos name: ``redis`` (primary) and ``redis-REGION``."""
+        servers = {"redis": self.redis}
+        servers.update({f"redis-{r}": record for r, record in self.regional_redis.items()})
+        return servers
 
     def processes(self) -> dict[str, ProcessRecord]:
         """Every plane process by name: ``controlplane`` and each AZ."""

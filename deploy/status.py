@@ -46,8 +46,9 @@ class StatusReport:
 def cluster_status(cluster: ClusterFile) -> StatusReport:
     """Probe every process of the cluster."""
     rows: list[dict[str, Any]] = []
-    redis_up = is_running(cluster.redis.pid, "redis-server") if cluster.redis.embedded else None
-    rows.append(_row("redis", cluster.redis.pid, "127.0.0.1", redis_up, None))
+    for name, server in cluster.redis_servers().items():
+        redis_up = is_running(server.pid, "redis-server") if server.embedded else None
+        rows.append(_row(name, server.pid, server.url.rsplit("@", 1)[-1], redis_up, None))
     cp = cluster.controlplane
     rows.append(
         _row(

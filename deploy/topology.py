@@ -39,6 +39,11 @@ class RegionSpec(_Settings):
     delays: RegionDelays
     replicas: tuple[ReplicaSpec, ...]
 
+    @property
+    def redis_port(self) -> int:
+        """The port of the region's own Redis (topology ``replicated``)."""
+        return self.regional_port + 9
+
 
 class Topology(_Settings):
     """Every process of a local cluster and where it listens."""
@@ -47,6 +52,8 @@ class Topology(_Settings):
     redis_port: int
     controlplane_port: int
     regions: tuple[RegionSpec, ...]
+    # "single": one Redis for everything; "replicated": one per region, REPLICAOF us-east-1's
+    redis_topology: str = "single"
 
     @classmethod
     def build(
@@ -55,6 +62,7 @@ class Topology(_Settings):
         base_port: int = DEFAULT_BASE_PORT,
         delays: dict[str, DelaySpec] | None = None,
         profile: DelayProfile = PROFILES["instant"],
+        redis_topology: str = "single",
     ) -> Topology:
         """Lay out ports from ``base_port``: Redis, control plane, then ten ports per region.
 
@@ -82,7 +90,14 @@ class Topology(_Settings):
                     replicas=replicas,
                 )
             )
-        return cls(redis_port=base_port, controlplane_port=base_port + 1, regions=tuple(specs))
+        if redis_topology not in ("single", "replicated"):
+            raise ValueError(f"topology must be single or replicated, not {redis_topology!r}")
+        return cls(
+            redis_port=base_port,
+            controlplane_port=base_port + 1,
+            regions=tuple(specs),
+            redis_topology=redis_topology,
+        )
 
     def region(self, name: str) -> RegionSpec:
         """The region called ``name``."""
