@@ -49,8 +49,15 @@ def _arguments() -> argparse.Namespace:
     )
     args = parser.parse_args()
     if args.az is None:
-        args.az = args.region + "a"
+        args.az = args.region + _az_suffix(env("IAM_PLANES_POD_NAME"))
     return args
+
+
+def _az_suffix(pod_name: str | None) -> str:
+    """A StatefulSet pod's AZ letter from its ordinal (``dataplane-eu-west-1-2`` -> ``c``)."""
+    if pod_name is None or not pod_name.rsplit("-", 1)[-1].isdigit():
+        return "a"
+    return "abcdefghij"[int(pod_name.rsplit("-", 1)[-1]) % 10]
 
 
 def _delays(args: argparse.Namespace) -> RegionDelays:

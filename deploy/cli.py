@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from deploy.accounts import ensure_account
 from deploy.chaos import chaos_command
 from deploy.cluster_file import load_cluster
 from deploy.launcher import LaunchError, launch, stop_cluster
@@ -119,6 +120,18 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _init(args: argparse.Namespace) -> int:
+    if not args.redis_url:
+        _console.print("error: --redis-url or IAM_PLANES_REDIS_URL is required")
+        return 2
+    roots = asyncio.run(ensure_account(args.redis_url))
+    # the root credentials go to stdout only, for the operator to store; never into a log
+    print(
+        json.dumps({a: {"access_key_id": k, "secret_access_key": s} for a, (k, s) in roots.items()})
+    )
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from deploy.demo import DemoOptions, run_demo
 
@@ -205,6 +218,10 @@ def _parser() -> argparse.ArgumentParser:
         "target", help="controlplane, redis, an AZ such as eu-west-1b, or (partition) a region"
     )
     chaos.set_defaults(run=lambda a: chaos_command(_state_dir(a), a.verb, a.target))
+
+    init = commands.add_parser("init", help="create the first account in a Redis (for manifests)")
+    init.add_argument("--redis-url", default=os.environ.get("IAM_PLANES_REDIS_URL"))
+    init.set_defaults(run=_init)
 
     demo = commands.add_parser("demo", help="tell the eventual-consistency story, live")
     demo.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR / "demo"))
