@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from rich.console import Console
 
 from deploy.cluster_file import ClusterFile, load_cluster, save_cluster
@@ -14,7 +17,14 @@ from deploy.launcher import start_process
 from deploy.processes import is_running, kill_process, spawn, wait_healthy
 from deploy.redis_server import wait_for_redis
 
-__all__ = ["chaos_command", "kill_target", "partition_target", "start_target"]
+__all__ = [
+    "ScheduledAction",
+    "chaos_command",
+    "kill_target",
+    "partition_target",
+    "run_schedule",
+    "start_target",
+]
 
 _console = Console()
 
@@ -90,6 +100,33 @@ def partition_target(state_dir: Path, target: str, partitioned: bool) -> list[st
         except (urllib.error.URLError, OSError):
             continue
     return reached
+
+
+class ScheduledAction(BaseModel):
+    """One line of a chaos schedule: at ``at`` seconds from the start, do ``verb`` to ``target``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at: float
+    verb: Literal["kill", "start", "partition", "heal"]
+    target: str
+
+
+def run_schedule(state_dir: Path, schedule_file: Path) -> int:
+    """Play a JSON schedule (a list of ScheduledAction) against the cluster, in time order."""
+    try:
+        actions = TypeAdapter(list[ScheduledAction]).validate_json(schedule_file.read_bytes())
+    except (OSError, ValidationError) as error:
+        _console.print(f"bad schedule {schedule_file}: {error}")
+        return 2
+    started = time.monotonic()
+    for action in sorted(actions, key=lambda a: a.at):
+        time.sleep(max(0.0, started + action.at - time.monotonic()))
+        _console.print(f"t+{action.at:.1f}s ", end="")
+        status = chaos_command(state_dir, action.verb, action.target)
+        if status:
+            return status
+    return 0
 
 
 def chaos_command(state_dir: Path, verb: str, target: str) -> int:

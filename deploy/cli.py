@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from deploy.accounts import ensure_account
-from deploy.chaos import chaos_command
+from deploy.chaos import chaos_command, run_schedule
 from deploy.cluster_file import load_cluster
 from deploy.launcher import LaunchError, launch, stop_cluster
 from deploy.processes import is_running
@@ -120,6 +120,12 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _chaos(args: argparse.Namespace) -> int:
+    if args.verb == "run":
+        return run_schedule(_state_dir(args), Path(args.target))
+    return chaos_command(_state_dir(args), args.verb, args.target)
+
+
 def _init(args: argparse.Namespace) -> int:
     if not args.redis_url:
         _console.print("error: --redis-url or IAM_PLANES_REDIS_URL is required")
@@ -213,11 +219,13 @@ def _parser() -> argparse.ArgumentParser:
     status.set_defaults(run=_status)
 
     chaos = with_state_dir(commands.add_parser("chaos", help="kill or restart a process"))
-    chaos.add_argument("verb", choices=["kill", "start", "partition", "heal"])
+    chaos.add_argument("verb", choices=["kill", "start", "partition", "heal", "run"])
     chaos.add_argument(
-        "target", help="controlplane, redis, an AZ such as eu-west-1b, or (partition) a region"
+        "target",
+        help="controlplane, redis, redis-REGION, an AZ such as eu-west-1b, a region "
+        "(partition/heal), or for `run` a JSON schedule [{at, verb, target}, ...]",
     )
-    chaos.set_defaults(run=lambda a: chaos_command(_state_dir(a), a.verb, a.target))
+    chaos.set_defaults(run=_chaos)
 
     init = commands.add_parser("init", help="create the first account in a Redis (for manifests)")
     init.add_argument("--redis-url", default=os.environ.get("IAM_PLANES_REDIS_URL"))

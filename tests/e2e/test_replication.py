@@ -125,3 +125,25 @@ def http_json_text(url: str) -> str:
 
     with urllib.request.urlopen(url, timeout=5) as response:
         return str(response.read().decode())
+
+
+def test_a_scripted_chaos_schedule_plays_in_order(cluster: Cluster, tmp_path: Path) -> None:
+    """`chaos run SCHEDULE` kills and restarts a replica at the given times."""
+    schedule = tmp_path / "schedule.json"
+    schedule.write_text(
+        '[{"at": 0.5, "verb": "start", "target": "us-east-1c"},'
+        ' {"at": 0, "verb": "kill", "target": "us-east-1c"}]'
+    )
+    out = _chaos(cluster, "run", str(schedule))
+    assert out.index("killed") < out.index("running as pid")
+    status, state = http_json(f"{cluster.replicas()['us-east-1c']}/state")
+    assert status == 200 and state["status"] == "OK"
+
+
+def test_a_bad_schedule_is_refused_without_a_traceback(cluster: Cluster, tmp_path: Path) -> None:
+    """A schedule naming an unknown verb exits 2 with a message."""
+    schedule = tmp_path / "bad.json"
+    schedule.write_text('[{"at": 0, "verb": "explode", "target": "us-east-1c"}]')
+    done = iam_planes("chaos", "run", str(schedule), "--state-dir", str(cluster.state_dir))
+    assert done.returncode == 2 and "bad schedule" in done.stdout
+    assert "Traceback" not in done.stderr
