@@ -1,0 +1,71 @@
+"""The IAM policy evaluation engine: pure, staged (parse -> compile -> evaluate -> decide).
+
+Parse with :func:`replication.policy.parse_policy`, compile each document once with
+:func:`compile_policy` (or let :func:`build_policy_set` do both), build a :class:`Request`,
+then call :func:`evaluate`. :func:`evaluate_document` is the JSON edge of evaluate-input.md::
+
+    alice = Principal.iam_user("arn:aws:iam::111122223333:user/alice",
+                               unique_id="AIDA...", tags={"team": "eng"}, org=Org("o-1"))
+    policies = build_policy_set(identity=[doc_json, group_doc_json], boundary=boundary_json)
+    decision = evaluate(Request(alice, "s3:GetObject", "arn:aws:s3:::bucket/key",
+                                {"aws:SourceIp": "10.0.0.1"}), policies)
+    decision.decision, decision.decided_by, decision.matched
+
+Keep Principal objects (derived context keys) and PolicySets (action index) across requests;
+both memoise only pure functions of their own immutable content.
+"""
+
+from dataplane.evaluation._compile import CompiledPolicy, CompiledStatement, compile_policy
+from dataplane.evaluation._decide import Caller, Facts, decide
+from dataplane.evaluation._document import (
+    InvalidInput,
+    build_policy_set,
+    evaluate_document,
+    explain_document,
+)
+from dataplane.evaluation._evaluate import evaluate, explain_facts
+from dataplane.evaluation._model import (
+    Credential,
+    CredentialKind,
+    Decision,
+    Level,
+    MatchedStatement,
+    Org,
+    Outcome,
+    PrincipalType,
+    ResourceKind,
+    ResourceOwner,
+    Stage,
+)
+from dataplane.evaluation._policyset import PolicySet
+from dataplane.evaluation._principal import Principal
+from dataplane.evaluation._request import Request
+
+__all__ = [
+    "Caller",
+    "CompiledPolicy",
+    "CompiledStatement",
+    "Credential",
+    "CredentialKind",
+    "Decision",
+    "Facts",
+    "InvalidInput",
+    "Level",
+    "MatchedStatement",
+    "Org",
+    "Outcome",
+    "PolicySet",
+    "Principal",
+    "PrincipalType",
+    "Request",
+    "ResourceKind",
+    "ResourceOwner",
+    "Stage",
+    "build_policy_set",
+    "compile_policy",
+    "decide",
+    "evaluate",
+    "evaluate_document",
+    "explain_document",
+    "explain_facts",
+]
