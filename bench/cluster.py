@@ -1,0 +1,185 @@
+"""A real cluster for the benchmarks: ``iam-planes up --detach`` in a temporary state dir.
+
+Whatever happens, ``bench_cluster`` stops what it started: ``iam-planes down``, then SIGKILL to
+every pid the cluster file ever named.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from deploy.cluster_file import ClusterFile, load_cluster
+
+__all__ = [
+    "PROJECT_ROOT",
+    "BenchCluster",
+    "bench_cluster",
+    "free_port_block",
+    "http_json",
+    "iam_planes",
+    "kill_pids",
+    "write_version",
+]
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+IAM_PLANES = [sys.executable, "-c", "from deploy.cli import main; main()"]
+VERSION_HEADER = "x-iam-planes-version"
+_NO_RETRIES = Config(
+    retries={"max_attempts": 1, "mode": "standard"},
+    connect_timeout=2,
+    read_timeout=10,
+    max_pool_connections=16,
+)
+
+
+def free_port_block(size: int = 50) -> int:
+    """The first port of ``size`` consecutive ports that are free on loopback right now."""
+    for _ in range(200):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = int(probe.getsockname()[1])
+        if base + size >= 65535:
+            continue
+        if all(_is_free(base + offset) for offset in range(size)):
+            return base
+    raise RuntimeError("no block of free ports")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def iam_planes(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run the ``iam-planes`` command and return its completed process."""
+    return subprocess.run(
+        [*IAM_PLANES, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=PROJECT_ROOT,
+    )
+
+
+def http_json(url: str, body: Any = None, timeout: float = 10) -> tuple[int, Any]:
+    """POST ``body`` as JSON (or GET when None) and return the status and decoded answer."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def kill_pids(pids: set[int]) -> None:
+    """SIGKILL every pid in ``pids`` that is still there."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+@dataclass
+class BenchCluster:
+    """A running cluster and the ways to reach it."""
+
+    state_dir: Path
+    file: ClusterFile
+
+    @property
+    def account(self) -> str:
+        """The launcher's account."""
+        return next(iter(self.file.accounts))
+
+    def iam(self) -> Any:
+        """A boto3 IAM client on the control plane with the account's root key."""
+        root = self.file.accounts[self.account].root
+        return boto3.client(
+            "iam",
+            endpoint_url=self.file.controlplane.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=root.access_key_id,
+            aws_secret_access_key=root.secret_access_key,
+            config=_NO_RETRIES,
+        )
+
+    def replicas(self) -> dict[str, str]:
+        """Every replica's endpoint by AZ."""
+        return {
+            az: record.endpoint
+            for region in self.file.regions.values()
+            for az, record in region.replicas.items()
+        }
+
+    def pids(self) -> dict[str, int]:
+        """Every process of the cluster (planes and the embedded Redis) by name."""
+        found = {name: r.pid for name, r in self.file.processes().items() if r.pid}
+        if self.file.redis.pid:
+            found["redis"] = self.file.redis.pid
+        return found
+
+    def wait_converged(self, version: int, timeout: float = 60) -> None:
+        """Wait until every replica has applied ``version``."""
+        deadline = time.monotonic() + timeout
+        pending = dict(self.replicas())
+        while pending:
+            for az, url in list(pending.items()):
+                _, state = http_json(f"{url}/state")
+                if int(state["version"]) >= version:
+                    del pending[az]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"replicas {sorted(pending)} did not reach version {version}")
+            time.sleep(0.02)
+
+
+def write_version(response: dict[str, Any]) -> int:
+    """The log version a boto3 call's response says it created."""
+    return int(response["ResponseMetadata"]["HTTPHeaders"][VERSION_HEADER])
+
+
+@contextlib.contextmanager
+def bench_cluster(work_dir: Path, *delays: str) -> Iterator[BenchCluster]:
+    """Bring a cluster up for the block (default: the instant profile); always tear it down."""
+    state_dir = work_dir / "cluster"
+    base = free_port_block(50)
+    args = ["up", "--detach", "--state-dir", str(state_dir), "--base-port", str(base)]
+    for delay in delays:
+        args += ["--delay", delay]
+    pids: set[int] = set()
+    try:
+        started = iam_planes(*args)
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            pids |= set(BenchCluster(state_dir, load_cluster(state_dir)).pids().values())
+        if started.returncode != 0:
+            raise RuntimeError(f"iam-planes up failed: {started.stdout}{started.stderr}")
+        yield BenchCluster(state_dir, load_cluster(state_dir))
+    finally:
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            pids |= set(BenchCluster(state_dir, load_cluster(state_dir)).pids().values())
+        if state_dir.exists():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                iam_planes("down", "--state-dir", str(state_dir), timeout=60)
+        kill_pids(pids)
