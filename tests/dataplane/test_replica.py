@@ -1,0 +1,160 @@
+"""The replica follower against a real redis-server: delays, order, partitions, snapshots."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from structlog.testing import capture_logs
+
+from dataplane.replica import Replica, ReplicaIdentity, ReplicaStatus, StaleReplicaError
+from replication.delay import DelaySpec, RegionDelays
+from replication.entities import Account, User
+from replication.events import ChangeEvent
+from replication.log import RedisChangeLog, connect
+from replication.snapshot import write_snapshot
+from replication.state import apply, empty_state
+
+ACCOUNT = "111122223333"
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _event(version: int) -> ChangeEvent:
+    if version == 1:
+        kind, payload = "account.put", Account(id=ACCOUNT, created_at=NOW).model_dump(mode="json")
+    else:
+        user = User(
+            account=ACCOUNT, name=f"u{version}", user_id=f"AIDA{version:017d}", created_at=NOW
+        )
+        kind, payload = "user.put", user.model_dump(mode="json")
+    return ChangeEvent(
+        version=version,
+        committed_at=time.time(),
+        kind=kind,  # type: ignore[arg-type]
+        account=ACCOUNT,
+        action="Test",
+        payload=payload,
+    )
+
+
+@pytest.fixture
+async def log(redis_url: str) -> AsyncIterator[RedisChangeLog]:
+    """A change log on a freshly flushed database."""
+    change_log = RedisChangeLog(connect(redis_url))
+    await change_log.client.flushdb()
+    yield change_log
+    await change_log.close()
+
+
+async def _running(log: RedisChangeLog, delays: RegionDelays) -> tuple[Replica, asyncio.Task[None]]:
+    replica = Replica(ReplicaIdentity("eu-west-1", "eu-west-1a"), log, delays, clock=time.time)
+    task = asyncio.create_task(replica.run())
+    async with asyncio.timeout(10):
+        while replica.status is not ReplicaStatus.OK:
+            await asyncio.sleep(0.01)
+    return replica, task
+
+
+async def _until(predicate: object, timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():  # type: ignore[operator]
+            await asyncio.sleep(0.01)
+
+
+async def test_events_wait_for_their_delay_and_apply_in_order(log: RedisChangeLog) -> None:
+    """An event is not applied before committed_at + delay, and versions apply in order."""
+    replica, task = await _running(log, RegionDelays(default=DelaySpec(base_ms=300)))
+    try:
+        first = _event(1)
+        await log.append(first)
+        await log.append(_event(2))
+        await asyncio.sleep(0.1)
+        assert replica.state.version == 0
+        await _until(lambda: replica.state.version == 2)
+        applied = list(replica.arrivals)
+        assert [a.version for a in applied] == [1, 2]
+        assert applied[0].applied_at >= first.committed_at + 0.3
+    finally:
+        task.cancel()
+
+
+async def test_min_version_waits_or_reports_how_far_behind(log: RedisChangeLog) -> None:
+    """wait_for_version returns once the version is applied, or raises StaleReplica."""
+    replica, task = await _running(log, RegionDelays(default=DelaySpec(base_ms=200)))
+    try:
+        await log.append(_event(1))
+        state = await replica.wait_for_version(1, timeout=5)
+        assert state.version == 1
+        with pytest.raises(StaleReplicaError) as stale:
+            await replica.wait_for_version(5, timeout=0.2)
+        assert stale.value.wanted - stale.value.have == 4
+    finally:
+        task.cancel()
+
+
+async def test_a_partition_freezes_the_replica_until_healed(log: RedisChangeLog) -> None:
+    """While partitioned nothing new is applied; after the heal the replica catches up."""
+    replica, task = await _running(log, RegionDelays())
+    try:
+        await log.append(_event(1))
+        await _until(lambda: replica.state.version == 1)
+        with capture_logs() as logs:
+            replica.set_partitioned(True)
+        assert logs[0]["event"] == "partition_changed" and logs[0]["partitioned"] is True
+        await log.append(_event(2))
+        await asyncio.sleep(0.3)
+        assert replica.state.version == 1
+        replica.set_partitioned(False)
+        await _until(lambda: replica.state.version == 2)
+    finally:
+        task.cancel()
+
+
+async def test_bootstrap_loads_the_newest_snapshot(log: RedisChangeLog) -> None:
+    """A new replica starts from the snapshot and reaches the same digest."""
+    events = [_event(v) for v in range(1, 6)]
+    state = empty_state()
+    for event in events:
+        await log.append(event)
+        state = apply(state, event)
+    await write_snapshot(log.client, state, committed_at=time.time() - 60)
+    with capture_logs() as logs:
+        replica, task = await _running(log, RegionDelays())
+    try:
+        assert replica.bootstrapped_from_snapshot == 5
+        assert replica.state.digest == state.digest
+        assert any(entry["event"] == "snapshot_loaded" for entry in logs)
+    finally:
+        task.cancel()
+
+
+async def test_a_replica_left_behind_a_trimmed_log_reloads_a_snapshot(log: RedisChangeLog) -> None:
+    """Partitioned while snapshots trim the log past its version, the healed replica finds the
+    gap, reloads the newest snapshot and converges."""
+    replica, task = await _running(log, RegionDelays())
+    try:
+        state = empty_state()
+        for version in (1, 2):
+            event = _event(version)
+            await log.append(event)
+            state = apply(state, event)
+        await _until(lambda: replica.state.version == 2)
+        replica.set_partitioned(True)
+        for version in range(3, 11):
+            event = _event(version)
+            await log.append(event)
+            state = apply(state, event)
+            if version in (6, 8):
+                await write_snapshot(log.client, state, committed_at=time.time())
+        await write_snapshot(log.client, state, committed_at=time.time())
+        assert (await log.read_after(0, 100))[0].version > 3  # trimmed past the replica
+        with capture_logs() as logs:
+            replica.set_partitioned(False)
+            await _until(lambda: replica.state.version == 10)
+        assert replica.state.digest == state.digest
+        assert any(entry["event"] == "log_trimmed_behind_replica" for entry in logs)
+    finally:
+        task.cancel()
