@@ -15,6 +15,7 @@ import structlog
 from aiohttp import web
 
 from controlplane.api.iam import IamApi
+from controlplane.api.organizations import OrganizationsApi
 from controlplane.authorizer import DataPlaneAuthorizer
 from controlplane.server import build_app
 from controlplane.writer import Writer
@@ -44,7 +45,7 @@ async def _serve(args: argparse.Namespace) -> None:
     await writer.catch_up()
     _log.info("projection_loaded", version=writer.state.version)
     authorizer = DataPlaneAuthorizer(args.authorizer)
-    app = build_app(writer, IamApi(writer, authorizer))
+    app = build_app(writer, IamApi(writer, authorizer), OrganizationsApi(writer, authorizer))
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port, reuse_address=True)

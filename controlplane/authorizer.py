@@ -56,8 +56,20 @@ class DataPlaneAuthorizer:
             self._session = aiohttp.ClientSession(timeout=_TIMEOUT)
         return self._session
 
+    async def evaluate(self, queries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Answer a batch of principal-ARN queries (policy simulation), one answer each."""
+        try:
+            async with self._client().post(self._url, data=orjson.dumps(queries)) as response:
+                answer: Any = orjson.loads(await response.read())
+        except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError):
+            raise _unavailable() from None
+        if isinstance(answer, dict) and "error" in answer:
+            error = answer["error"]
+            raise AwsError(error["code"], error["message"], response.status)
+        return list(answer)
+
     async def authorize(
-        self, request: web.Request, body: bytes, action: str, resource: str
+        self, request: web.Request, body: bytes, action: str, resource: str, service: str = "iam"
     ) -> AuthorizationAnswer:
         """Authenticate the signed ``request`` and evaluate ``action`` on ``resource``."""
         query = {
@@ -67,7 +79,7 @@ class DataPlaneAuthorizer:
                 "query": request.rel_url.raw_query_string,
                 "headers": [[k, v] for k, v in request.headers.items()],
                 "body_sha256": hashlib.sha256(body).hexdigest(),
-                "service": "iam",
+                "service": service,
                 "region": "us-east-1",
             },
             "action": action,

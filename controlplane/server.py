@@ -1,4 +1,8 @@
-"""The control plane's aiohttp application: the IAM API at ``/`` and ``/health``."""
+"""The control plane's aiohttp application: IAM and Organizations at ``/``, and ``/health``.
+
+Both APIs share the port, as AWS's SDKs only need one endpoint URL per service: an
+``X-Amz-Target: AWSOrganizationsV20161128.*`` header routes a request to Organizations.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from aiohttp import web
 from awswire.errors import AwsError
 from awswire.xml import query_error_response
 from controlplane.api.iam import VERSION_HEADER, IamApi
+from controlplane.api.organizations import TARGET_PREFIX, OrganizationsApi
 from controlplane.writer import Writer
 
 __all__ = ["MAX_BODY_BYTES", "build_app"]
@@ -60,10 +65,19 @@ async def _health(request: web.Request) -> web.Response:
     return web.Response(body=orjson.dumps(body), content_type="application/json")
 
 
-def build_app(writer: Writer, api: IamApi) -> web.Application:
+def build_app(
+    writer: Writer, api: IamApi, organizations: OrganizationsApi | None = None
+) -> web.Application:
     """The control plane application."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_never_a_traceback])
     app[WRITER_KEY] = writer
     app.router.add_get("/health", _health)
-    app.router.add_route("*", "/", api.handle)
+
+    async def route(request: web.Request) -> web.Response:
+        target = request.headers.get("X-Amz-Target", "")
+        if organizations is not None and target.startswith(TARGET_PREFIX):
+            return await organizations.handle(request)
+        return await api.handle(request)
+
+    app.router.add_route("*", "/", route)
     return app

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-__all__ = ["access_key_owner_arn", "role_arn", "root_arn", "user_arn"]
+__all__ = [
+    "access_key_owner_arn",
+    "group_arn",
+    "instance_profile_arn",
+    "mfa_arn",
+    "oidc_provider_arn",
+    "parse_iam_arn",
+    "policy_arn",
+    "role_arn",
+    "root_arn",
+    "saml_provider_arn",
+    "user_arn",
+]
 
 PARTITION = "aws"
 
@@ -27,3 +39,46 @@ def access_key_owner_arn(account: str, user_path: str | None, user_name: str | N
     if user_name is None:
         return root_arn(account)
     return user_arn(account, user_path or "/", user_name)
+
+
+def group_arn(account: str, path: str, name: str) -> str:
+    """The ARN of an IAM group."""
+    return f"arn:{PARTITION}:iam::{account}:group{path}{name}"
+
+
+def policy_arn(account: str, path: str, name: str) -> str:
+    """The ARN of a managed policy (``account`` is ``aws`` for AWS managed policies)."""
+    return f"arn:{PARTITION}:iam::{account}:policy{path}{name}"
+
+
+def instance_profile_arn(account: str, path: str, name: str) -> str:
+    """The ARN of an instance profile."""
+    return f"arn:{PARTITION}:iam::{account}:instance-profile{path}{name}"
+
+
+def oidc_provider_arn(account: str, host: str) -> str:
+    """The ARN of an OpenID Connect provider (its URL without ``https://``)."""
+    return f"arn:{PARTITION}:iam::{account}:oidc-provider/{host}"
+
+
+def saml_provider_arn(account: str, name: str) -> str:
+    """The ARN of a SAML provider."""
+    return f"arn:{PARTITION}:iam::{account}:saml-provider/{name}"
+
+
+def mfa_arn(account: str, path: str, name: str) -> str:
+    """The ARN (serial number) of a virtual MFA device."""
+    return f"arn:{PARTITION}:iam::{account}:mfa{path}{name}"
+
+
+def parse_iam_arn(arn: str) -> tuple[str, str, str, str] | None:
+    """``(account, resource type, path, name)`` of an IAM ARN such as ``...:user/a/b``.
+
+    None when ``arn`` is not an IAM ARN with a ``type/...`` resource.
+    """
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or "/" not in parts[5]:
+        return None
+    kind, rest = parts[5].split("/", 1)
+    path, _, name = rest.rpartition("/")
+    return parts[4], kind, "/" + path + "/" if path else "/", name

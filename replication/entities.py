@@ -11,9 +11,39 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from replication.arns import role_arn, root_arn, user_arn
+from replication.arns import (
+    group_arn,
+    instance_profile_arn,
+    mfa_arn,
+    oidc_provider_arn,
+    policy_arn,
+    role_arn,
+    root_arn,
+    saml_provider_arn,
+    user_arn,
+)
 
-__all__ = ["AccessKey", "Account", "Entity", "EntityKey", "Role", "Tag", "User"]
+__all__ = [
+    "AccessKey",
+    "Account",
+    "AccountRequest",
+    "Entity",
+    "EntityKey",
+    "Group",
+    "InstanceProfile",
+    "ManagedPolicy",
+    "MfaDevice",
+    "OidcProvider",
+    "OrgAccount",
+    "OrgPolicy",
+    "OrgUnit",
+    "Organization",
+    "PolicyVersion",
+    "Role",
+    "SamlProvider",
+    "Tag",
+    "User",
+]
 
 
 class _Frozen(BaseModel):
@@ -52,6 +82,9 @@ class User(_Frozen):
     created_at: datetime
     tags: tuple[Tag, ...] = ()
     inline_policies: dict[str, str] = Field(default_factory=dict)
+    groups: tuple[str, ...] = ()  # names of the groups the user is a member of, in join order
+    attached_policies: tuple[str, ...] = ()  # managed policy ARNs, in attach order
+    permissions_boundary: str | None = None  # managed policy ARN
 
     @property
     def arn(self) -> str:
@@ -85,6 +118,10 @@ class Role(_Frozen):
     max_session_duration: int = 3600
     tags: tuple[Tag, ...] = ()
     inline_policies: dict[str, str] = Field(default_factory=dict)
+    attached_policies: tuple[str, ...] = ()
+    permissions_boundary: str | None = None
+    # user/role ARNs named in the trust policy -> the unique IDs they had when it was saved (R22)
+    trust_principal_ids: dict[str, str] = Field(default_factory=dict)
 
     @property
     def arn(self) -> str:
@@ -92,7 +129,228 @@ class Role(_Frozen):
         return role_arn(self.account, self.path, self.name)
 
 
-Entity = Account | User | AccessKey | Role
+class Group(_Frozen):
+    """An IAM group: inline and attached policies; membership is kept on each user."""
+
+    entity: Literal["group"] = "group"
+    account: str
+    name: str
+    path: str = "/"
+    group_id: str
+    created_at: datetime
+    inline_policies: dict[str, str] = Field(default_factory=dict)
+    attached_policies: tuple[str, ...] = ()
+
+    @property
+    def arn(self) -> str:
+        """The group's ARN, path included."""
+        return group_arn(self.account, self.path, self.name)
+
+
+class PolicyVersion(_Frozen):
+    """One version of a managed policy."""
+
+    version_id: str
+    document: str
+    created_at: datetime
+
+
+class ManagedPolicy(_Frozen):
+    """A customer managed policy with its versions (at most five, exactly one default)."""
+
+    entity: Literal["managed_policy"] = "managed_policy"
+    account: str
+    name: str
+    path: str = "/"
+    policy_id: str
+    created_at: datetime
+    updated_at: datetime
+    description: str | None = None
+    default_version: str = "v1"
+    next_version: int = 2
+    versions: tuple[PolicyVersion, ...]
+    tags: tuple[Tag, ...] = ()
+
+    @property
+    def arn(self) -> str:
+        """The policy's ARN, path included."""
+        return policy_arn(self.account, self.path, self.name)
+
+    @property
+    def default_document(self) -> str:
+        """The document of the default version, the only one that is evaluated."""
+        return next(v.document for v in self.versions if v.version_id == self.default_version)
+
+
+class InstanceProfile(_Frozen):
+    """An instance profile: a container for at most one role."""
+
+    entity: Literal["instance_profile"] = "instance_profile"
+    account: str
+    name: str
+    path: str = "/"
+    instance_profile_id: str
+    created_at: datetime
+    roles: tuple[str, ...] = ()  # role names
+    tags: tuple[Tag, ...] = ()
+
+    @property
+    def arn(self) -> str:
+        """The instance profile's ARN."""
+        return instance_profile_arn(self.account, self.path, self.name)
+
+
+class OidcProvider(_Frozen):
+    """An OpenID Connect identity provider, named by its URL without the scheme."""
+
+    entity: Literal["oidc_provider"] = "oidc_provider"
+    account: str
+    url: str
+    client_ids: tuple[str, ...] = ()
+    thumbprints: tuple[str, ...] = ()
+    created_at: datetime
+    tags: tuple[Tag, ...] = ()
+
+    @property
+    def arn(self) -> str:
+        """The provider's ARN."""
+        return oidc_provider_arn(self.account, self.url)
+
+
+class SamlProvider(_Frozen):
+    """A SAML 2.0 identity provider and its metadata document."""
+
+    entity: Literal["saml_provider"] = "saml_provider"
+    account: str
+    name: str
+    metadata_document: str
+    created_at: datetime
+    valid_until: datetime
+    tags: tuple[Tag, ...] = ()
+
+    @property
+    def arn(self) -> str:
+        """The provider's ARN."""
+        return saml_provider_arn(self.account, self.name)
+
+
+class MfaDevice(_Frozen):
+    """A virtual MFA device; ``user_name`` is set once it is enabled for a user."""
+
+    entity: Literal["mfa_device"] = "mfa_device"
+    account: str
+    name: str
+    path: str = "/"
+    seed: str = Field(repr=False)  # Base32 TOTP secret
+    created_at: datetime
+    user_name: str | None = None
+    enabled_at: datetime | None = None
+    tags: tuple[Tag, ...] = ()
+
+    @property
+    def serial_number(self) -> str:
+        """The device's serial number (its ARN)."""
+        return mfa_arn(self.account, self.path, self.name)
+
+
+class OrgAccount(_Frozen):
+    """An account as a member of an organization, and where it sits in the tree."""
+
+    id: str
+    name: str
+    email: str
+    parent_id: str
+    joined_method: Literal["INVITED", "CREATED"]
+    joined_at: datetime
+    status: Literal["ACTIVE", "SUSPENDED", "PENDING_CLOSURE"] = "ACTIVE"
+
+
+class OrgUnit(_Frozen):
+    """An organizational unit under the root or another OU."""
+
+    id: str
+    name: str
+    parent_id: str
+
+
+class OrgPolicy(_Frozen):
+    """A service or resource control policy and the roots, OUs and accounts it is attached to."""
+
+    id: str
+    name: str
+    description: str = ""
+    type: Literal["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"]
+    content: str
+    aws_managed: bool = False
+    targets: tuple[str, ...] = ()
+
+
+class AccountRequest(_Frozen):
+    """A CreateAccount request (they succeed at once here)."""
+
+    id: str
+    account_name: str
+    account_id: str
+    requested_at: datetime
+
+
+class Organization(_Frozen):
+    """An organization as one aggregate: tree, members and policies change together.
+
+    Every Organizations call that changes something puts the whole organization, so one
+    accepted call is one event however many parts of the tree it touches.
+    """
+
+    entity: Literal["organization"] = "organization"
+    id: str
+    management_account: str
+    management_email: str
+    root_id: str
+    feature_set: Literal["ALL", "CONSOLIDATED_BILLING"] = "ALL"
+    created_at: datetime
+    enabled_policy_types: tuple[str, ...] = ()
+    accounts: tuple[OrgAccount, ...] = ()
+    units: tuple[OrgUnit, ...] = ()
+    policies: tuple[OrgPolicy, ...] = ()
+    account_requests: tuple[AccountRequest, ...] = ()
+
+    @property
+    def arn(self) -> str:
+        """The organization's ARN."""
+        return f"arn:aws:organizations::{self.management_account}:organization/{self.id}"
+
+    def member(self, account_id: str) -> OrgAccount | None:
+        """The member account of that id, if any."""
+        return next((a for a in self.accounts if a.id == account_id), None)
+
+    def path_to(self, account_id: str) -> tuple[str, ...]:
+        """The ids from the root down to the account: root, OUs..., account."""
+        member = self.member(account_id)
+        if member is None:
+            return ()
+        units = {u.id: u for u in self.units}
+        chain = [account_id]
+        parent = member.parent_id
+        while parent in units:
+            chain.append(parent)
+            parent = units[parent].parent_id
+        chain.append(self.root_id)
+        return tuple(reversed(chain))
+
+
+Entity = (
+    Account
+    | User
+    | AccessKey
+    | Role
+    | Group
+    | ManagedPolicy
+    | InstanceProfile
+    | OidcProvider
+    | SamlProvider
+    | MfaDevice
+    | Organization
+)
 
 
 class EntityKey(_Frozen):

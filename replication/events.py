@@ -31,6 +31,21 @@ ChangeKind = Literal[
     "access_key.delete",
     "role.put",
     "role.delete",
+    "group.put",
+    "group.delete",
+    "managed_policy.put",
+    "managed_policy.delete",
+    "instance_profile.put",
+    "instance_profile.delete",
+    "oidc_provider.put",
+    "oidc_provider.delete",
+    "saml_provider.put",
+    "saml_provider.delete",
+    "mfa_device.put",
+    "mfa_device.delete",
+    "organization.put",
+    "organization.delete",
+    "batch.put",
 ]
 
 
@@ -39,6 +54,8 @@ class ChangeEvent(BaseModel):
 
     ``payload`` is the whole entity after the change for ``*.put`` kinds and its key
     (``EntityKey``) for ``*.delete`` kinds, so applying an event twice is harmless.
+    ``batch.put`` carries ``{"entities": [...]}``: whole entities one call changes together
+    (CreateAccount: the account, its organization and its access role), folded atomically.
     ``committed_at`` is the writer's wall clock in epoch seconds when it appended the event:
     replicas hold the event until ``committed_at`` plus their propagation delay.
     """

@@ -8,7 +8,7 @@ the append is on disk: an acknowledged append is durable.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 import redis.asyncio as aioredis
@@ -39,6 +39,21 @@ end
 redis.call('XADD', KEYS[1], ARGV[1] .. '-0', 'e', ARGV[2])
 redis.call('SET', KEYS[2], ARGV[1])
 return version
+"""
+
+
+# ARGV: version1, event1, version2, event2, ... (consecutive versions, checked by the caller)
+_APPEND_MANY_SCRIPT = """
+local head = tonumber(redis.call('GET', KEYS[2]) or '0')
+local first = tonumber(ARGV[1])
+if first ~= head + 1 then
+  return redis.error_reply('CONFLICT head=' .. head)
+end
+for i = 1, #ARGV, 2 do
+  redis.call('XADD', KEYS[1], ARGV[i] .. '-0', 'e', ARGV[i + 1])
+end
+redis.call('SET', KEYS[2], ARGV[#ARGV - 1])
+return tonumber(ARGV[#ARGV - 1])
 """
 
 
@@ -94,6 +109,7 @@ class RedisChangeLog:
     def __init__(self, client: aioredis.Redis) -> None:
         self._client = client
         self._append = client.register_script(_APPEND_SCRIPT)
+        self._append_many = client.register_script(_APPEND_MANY_SCRIPT)
 
     async def head(self) -> int:
         """The newest version in the log (0 when empty)."""
@@ -113,6 +129,34 @@ class RedisChangeLog:
             head = int(text.rsplit("=", 1)[1])
             raise AppendConflictError(head, event.version) from error
         return event.version
+
+    async def append_many(self, events: Sequence[ChangeEvent]) -> int:
+        """Append ``events`` in one atomic step, or none of them; return the new head.
+
+        Compare-and-append for a run of events: the first one's version must be the head plus
+        one (AppendConflictError otherwise) and the versions consecutive (ValueError otherwise).
+        Redis runs the script atomically, so no other append lands between them and a reader
+        sees all of them or none.
+        """
+        if not events:
+            raise ValueError("append_many needs at least one event")
+        first = events[0].version
+        args: list[int | bytes] = []
+        for offset, event in enumerate(events):
+            if event.version != first + offset:
+                raise ValueError(
+                    f"versions must be consecutive: {event.version} after {first + offset - 1}"
+                )
+            args += [event.version, encode_event(event)]
+        try:
+            await self._append_many(keys=[STREAM_KEY, HEAD_KEY], args=args)
+        except ResponseError as error:
+            text = str(error)
+            if "CONFLICT" not in text:
+                raise
+            head = int(text.rsplit("=", 1)[1])
+            raise AppendConflictError(head, first) from error
+        return events[-1].version
 
     async def read_after(self, version: int, limit: int = 1000) -> list[ChangeEvent]:
         """Up to ``limit`` events after ``version``, oldest first."""

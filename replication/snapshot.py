@@ -8,14 +8,18 @@ the oldest snapshot still kept, so the stream stays short however long the clust
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
 import redis.asyncio as aioredis
 
+from replication.entities import Entity
 from replication.state import COLLECTIONS, IamState, state_from_entities
 
 __all__ = [
@@ -54,29 +58,54 @@ class SnapshotInfo:
     checksum: str
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a snapshot's objects are built.
+
+    Decoding creates millions of objects and frees almost none: every young-generation
+    collection would scan them again for nothing (it took most of a 100,000-entity load).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def encode_snapshot(state: IamState, committed_at: float) -> tuple[bytes, SnapshotInfo]:
     """The stored bytes of a snapshot of ``state`` and its index record."""
-    body = {
-        "schema": SNAPSHOT_SCHEMA,
-        "version": state.version,
-        "committed_at": committed_at,
-        "digest": state.digest,
-        "entities": [entity.model_dump(mode="json") for entity in state.entities()],
-    }
-    raw = zlib.compress(orjson.dumps(body, option=orjson.OPT_SORT_KEYS), 6)
+    with _collector_paused():
+        body = {
+            "schema": SNAPSHOT_SCHEMA,
+            "version": state.version,
+            "committed_at": committed_at,
+            "digest": state.digest,
+            "entities": [entity.model_dump(mode="json") for entity in state.entities()],
+        }
+        raw = zlib.compress(orjson.dumps(body, option=orjson.OPT_SORT_KEYS), 6)
+        del body
     checksum = hashlib.sha256(raw).hexdigest()
     return raw, SnapshotInfo(state.version, committed_at, state.digest, len(raw), checksum)
+
+
+def _validated(records: list[dict[str, Any]]) -> Iterator[Entity]:
+    """Each record as its entity model, dropping the record once it is built (lower peak RSS)."""
+    for position, record in enumerate(records):
+        records[position] = {}
+        yield COLLECTIONS[record["entity"]].model.model_validate(record)
 
 
 def decode_snapshot(raw: bytes, checksum: str) -> IamState:
     """The state a snapshot holds; CorruptSnapshotError if it fails its checks."""
     if hashlib.sha256(raw).hexdigest() != checksum:
         raise CorruptSnapshotError("snapshot checksum mismatch")
-    body: dict[str, Any] = orjson.loads(zlib.decompress(raw))
-    entities = (
-        COLLECTIONS[record["entity"]].model.model_validate(record) for record in body["entities"]
-    )
-    state = state_from_entities(int(body["version"]), entities)
+    with _collector_paused():
+        body: dict[str, Any] = orjson.loads(zlib.decompress(raw))
+        records: list[dict[str, Any]] = body.pop("entities")
+        state = state_from_entities(int(body["version"]), _validated(records))
+        del records
     if state.digest != body["digest"]:
         raise CorruptSnapshotError("snapshot digest does not match its entities")
     return state

@@ -20,7 +20,23 @@ from typing import Any
 import immutables
 import orjson
 
-from replication.entities import AccessKey, Account, Entity, EntityKey, Role, User
+from replication.arns import parse_iam_arn
+from replication.aws_managed import aws_managed_policy
+from replication.entities import (
+    AccessKey,
+    Account,
+    Entity,
+    EntityKey,
+    Group,
+    InstanceProfile,
+    ManagedPolicy,
+    MfaDevice,
+    OidcProvider,
+    Organization,
+    Role,
+    SamlProvider,
+    User,
+)
 from replication.events import ChangeEvent
 
 __all__ = [
@@ -70,6 +86,31 @@ COLLECTIONS: dict[str, Collection] = {
     "role": Collection(
         "roles", Role, lambda e: _named(e.account, e.name), lambda r: _named(r.account, r.name)
     ),
+    "group": Collection(
+        "groups", Group, lambda e: _named(e.account, e.name), lambda r: _named(r.account, r.name)
+    ),
+    "managed_policy": Collection(
+        "managed_policies",
+        ManagedPolicy,
+        lambda e: (e.account, e.name),
+        lambda r: (r.account, r.name),
+    ),
+    "instance_profile": Collection(
+        "instance_profiles",
+        InstanceProfile,
+        lambda e: _named(e.account, e.name),
+        lambda r: _named(r.account, r.name),
+    ),
+    "oidc_provider": Collection(
+        "oidc_providers", OidcProvider, lambda e: (e.account, e.url), lambda r: (r.account, r.name)
+    ),
+    "saml_provider": Collection(
+        "saml_providers", SamlProvider, lambda e: (e.account, e.name), lambda r: (r.account, r.name)
+    ),
+    "organization": Collection("organizations", Organization, lambda e: e.id, lambda r: r.name),
+    "mfa_device": Collection(
+        "mfa_devices", MfaDevice, lambda e: (e.account, e.name), lambda r: (r.account, r.name)
+    ),
 }
 
 
@@ -82,6 +123,21 @@ class IamState:
     users: immutables.Map[tuple[str, str], User] = field(default_factory=immutables.Map)
     access_keys: immutables.Map[str, AccessKey] = field(default_factory=immutables.Map)
     roles: immutables.Map[tuple[str, str], Role] = field(default_factory=immutables.Map)
+    groups: immutables.Map[tuple[str, str], Group] = field(default_factory=immutables.Map)
+    managed_policies: immutables.Map[tuple[str, str], ManagedPolicy] = field(
+        default_factory=immutables.Map
+    )
+    instance_profiles: immutables.Map[tuple[str, str], InstanceProfile] = field(
+        default_factory=immutables.Map
+    )
+    oidc_providers: immutables.Map[tuple[str, str], OidcProvider] = field(
+        default_factory=immutables.Map
+    )
+    saml_providers: immutables.Map[tuple[str, str], SamlProvider] = field(
+        default_factory=immutables.Map
+    )
+    mfa_devices: immutables.Map[tuple[str, str], MfaDevice] = field(default_factory=immutables.Map)
+    organizations: immutables.Map[str, Organization] = field(default_factory=immutables.Map)
     # (account, lower user name or "" for root) -> access key ids, in creation order
     keys_by_owner: immutables.Map[tuple[str, str], tuple[str, ...]] = field(
         default_factory=immutables.Map
@@ -101,6 +157,52 @@ class IamState:
     def role(self, account: str, name: str) -> Role | None:
         """The role of that name in the account (names ignore case), if any."""
         return self.roles.get(_named(account, name))
+
+    def group(self, account: str, name: str) -> Group | None:
+        """The group of that name in the account (names ignore case), if any."""
+        return self.groups.get(_named(account, name))
+
+    def managed_policy(self, arn: str) -> ManagedPolicy | None:
+        """The managed policy (customer or AWS managed) with that exact ARN, if any."""
+        if arn.startswith("arn:aws:iam::aws:"):
+            return aws_managed_policy(arn)
+        parsed = parse_iam_arn(arn)
+        if parsed is None or parsed[1] != "policy":
+            return None
+        found = self.managed_policies.get((parsed[0], parsed[3]))
+        return found if found is not None and found.arn == arn else None
+
+    def roles_of(self, account: str) -> list[Role]:
+        """The account's roles, sorted by name."""
+        found = [r for (acct, _), r in self.roles.items() if acct == account]
+        return sorted(found, key=lambda r: r.name.lower())
+
+    def groups_of(self, account: str) -> list[Group]:
+        """The account's groups, sorted by name."""
+        found = [g for (acct, _), g in self.groups.items() if acct == account]
+        return sorted(found, key=lambda g: g.name.lower())
+
+    def managed_policies_of(self, account: str) -> list[ManagedPolicy]:
+        """The account's customer managed policies, sorted by name."""
+        found = [p for (acct, _), p in self.managed_policies.items() if acct == account]
+        return sorted(found, key=lambda p: p.name)
+
+    def members_of(self, group: Group) -> list[User]:
+        """The users of the group's account that are members of it, sorted by name."""
+        name = group.name.lower()
+        return [u for u in self.users_of(group.account) if any(g.lower() == name for g in u.groups)]
+
+    def groups_of_user(self, user: User) -> tuple[Group, ...]:
+        """The groups a user is a member of, in join order."""
+        found = (self.group(user.account, name) for name in user.groups)
+        return tuple(g for g in found if g is not None)
+
+    def organization_of(self, account: str) -> Organization | None:
+        """The organization the account is a member (or the management account) of."""
+        for organization in self.organizations.values():
+            if organization.member(account) is not None:
+                return organization
+        return None
 
     def keys_of(self, account: str, user_name: str | None) -> tuple[AccessKey, ...]:
         """The access keys of a user (or of the root user when ``user_name`` is None)."""
@@ -200,7 +302,11 @@ def apply(state: IamState, event: ChangeEvent) -> IamState:
     if event.version != state.version + 1:
         raise LogGapError(f"state is at version {state.version}, event is {event.version}")
     entity_kind, verb = event.kind.split(".", 1)
-    if verb == "delete":
+    if entity_kind == "batch":
+        folded = state
+        for record in event.payload["entities"]:
+            folded = put_entity(folded, COLLECTIONS[record["entity"]].model.model_validate(record))
+    elif verb == "delete":
         folded = delete_entity(state, EntityKey.model_validate(event.payload))
     else:
         entity = COLLECTIONS[entity_kind].model.model_validate(event.payload)
@@ -209,8 +315,33 @@ def apply(state: IamState, event: ChangeEvent) -> IamState:
 
 
 def state_from_entities(version: int, entities: Iterator[Entity] | list[Entity]) -> IamState:
-    """The state that holds exactly ``entities`` at ``version`` (loading a snapshot)."""
-    state = empty_state()
+    """The state that holds exactly ``entities`` at ``version`` (loading a snapshot).
+
+    The same state as putting the entities one by one (a later entity with the same key
+    replaces an earlier one), built in one pass: plain dicts first, then one ``Map.update``
+    per collection, and the content hash summed once.
+    """
+    members: dict[str, dict[Any, Entity]] = {c.field: {} for c in COLLECTIONS.values()}
+    owners: dict[tuple[str, str], list[str]] = {}
+    content_hash = 0
     for entity in entities:
-        state = put_entity(state, entity)
-    return replace(state, version=version)
+        collection = COLLECTIONS[entity.entity]
+        found = members[collection.field]
+        key = collection.key_of(entity)
+        old = found.get(key)
+        if old is not None:
+            content_hash -= entity_hash(old)
+        found[key] = entity
+        content_hash += entity_hash(entity)
+        if isinstance(entity, AccessKey):  # as _index_key: creation (here: input) order
+            owned = owners.setdefault((entity.account, (entity.user_name or "").lower()), [])
+            if entity.access_key_id not in owned:
+                owned.append(entity.access_key_id)
+    empty: immutables.Map[Any, Any] = immutables.Map()
+    fields: dict[str, Any] = {name: empty.update(found) for name, found in members.items()}
+    return IamState(
+        version=version,
+        keys_by_owner=empty.update({owner: tuple(ids) for owner, ids in owners.items()}),
+        content_hash=content_hash % _HASH_MODULUS,
+        **fields,
+    )

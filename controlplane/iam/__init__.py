@@ -2,11 +2,41 @@
 
 from __future__ import annotations
 
-from controlplane.iam import access_keys, user_policies, users
+from controlplane.iam import (
+    access_keys,
+    account,
+    attachments,
+    boundaries,
+    groups,
+    identity_providers,
+    instance_profiles,
+    managed_policies,
+    mfa,
+    roles,
+    simulation,
+    user_policies,
+    users,
+)
 from controlplane.iam.operation import Caller, Change, Operation, Outcome
 
 __all__ = ["OPERATIONS", "Caller", "Change", "Operation", "Outcome"]
 
 OPERATIONS: dict[str, Operation] = {
-    op.name: op for module in (users, access_keys, user_policies) for op in module.OPERATIONS
+    op.name: op
+    for module in (
+        users,
+        access_keys,
+        user_policies,
+        groups,
+        roles,
+        managed_policies,
+        attachments,
+        boundaries,
+        instance_profiles,
+        identity_providers,
+        mfa,
+        account,
+        simulation,
+    )
+    for op in module.OPERATIONS
 }

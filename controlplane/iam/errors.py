@@ -11,6 +11,7 @@ __all__ = [
     "limit_exceeded",
     "malformed_policy",
     "no_such_entity",
+    "unmodifiable_entity",
 ]
 
 
@@ -42,3 +43,8 @@ def malformed_policy(message: str) -> AwsError:
 def invalid_input(message: str) -> AwsError:
     """400 InvalidInput."""
     return AwsError("InvalidInput", message, 400)
+
+
+def unmodifiable_entity(message: str) -> AwsError:
+    """400 UnmodifiableEntity (service-linked roles, AWS managed policies)."""
+    return AwsError("UnmodifiableEntity", message, 400)

@@ -15,7 +15,7 @@ from typing import Any
 from replication.events import ChangeKind
 from replication.state import IamState
 
-__all__ = ["Caller", "Change", "Handler", "Operation", "Outcome", "Params"]
+__all__ = ["Caller", "Change", "Handler", "Operation", "Outcome", "Params", "ResourceOf"]
 
 Params = Mapping[str, Any]
 
@@ -62,8 +62,9 @@ class Operation:
     handler: Handler
     resource: ResourceOf
     writes: bool
+    service: str = "iam"
 
     @property
     def iam_action(self) -> str:
         """The action name policies use, e.g. ``iam:CreateUser``."""
-        return f"iam:{self.name}"
+        return f"{self.service}:{self.name}"

@@ -29,7 +29,12 @@ def _decode(marker: str) -> str:
 def paginate(
     items: Sequence[T], params: dict[str, Any] | Any, key: Callable[[T], str]
 ) -> tuple[list[T], dict[str, Any]]:
-    """One page of ``items`` (sorted by ``key``) and the IsTruncated/Marker members for it."""
+    """One page of ``items`` in ``key`` order and the IsTruncated/Marker members for it.
+
+    The marker is the key of the first item of the next page, so pages stay consistent while
+    items are added or removed between calls.
+    """
+    items = sorted(items, key=key)
     max_items = int(params.get("MaxItems") or DEFAULT_MAX_ITEMS)
     start = 0
     if params.get("Marker"):

@@ -13,8 +13,10 @@ from controlplane.iam.errors import (
 )
 from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
 from controlplane.iam.pagination import paginate
+from controlplane.iam.policy_refs import boundary_shape, require_attachable
+from controlplane.iam.tags import tag_operations, tags_of
 from replication.arns import root_arn, user_arn
-from replication.entities import EntityKey, Tag, User
+from replication.entities import EntityKey, User
 from replication.ids import IdPrefix, new_unique_id
 from replication.state import IamState
 
@@ -32,6 +34,7 @@ def user_shape(user: User) -> dict[str, Any]:
         "Arn": user.arn,
         "CreateDate": user.created_at,
     }
+    shape |= boundary_shape(user.permissions_boundary)
     if user.tags:
         shape["Tags"] = [{"Key": t.key, "Value": t.value} for t in user.tags]
     return shape
@@ -66,13 +69,17 @@ def create_user(state: IamState, params: Params, caller: Caller, now: datetime) 
         raise entity_already_exists(f"User with name {name} already exists.")
     if len(state.users_of(caller.account)) >= USERS_PER_ACCOUNT:
         raise limit_exceeded(f"Cannot exceed quota for UsersPerAccount: {USERS_PER_ACCOUNT}")
+    boundary = params.get("PermissionsBoundary")
+    if boundary is not None:
+        require_attachable(state, boundary)
     user = User(
         account=caller.account,
         name=name,
         path=params.get("Path", "/"),
         user_id=new_unique_id(IdPrefix.USER),
         created_at=now,
-        tags=tuple(Tag(key=t["Key"], value=t["Value"]) for t in params.get("Tags", [])),
+        tags=tags_of(params),
+        permissions_boundary=boundary,
     )
     return Outcome({"User": user_shape(user)}, Change("user.put", user.model_dump(mode="json")))
 
@@ -96,12 +103,20 @@ def list_users(state: IamState, params: Params, caller: Caller, now: datetime) -
 
 
 def delete_user(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
-    """DeleteUser: refused with DeleteConflict while the user still owns keys or policies."""
+    """DeleteUser: refused with DeleteConflict while the user still owns anything."""
     user = require_user(state, caller.account, params["UserName"])
     if state.keys_of(caller.account, user.name):
         raise delete_conflict("Cannot delete entity, must delete access keys first.")
     if user.inline_policies:
         raise delete_conflict("Cannot delete entity, must delete policies first.")
+    if user.attached_policies:
+        raise delete_conflict("Cannot delete entity, must detach all policies first.")
+    if user.groups:
+        raise delete_conflict("Cannot delete entity, must remove user from all groups first.")
+    if any(
+        d.user_name == user.name for (a, _), d in state.mfa_devices.items() if a == user.account
+    ):
+        raise delete_conflict("Cannot delete entity, must delete MFA device first.")
     key = EntityKey(entity="user", account=caller.account, name=user.name)
     return Outcome({}, Change("user.delete", key.model_dump(mode="json")))
 
@@ -111,4 +126,10 @@ OPERATIONS = (
     Operation("GetUser", get_user, user_resource, writes=False),
     Operation("ListUsers", list_users, _users_resource, writes=False),
     Operation("DeleteUser", delete_user, user_resource, writes=True),
+    *tag_operations(
+        "User",
+        lambda s, p, c: require_user(s, c.account, p["UserName"]),
+        user_resource,
+        "user.put",
+    ),
 )

@@ -6,10 +6,20 @@ from datetime import UTC, datetime
 
 import pytest
 
-from replication.entities import AccessKey, Account, EntityKey, User
+from replication.entities import (
+    AccessKey,
+    Account,
+    EntityKey,
+    Group,
+    ManagedPolicy,
+    Organization,
+    PolicyVersion,
+    Role,
+    User,
+)
 from replication.events import ChangeEvent, ChangeKind, decode_event, encode_event
 from replication.ids import account_of_access_key, new_access_key_id
-from replication.state import IamState, LogGapError, apply, empty_state
+from replication.state import IamState, LogGapError, apply, empty_state, state_from_entities
 
 ACCOUNT = "111122223333"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -102,3 +112,54 @@ def test_access_key_ids_encode_their_account() -> None:
     assert account_of_access_key(new_access_key_id(ACCOUNT)) == ACCOUNT
     assert account_of_access_key("ASIAY34FZKBOKMUTVV7A") == "609629065308"
     assert account_of_access_key("not-a-key") is None
+
+
+def _control_plane_history() -> list[ChangeEvent]:
+    """One event of each newer entity kind, and a batch."""
+    group = Group(account=ACCOUNT, name="Devs", group_id="AGPAEXAMPLE0000000001", created_at=NOW)
+    policy = ManagedPolicy(
+        account=ACCOUNT,
+        name="read",
+        policy_id="ANPAEXAMPLE0000000001",
+        created_at=NOW,
+        updated_at=NOW,
+        versions=(PolicyVersion(version_id="v1", document="{}", created_at=NOW),),
+    )
+    organization = Organization(
+        id="o-abcdefghij",
+        management_account=ACCOUNT,
+        management_email="a@example.com",
+        root_id="r-abcd",
+        created_at=NOW,
+    )
+    role = Role(
+        account="444455556666",
+        name="Access",
+        role_id="AROAEXAMPLE0000000001",
+        created_at=NOW,
+        trust_policy="{}",
+    )
+    member = Account(id="444455556666", created_at=NOW)
+    batch = [e.model_dump(mode="json") for e in (organization, member, role)]
+    return [
+        *_history(),
+        _event(6, "group.put", group.model_dump(mode="json")),
+        _event(7, "managed_policy.put", policy.model_dump(mode="json")),
+        _event(8, "batch.put", {"entities": batch}),
+        _event(
+            9, "group.delete", EntityKey(entity="group", account=ACCOUNT, name="devs").model_dump()
+        ),
+    ]
+
+
+def test_new_entity_kinds_and_batches_fold_and_round_trip_through_entities() -> None:
+    """Groups, managed policies and batches fold; entities() rebuilds the same state."""
+    state = _fold(_control_plane_history())
+    assert state.group(ACCOUNT, "devs") is None
+    assert state.managed_policy(f"arn:aws:iam::{ACCOUNT}:policy/read") is not None
+    assert state.organization_of("444455556666") is None  # not a member until the org says so
+    assert state.role("444455556666", "access") is not None
+    assert "444455556666" in state.accounts
+    rebuilt = state_from_entities(state.version, list(state.entities()))
+    assert rebuilt.digest == state.digest
+    assert state.managed_policy("arn:aws:iam::aws:policy/AdministratorAccess") is not None

@@ -1,0 +1,215 @@
+"""End to end: the control plane's answers survive its restart, and the ``aws`` CLI drives it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.exceptions
+import pytest
+
+from tests.e2e.cluster import Cluster, iam_planes, running_cluster
+
+pytestmark = pytest.mark.e2e
+
+ALLOW_S3 = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+)
+EC2_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ec2.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One cluster for the restart and CLI tests."""
+    with running_cluster(Path(tmp_path_factory.mktemp("iam-restart"))) as running:
+        yield running
+
+
+def _populate(iam: Any) -> None:
+    """One of every kind of IAM entity, wired together."""
+    iam.create_user(UserName="ann", Path="/staff/", Tags=[{"Key": "k", "Value": "v"}])
+    iam.create_access_key(UserName="ann")
+    iam.put_user_policy(UserName="ann", PolicyName="inline", PolicyDocument=ALLOW_S3)
+    iam.create_group(GroupName="team")
+    iam.add_user_to_group(GroupName="team", UserName="ann")
+    iam.put_group_policy(GroupName="team", PolicyName="inline", PolicyDocument=ALLOW_S3)
+    arn = iam.create_policy(PolicyName="managed", PolicyDocument=ALLOW_S3)["Policy"]["Arn"]
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=ALLOW_S3, SetAsDefault=True)
+    iam.attach_user_policy(UserName="ann", PolicyArn=arn)
+    iam.attach_group_policy(GroupName="team", PolicyArn=arn)
+    iam.create_role(RoleName="app", AssumeRolePolicyDocument=EC2_TRUST, PermissionsBoundary=arn)
+    iam.attach_role_policy(RoleName="app", PolicyArn=arn)
+    iam.put_role_policy(RoleName="app", PolicyName="inline", PolicyDocument=ALLOW_S3)
+    iam.create_instance_profile(InstanceProfileName="web")
+    iam.add_role_to_instance_profile(InstanceProfileName="web", RoleName="app")
+    iam.create_open_id_connect_provider(
+        Url="https://idp.example.com", ClientIDList=["app"], ThumbprintList=["a" * 40]
+    )
+    iam.create_virtual_mfa_device(VirtualMFADeviceName="token")
+    iam.create_account_alias(AccountAlias="restart-test")
+
+
+def _organizations(cluster: Cluster) -> Any:
+    return boto3.client(
+        "organizations",
+        endpoint_url=cluster.file.controlplane.endpoint,
+        region_name="us-east-1",
+        **cluster.root_credentials(),
+    )
+
+
+def _populate_organization(org: Any) -> None:
+    """An organization with a member account in an OU and an SCP."""
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    account = org.create_account(Email="m@example.com", AccountName="m")["CreateAccountStatus"]
+    unit = org.create_organizational_unit(ParentId=root, Name="ou")["OrganizationalUnit"]["Id"]
+    org.move_account(AccountId=account["AccountId"], SourceParentId=root, DestinationParentId=unit)
+    org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+    deny = ALLOW_S3.replace("Allow", "Deny")
+    policy = org.create_policy(
+        Content=deny, Description="", Name="d", Type="SERVICE_CONTROL_POLICY"
+    )
+    org.attach_policy(PolicyId=policy["Policy"]["PolicySummary"]["Id"], TargetId=unit)
+
+
+def _organization_answers(org: Any) -> dict[str, Any]:
+    root = org.list_roots()["Roots"][0]["Id"]
+    return {
+        "organization": _clean(org.describe_organization()),
+        "accounts": _clean(org.list_accounts()),
+        "roots": _clean(org.list_roots()),
+        "units": _clean(org.list_organizational_units_for_parent(ParentId=root)),
+        "policies": _clean(org.list_policies(Filter="SERVICE_CONTROL_POLICY")),
+    }
+
+
+def _clean(answer: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in answer.items() if k != "ResponseMetadata"}
+
+
+def _every_answer(iam: Any) -> dict[str, Any]:
+    """Every Get/List answer about what ``_populate`` made, keyed by call."""
+    arn = next(p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"])
+    calls: dict[str, Any] = {
+        "list_users": iam.list_users,
+        "get_user": lambda: iam.get_user(UserName="ann"),
+        "list_access_keys": lambda: iam.list_access_keys(UserName="ann"),
+        "list_user_policies": lambda: iam.list_user_policies(UserName="ann"),
+        "get_user_policy": lambda: iam.get_user_policy(UserName="ann", PolicyName="inline"),
+        "list_user_tags": lambda: iam.list_user_tags(UserName="ann"),
+        "list_groups": iam.list_groups,
+        "get_group": lambda: iam.get_group(GroupName="team"),
+        "list_groups_for_user": lambda: iam.list_groups_for_user(UserName="ann"),
+        "get_group_policy": lambda: iam.get_group_policy(GroupName="team", PolicyName="inline"),
+        "list_roles": iam.list_roles,
+        "get_role": lambda: iam.get_role(RoleName="app"),
+        "list_role_policies": lambda: iam.list_role_policies(RoleName="app"),
+        "list_policies": iam.list_policies,
+        "get_policy": lambda: iam.get_policy(PolicyArn=arn),
+        "list_policy_versions": lambda: iam.list_policy_versions(PolicyArn=arn),
+        "get_policy_version": lambda: iam.get_policy_version(PolicyArn=arn, VersionId="v2"),
+        "list_entities_for_policy": lambda: iam.list_entities_for_policy(PolicyArn=arn),
+        "attached_user": lambda: iam.list_attached_user_policies(UserName="ann"),
+        "attached_group": lambda: iam.list_attached_group_policies(GroupName="team"),
+        "attached_role": lambda: iam.list_attached_role_policies(RoleName="app"),
+        "instance_profile": lambda: iam.get_instance_profile(InstanceProfileName="web"),
+        "instance_profiles": iam.list_instance_profiles,
+        "oidc_providers": iam.list_open_id_connect_providers,
+        "virtual_mfa_devices": iam.list_virtual_mfa_devices,
+        "account_aliases": iam.list_account_aliases,
+        "authorization_details": iam.get_account_authorization_details,
+    }
+    return {name: _clean(call()) for name, call in calls.items()}
+
+
+def _wait_for_iam(cluster: Cluster, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        iam = cluster.iam()
+        try:
+            iam.list_users()
+            return iam
+        except botocore.exceptions.EndpointConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_every_get_and_list_answers_identically_after_a_restart(cluster: Cluster) -> None:
+    """kill -9 the control plane and start it: the state rebuilt from the log answers the same."""
+    iam = cluster.iam()
+    _populate(iam)
+    _populate_organization(_organizations(cluster))
+    before = _every_answer(iam) | _organization_answers(_organizations(cluster))
+    state_dir = str(cluster.state_dir)
+    assert iam_planes("chaos", "kill", "controlplane", "--state-dir", state_dir).returncode == 0
+    started = iam_planes("chaos", "start", "controlplane", "--state-dir", state_dir)
+    assert started.returncode == 0, started.stdout + started.stderr
+    after = _every_answer(_wait_for_iam(cluster)) | _organization_answers(_organizations(cluster))
+    assert after == before
+
+
+def _aws(cluster: Cluster, *args: str) -> Any:
+    """Run the ``aws`` CLI against the control plane with the root key; return its JSON."""
+    credentials = cluster.root_credentials()
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+    aws = Path(sys.executable).parent / "aws"
+    command = [str(aws), "--endpoint-url", cluster.file.controlplane.endpoint, "--output", "json"]
+    done = subprocess.run(
+        [*command, "iam", *args], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    return done.returncode, json.loads(done.stdout) if done.stdout.strip() else None, done.stderr
+
+
+def test_the_aws_cli_drives_groups_policies_and_roles(cluster: Cluster) -> None:
+    """``aws iam`` creates, attaches and lists, and shows AWS's error on a conflict."""
+    assert _aws(cluster, "create-group", "--group-name", "cli-team")[0] == 0
+    code, policy, _ = _aws(
+        cluster, "create-policy", "--policy-name", "cli-s3", "--policy-document", ALLOW_S3
+    )
+    assert code == 0
+    arn = policy["Policy"]["Arn"]
+    assert (
+        _aws(cluster, "attach-group-policy", "--group-name", "cli-team", "--policy-arn", arn)[0]
+        == 0
+    )
+    code, listed, _ = _aws(cluster, "list-attached-group-policies", "--group-name", "cli-team")
+    assert listed["AttachedPolicies"] == [{"PolicyName": "cli-s3", "PolicyArn": arn}]
+    code, _, stderr = _aws(cluster, "delete-policy", "--policy-arn", arn)
+    assert code != 0
+    assert "DeleteConflict" in stderr
+    code, role, _ = _aws(
+        cluster,
+        "create-role",
+        "--role-name",
+        "cli-role",
+        "--assume-role-policy-document",
+        EC2_TRUST,
+    )
+    assert role["Role"]["RoleId"].startswith("AROA")
