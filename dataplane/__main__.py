@@ -16,7 +16,7 @@ import time
 import structlog
 from aiohttp import web
 
-from dataplane.admin import admin_routes, timing_middleware
+from dataplane.admin import admin_routes, decision_observer, timing_middleware
 from dataplane.authorizer import Authorizer
 from dataplane.metrics import ReplicaMetrics
 from dataplane.replica import Replica, ReplicaIdentity
@@ -41,6 +41,12 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--delay", default=env("IAM_PLANES_DELAY"), help="MS or MS+-JITTER for every change kind"
+    )
+    parser.add_argument(
+        "--decision-log",
+        action="store_true",
+        default=env("IAM_PLANES_DECISION_LOG", "") == "1",
+        help="log one line per decision, with the version it was made at",
     )
     parser.add_argument(
         "--delays",
@@ -78,7 +84,12 @@ async def _serve(args: argparse.Namespace) -> None:
     keys = TokenKeys.parse(tokens) if tokens else None
     if keys is None:
         _log.warning("sts_disabled", reason=f"{TOKEN_KEYS_ENV} is not set")
-    authorizer = Authorizer(replica, clock=time.time, token_keys=keys)
+    authorizer = Authorizer(
+        replica,
+        clock=time.time,
+        token_keys=keys,
+        on_decision=decision_observer(metrics, args.decision_log),
+    )
     app = build_app(replica, authorizer, extra_routes=admin_routes(replica, metrics))
     app.middlewares.append(timing_middleware(metrics))
     runner = web.AppRunner(app, access_log=None, handle_signals=False)

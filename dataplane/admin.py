@@ -4,22 +4,59 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
+import structlog
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from dataplane.metrics import ReplicaMetrics
+from dataplane.queries import AuthorizeQuery
 from dataplane.replica import Replica
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-__all__ = ["admin_routes", "timing_middleware"]
+__all__ = ["admin_routes", "decision_observer", "timing_middleware"]
+
+_decisions = structlog.get_logger("dataplane.decisions")
+_ROUTES_REMEMBERED = 64
+
+
+def decision_observer(
+    metrics: ReplicaMetrics, log_decisions: bool
+) -> Callable[[dict[str, Any], AuthorizeQuery], None]:
+    """Count every decision by result; with ``log_decisions``, log one line per decision with
+    the version it used (the decision log)."""
+
+    counters: dict[str, Any] = {}  # the labelled child of each decision, looked up once
+
+    def observe(answer: dict[str, Any], query: AuthorizeQuery) -> None:
+        decision = answer["decision"]
+        counter = counters.get(decision)
+        if counter is None:
+            counter = counters[decision] = metrics.decisions.labels(decision)
+        counter.inc()
+        if log_decisions:
+            _decisions.info(
+                "decision",
+                decision=answer["decision"],
+                decided_by=answer["decided_by"],
+                principal=answer["principal"],
+                action=query.action,
+                resource=query.resource,
+                version=answer["version"],
+            )
+
+    return observe
 
 
 def timing_middleware(metrics: ReplicaMetrics) -> Middleware:
     """Observe every request's latency under its route (the path's first segment)."""
+
+    # the labelled child of each route, looked up once (routes are a handful of names)
+    histograms: dict[str, Any] = {}
 
     @web.middleware
     async def timed(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -27,8 +64,15 @@ def timing_middleware(metrics: ReplicaMetrics) -> Middleware:
         try:
             return await handler(request)
         finally:
-            route = "/" + request.path.strip("/").split("/", 1)[0]
-            metrics.request_latency.labels(route).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            path = request.path
+            histogram = histograms.get(path)
+            if histogram is None:
+                route = "/" + path.strip("/").split("/", 1)[0]
+                histogram = metrics.request_latency.labels(route)
+                if len(histograms) < _ROUTES_REMEMBERED:
+                    histograms[path] = histogram
+            histogram.observe(elapsed)
 
     return timed
 

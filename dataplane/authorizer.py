@@ -3,26 +3,90 @@
 The consistency token is resolved here, once, at the edge: ``min_version`` waits (bounded)
 for the replica to catch up or fails with StaleReplica; otherwise the answer comes from
 whatever state the replica has now, as in AWS.
+
+What depends only on the caller and the state (the resolved caller, the engine principal and
+the PolicySet with its per-action candidate memo) is cached per state object: entities are
+immutable and every applied event makes a new state, so a cache is dropped exactly when the
+state it was built from is replaced. A batch reads the clock once: every query of it is
+answered with the same environment keys and lag.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from awswire.errors import AwsError
-from dataplane.authentication import authenticate
-from dataplane.evaluation import Decision, Request, evaluate
+from dataplane.authentication import authenticate, resolve_key
+from dataplane.evaluation import CompiledPolicy, Decision, PolicySet, Principal, Request, evaluate
 from dataplane.policy_index import PolicyIndex
-from dataplane.principals import ResolvedPrincipal, principal_by_access_key, principal_by_arn
-from dataplane.queries import AccessKeyPrincipal, AuthorizeAnswer, AuthorizeQuery
+from dataplane.principals import principal_by_arn
+from dataplane.queries import AccessKeyPrincipal, AuthorizeQuery
 from dataplane.replica import Replica
+from dataplane.sts.callers import (
+    Caller,
+    caller_cache_key,
+    caller_policies,
+    caller_principal,
+    principal_is_timeless,
+)
+from dataplane.sts.tokens import TokenKeys
+from replication.ids import IdPrefix
+from replication.policy import PolicyKind
 from replication.state import IamState
 
-__all__ = ["Authorizer"]
+__all__ = ["Authorizer", "environment_keys"]
 
 DEFAULT_MIN_VERSION_WAIT = 5.0
+#: entries one state's cache may hold before it starts over (bounds memory, not correctness)
+_CACHE_LIMIT = 50_000
+_ENVIRONMENTS_KEPT = 256
+
+
+def environment_keys(now: float, source_ip: str, region: str) -> dict[str, Any]:
+    """The environment keys every request carries (R38)."""
+    return {
+        "aws:CurrentTime": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(now)),
+        "aws:SourceIp": source_ip,
+        "aws:SecureTransport": "false",
+        "aws:RequestedRegion": region,
+    }
+
+
+class _StateCache:
+    """What was resolved and built from one state object; valid while that state is current."""
+
+    __slots__ = ("callers", "policy_sets", "principals", "state")
+
+    def __init__(self, state: IamState) -> None:
+        self.state = state
+        # the query's principal (ARN, or long-term access key id) -> the caller and its key
+        self.callers: dict[Any, tuple[Caller, str]] = {}
+        # caller key -> the engine principal (clock-independent principals only)
+        self.principals: dict[str, Principal] = {}
+        # (caller key, id of the resource policy) -> (the resource policy, the PolicySet)
+        self.policy_sets: dict[tuple[str, int], tuple[CompiledPolicy | None, PolicySet]] = {}
+
+    def size(self) -> int:
+        return len(self.callers) + len(self.principals) + len(self.policy_sets)
+
+    def clear(self) -> None:
+        self.callers.clear()
+        self.principals.clear()
+        self.policy_sets.clear()
+
+
+class _Clocked:
+    """One clock reading and what derives from it, shared by every query of a batch."""
+
+    __slots__ = ("environment", "lag_ms", "now")
+
+    def __init__(self, now: float, environment: dict[str, Any], lag_ms: float) -> None:
+        self.now = now
+        self.environment = environment
+        self.lag_ms = lag_ms
 
 
 class Authorizer:
@@ -32,71 +96,179 @@ class Authorizer:
         self,
         replica: Replica,
         clock: Callable[[], float],
+        *,
         min_version_wait: float = DEFAULT_MIN_VERSION_WAIT,
+        token_keys: TokenKeys | None = None,
+        policies: PolicyIndex | None = None,
+        on_decision: Callable[[dict[str, Any], AuthorizeQuery], None] | None = None,
     ) -> None:
+        self._on_decision = on_decision
         self._replica = replica
         self._clock = clock
         self._min_version_wait = min_version_wait
-        self._policies = PolicyIndex()
+        self._token_keys = token_keys
+        self._policies = policies or PolicyIndex()
+        self._cache = _StateCache(replica.state)
+        self._environments: dict[tuple[int, str], dict[str, Any]] = {}
+        self._matched_dicts: dict[Any, dict[str, Any]] = {}
+
+    @property
+    def policies(self) -> PolicyIndex:
+        """The replica's compiled-policy caches (shared with STS)."""
+        return self._policies
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock every answer is made at."""
+        return self._clock
+
+    @property
+    def token_keys(self) -> TokenKeys | None:
+        """The session-token keys shared by every replica (None: sessions unsupported)."""
+        return self._token_keys
 
     async def _state_for(self, query: AuthorizeQuery) -> IamState:
         if query.min_version is None:
             return self._replica.state
         return await self._replica.wait_for_version(query.min_version, self._min_version_wait)
 
-    def _principal(self, state: IamState, query: AuthorizeQuery) -> ResolvedPrincipal:
+    def _cache_for(self, state: IamState) -> _StateCache:
+        cache = self._cache
+        if cache.state is not state:
+            cache = self._cache = _StateCache(state)
+        elif cache.size() > _CACHE_LIMIT:  # checked when an entry is added
+            cache.clear()
+        return cache
+
+    def _clocked(self, source_ip: str) -> _Clocked:
+        now = self._clock()
+        # the environment keys change once a second: build them once per second and caller IP
+        key = (int(now), source_ip)
+        environment = self._environments.get(key)
+        if environment is None:
+            if len(self._environments) > _ENVIRONMENTS_KEPT:
+                self._environments.clear()
+            environment = environment_keys(now, source_ip, self._replica.identity.region)
+            self._environments[key] = environment
+        return _Clocked(now, environment, round(self._replica.lag_ms(), 3))
+
+    def _caller(
+        self, state: IamState, cache: _StateCache, query: AuthorizeQuery
+    ) -> tuple[Caller, str]:
+        """The caller and its cache key (``caller_cache_key``)."""
+        caller: Caller
         if query.signed_request is not None:
-            return authenticate(state, query.signed_request, self._clock)
-        if isinstance(query.principal, AccessKeyPrincipal):
-            return principal_by_access_key(state, query.principal.access_key_id)[0]
-        if isinstance(query.principal, str):
-            return principal_by_arn(state, query.principal)
+            caller = authenticate(state, query.signed_request, self._clock, self._token_keys)
+            return caller, caller_cache_key(caller)
+        named = query.principal
+        if isinstance(named, str):
+            found = cache.callers.get(named)
+            if found is None:
+                caller = principal_by_arn(state, named)
+                found = cache.callers[named] = (caller, caller_cache_key(caller))
+                self._cache_for(state)
+            return found
+        if isinstance(named, AccessKeyPrincipal):
+            key_id = named.access_key_id
+            if key_id.startswith(IdPrefix.TEMPORARY_ACCESS_KEY):  # a session: checked each time
+                caller = resolve_key(
+                    state, self._token_keys, key_id, named.session_token, self._clock()
+                )[0]
+                return caller, caller_cache_key(caller)
+            found = cache.callers.get((key_id,))
+            if found is None:  # a long-term key's owner depends on the state only
+                caller = resolve_key(state, self._token_keys, key_id, None, self._clock())[0]
+                found = cache.callers[(key_id,)] = (caller, caller_cache_key(caller))
+                self._cache_for(state)
+            return found
         raise AwsError("ValidationError", "principal or signed_request is required.", 400)
 
-    def _context(self, query: AuthorizeQuery, source_ip: str) -> dict[str, Any]:
-        now = self._clock()
-        environment: dict[str, Any] = {
-            "aws:CurrentTime": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "aws:EpochTime": str(int(now)),
-            "aws:SourceIp": source_ip,
-            "aws:SecureTransport": "false",
-            "aws:RequestedRegion": self._replica.identity.region,
+    def _resource_policy(self, query: AuthorizeQuery) -> CompiledPolicy | None:
+        if query.resource_policy is None:
+            return None
+        return self._policies.document(query.resource_policy, PolicyKind.RESOURCE, "resource")
+
+    def _decide(  # noqa: PLR0917 - the hot path passes what it already has
+        self,
+        state: IamState,
+        cache: _StateCache,
+        caller: Caller,
+        key: str,
+        query: AuthorizeQuery,
+        clocked: _Clocked,
+    ) -> Decision:
+        index = self._policies
+        principal = cache.principals.get(key)
+        if principal is None:
+            principal = caller_principal(state, index, caller, clocked.now)
+            if principal_is_timeless(caller):
+                cache.principals[key] = principal
+        resource = None if query.resource_policy is None else self._resource_policy(query)
+        cached = cache.policy_sets.get((key, id(resource)))
+        if cached is not None and cached[0] is resource:
+            policies = cached[1]
+        else:
+            policies = caller_policies(state, index, caller, resource)
+            cache.policy_sets[key, id(resource)] = (resource, policies)
+            self._cache_for(state)
+        context = {**clocked.environment, **query.context} if query.context else clocked.environment
+        return evaluate(Request(principal, query.action, query.resource, context), policies)
+
+    def _matched(self, decision: Decision) -> list[dict[str, Any]]:
+        """The matched statements as JSON objects, each built once (they are shared)."""
+        dicts = self._matched_dicts
+        found = []
+        for match in decision.matched:
+            as_dict = dicts.get(match)
+            if as_dict is None:
+                if len(dicts) > _CACHE_LIMIT:
+                    dicts.clear()
+                as_dict = dicts[match] = match.to_dict()
+            found.append(as_dict)
+        return found
+
+    def _answer(self, state: IamState, query: AuthorizeQuery, clocked: _Clocked) -> dict[str, Any]:
+        cache = self._cache if self._cache.state is state else self._cache_for(state)
+        caller, key = self._caller(state, cache, query)
+        decision = self._decide(state, cache, caller, key, query, clocked)
+        identity = self._replica.identity
+        answer = {
+            "decision": decision.decision.value,
+            "decided_by": decision.decided_by.value,
+            "matched": self._matched(decision) if decision.matched else [],
+            "missing_context_keys": list(decision.missing_context_keys),
+            "errors": list(decision.errors),
+            "principal": caller.arn,
+            "version": state.version,
+            "region": identity.region,
+            "az": identity.az,
+            "lag_ms": clocked.lag_ms,
         }
-        return {**environment, **query.context}
+        if self._on_decision is not None:
+            self._on_decision(answer, query)
+        return answer
 
     async def answer(self, query: AuthorizeQuery, source_ip: str) -> dict[str, Any]:
         """The decision for one query, with the version, region, AZ and lag it was made at."""
-        state = await self._state_for(query)
-        principal = self._principal(state, query)
-        decision = self._decide(state, principal, query, source_ip)
-        identity = self._replica.identity
-        return AuthorizeAnswer(
-            decision=decision.decision.value,
-            decided_by=decision.decided_by.value,
-            matched=[m.to_dict() for m in decision.matched],
-            missing_context_keys=list(decision.missing_context_keys),
-            errors=list(decision.errors),
-            principal=principal.arn,
-            version=state.version,
-            region=identity.region,
-            az=identity.az,
-            lag_ms=round(self._replica.lag_ms(), 3),
-        ).model_dump()
+        return self._answer(await self._state_for(query), query, self._clocked(source_ip))
 
     async def answer_or_error(self, query: AuthorizeQuery, source_ip: str) -> dict[str, Any]:
         """Like ``answer``, but an AWS error becomes an ``{"error": ...}`` item of the batch."""
-        try:
-            return await self.answer(query, source_ip)
-        except AwsError as error:
-            return {"error": {"code": error.code, "message": error.message}}
+        return (await self.answer_batch([query], source_ip))[0]
 
-    def _decide(
-        self, state: IamState, principal: ResolvedPrincipal, query: AuthorizeQuery, source_ip: str
-    ) -> Decision:
-        request = Request(
-            self._policies.principal(principal),
-            query.action,
-            query.resource,
-            self._context(query, source_ip),
-        )
-        return evaluate(request, self._policies.policy_set(state, principal, query.resource_policy))
+    async def answer_batch(
+        self, queries: Sequence[AuthorizeQuery], source_ip: str
+    ) -> list[dict[str, Any]]:
+        """Every query's answer, in order, made at one clock reading; an AWS error becomes an
+        ``{"error": ...}`` item of the batch."""
+        clocked = self._clocked(source_ip)
+        answers: list[dict[str, Any]] = []
+        replica = self._replica
+        for query in queries:
+            try:
+                # no await (and no task switch) unless the query asks for a minimum version
+                state = replica.state if query.min_version is None else await self._state_for(query)
+                answers.append(self._answer(state, query, clocked))
+            except AwsError as error:
+                answers.append({"error": {"code": error.code, "message": error.message}})
+        return answers

@@ -21,9 +21,13 @@ class _Strict(BaseModel):
 
 
 class AccessKeyPrincipal(_Strict):
-    """A caller named by its access key, as a signed request would name it."""
+    """A caller named by its access key, as a signed request would name it.
+
+    Temporary keys (``ASIA...``) need the ``session_token`` STS issued with them.
+    """
 
     access_key_id: str = Field(min_length=16, max_length=128)
+    session_token: str | None = Field(default=None, min_length=1, max_length=16384)
 
 
 class SignedRequest(_Strict):

@@ -28,10 +28,17 @@ _NO_RETRIES = Config(
 )
 
 
-def iam_planes(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def iam_planes(
+    *args: str, timeout: float = 180, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the ``iam-planes`` command and return its completed process."""
     return subprocess.run(
-        [*IAM_PLANES, *args], capture_output=True, text=True, timeout=timeout, check=False
+        [*IAM_PLANES, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -117,7 +124,9 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def running_cluster(tmp: Path, *delays: str, regions: tuple[str, ...] = ()) -> Iterator[Cluster]:
+def running_cluster(
+    tmp: Path, *delays: str, regions: tuple[str, ...] = (), env: dict[str, str] | None = None
+) -> Iterator[Cluster]:
     """Bring a cluster up for the block; whatever happens, leave no process behind."""
     state_dir = tmp / "state"
     options: list[str] = []
@@ -129,7 +138,14 @@ def running_cluster(tmp: Path, *delays: str, regions: tuple[str, ...] = ()) -> I
         # another test run may take a port of the block between the check and the start
         base = free_port_block(50)
         started = iam_planes(
-            "up", "--detach", "--state-dir", str(state_dir), "--base-port", str(base), *options
+            "up",
+            "--detach",
+            "--state-dir",
+            str(state_dir),
+            "--base-port",
+            str(base),
+            *options,
+            env=env,
         )
         if started.returncode == 0:
             break

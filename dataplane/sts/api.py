@@ -1,0 +1,108 @@
+"""The STS Query API of a replica: parse, authenticate, dispatch, serialize.
+
+Served at ``/`` (POST form or GET query string) on the replica's own port and its region's
+shared port. Requests must be signed for service ``sts`` in *this* region; a request signed
+for another region fails as AWS's does (SignatureDoesNotMatch naming the scope). Nothing here
+talks to the control plane: STS keeps working while it is down.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from awswire.errors import AwsError
+from awswire.query import parse_query_request
+from awswire.wire import WireResponse
+from awswire.xml import query_error_response, serialize_query_result
+from dataplane.authentication import HttpRequest, authenticate_http
+from dataplane.authorizer import environment_keys
+from dataplane.policy_index import PolicyIndex
+from dataplane.replica import Replica
+from dataplane.sts.assume_role import assume_role
+from dataplane.sts.call import StsCall
+from dataplane.sts.federation import get_federation_token, get_session_token
+from dataplane.sts.identity import get_access_key_info, get_caller_identity
+from dataplane.sts.tokens import TokenKeys
+
+__all__ = ["OPERATIONS", "StsApi"]
+
+_log = structlog.get_logger("dataplane.sts")
+
+Handler = Callable[[StsCall], dict[str, Any]]
+OPERATIONS: dict[str, Handler] = {
+    "AssumeRole": assume_role,
+    "GetCallerIdentity": get_caller_identity,
+    "GetSessionToken": get_session_token,
+    "GetFederationToken": get_federation_token,
+    "GetAccessKeyInfo": get_access_key_info,
+}
+
+
+class StsApi:
+    """Answers STS Query requests from the replica's current state."""
+
+    def __init__(
+        self,
+        replica: Replica,
+        keys: TokenKeys | None,
+        index: PolicyIndex,
+        clock: Callable[[], float],
+    ) -> None:
+        self._replica = replica
+        self._keys = keys
+        self._index = index
+        self._clock = clock
+
+    def _call(self, request: web.Request, body: bytes, now: float) -> tuple[str, dict[str, Any]]:
+        parsed = parse_query_request("sts", body, request.rel_url.raw_query_string)
+        handler = OPERATIONS.get(parsed.operation)
+        if handler is None or self._keys is None:
+            raise AwsError(
+                "NotImplemented", f"iam-planes does not implement {parsed.operation} yet.", 501
+            )
+        state = self._replica.state
+        region = self._replica.identity.region
+        http = HttpRequest(
+            request.method,
+            request.rel_url.raw_path,
+            request.rel_url.raw_query_string,
+            request.headers,
+            body,
+        )
+        caller = authenticate_http(state, self._keys, http, now, "sts", region)
+        call = StsCall(
+            state=state,
+            caller=caller,
+            params=parsed.params,
+            now=now,
+            region=region,
+            environment=environment_keys(now, request.remote or "127.0.0.1", region),
+            keys=self._keys,
+            index=self._index,
+        )
+        return parsed.operation, handler(call)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Answer one STS Query request."""
+        request_id = str(uuid.uuid4())
+        try:
+            body = await request.read()
+            operation, result = self._call(request, body, self._clock())
+            _log.info("sts_call", action=operation)
+            return _to_http(serialize_query_result("sts", operation, result, request_id))
+        except AwsError as error:
+            _log.info("sts_error", code=error.code, status=error.http_status)
+            return _to_http(query_error_response(error, request_id, "sts"))
+
+
+def _to_http(wire: WireResponse) -> web.Response:
+    headers = dict(wire.headers)
+    content_type = headers.pop("Content-Type", "text/xml")
+    return web.Response(
+        status=wire.status, headers=headers, body=wire.body, content_type=content_type.split(";")[0]
+    )
