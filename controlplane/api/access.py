@@ -70,4 +70,7 @@ class CallerAccess:
         )
         if answer.decision != "Allow":
             raise _denied(answer.principal, operation.iam_action, resource, answer.decided_by)
+        if answer.principal != presumed.arn:
+            # a session (or a key the projection does not know yet): the data plane names it
+            return Caller.from_arn(answer.principal)
         return presumed

@@ -20,7 +20,7 @@ ACCESS_KEYS_PER_USER = 2
 
 def _owner(state: IamState, params: Params, caller: Caller) -> str | None:
     """The user whose keys the call is about (None: the root user's own keys)."""
-    name = params.get("UserName") or caller.user_name
+    name = caller.user_named_or_self(params)
     if name is None:
         return None
     return require_user(state, caller.account, name).name

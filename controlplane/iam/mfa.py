@@ -103,7 +103,7 @@ def delete_virtual_mfa_device(
 
 def list_mfa_devices(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """ListMFADevices: the devices enabled for a user (the caller when no name is given)."""
-    name = params.get("UserName") or caller.user_name
+    name = caller.user_named_or_self(params)
     owner = require_user(state, caller.account, name).name if name else None
     found = [
         d

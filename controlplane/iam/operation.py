@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from awswire.errors import AwsError
 from replication.events import ChangeKind
 from replication.state import IamState
 
@@ -32,6 +33,28 @@ class Caller:
     def is_root(self) -> bool:
         """Whether the caller is the account's root user."""
         return self.arn.endswith(":root")
+
+    def user_named_or_self(self, params: Params) -> str | None:
+        """``UserName`` from the call, else the caller's own user (None: the root user).
+
+        A role or federated session has no user of its own and must name one, as in AWS.
+        """
+        name: str | None = params.get("UserName") or self.user_name
+        if name is None and not self.is_root:
+            raise AwsError(
+                "ValidationError",
+                "Must specify userName when calling with non-User credentials",
+                400,
+            )
+        return name
+
+    @classmethod
+    def from_arn(cls, arn: str) -> Caller:
+        """The caller an authenticated principal ARN names (user, root or session)."""
+        account = arn.split(":")[4]
+        resource = arn.split(":", 5)[5]
+        user = resource.rsplit("/", 1)[-1] if resource.startswith("user/") else None
+        return cls(account, arn, user)
 
 
 @dataclass(frozen=True, slots=True)

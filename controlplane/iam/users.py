@@ -86,7 +86,7 @@ def create_user(state: IamState, params: Params, caller: Caller, now: datetime) 
 
 def get_user(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """GetUser: the named user, or the caller itself when no name is given."""
-    name = params.get("UserName") or caller.user_name
+    name = caller.user_named_or_self(params)
     if name is None:  # the root user asking about itself
         account = state.accounts[caller.account]
         root = {"UserId": caller.account, "Arn": root_arn(caller.account)}

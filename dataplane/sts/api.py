@@ -22,14 +22,19 @@ from awswire.xml import query_error_response, serialize_query_result
 from dataplane.authentication import HttpRequest, authenticate_http
 from dataplane.authorizer import environment_keys
 from dataplane.policy_index import PolicyIndex
-from dataplane.replica import Replica
+from dataplane.replica import Replica, StaleReplicaError
 from dataplane.sts.assume_role import assume_role
 from dataplane.sts.call import StsCall
 from dataplane.sts.federation import get_federation_token, get_session_token
 from dataplane.sts.identity import get_access_key_info, get_caller_identity
 from dataplane.sts.tokens import TokenKeys
+from replication.state import IamState
 
-__all__ = ["OPERATIONS", "StsApi"]
+__all__ = ["MIN_VERSION_HEADER", "OPERATIONS", "VERSION_HEADER", "StsApi"]
+
+VERSION_HEADER = "x-iam-planes-version"
+MIN_VERSION_HEADER = "x-iam-planes-min-version"
+MIN_VERSION_WAIT = 5.0
 
 _log = structlog.get_logger("dataplane.sts")
 
@@ -58,14 +63,29 @@ class StsApi:
         self._index = index
         self._clock = clock
 
-    def _call(self, request: web.Request, body: bytes, now: float) -> tuple[str, dict[str, Any]]:
+    async def _state(self, request: web.Request) -> IamState:
+        """The state to answer from: now, or once ``x-iam-planes-min-version`` is applied."""
+        wanted = request.headers.get(MIN_VERSION_HEADER)
+        if wanted is None:
+            return self._replica.state
+        if not wanted.isdigit():
+            raise AwsError(
+                "ValidationError", f"{MIN_VERSION_HEADER} must be a version number.", 400
+            )
+        try:
+            return await self._replica.wait_for_version(int(wanted), MIN_VERSION_WAIT)
+        except StaleReplicaError as stale:
+            raise AwsError("StaleReplica", str(stale), 503, sender_fault=False) from None
+
+    def _call(
+        self, request: web.Request, body: bytes, now: float, state: IamState
+    ) -> tuple[str, dict[str, Any]]:
         parsed = parse_query_request("sts", body, request.rel_url.raw_query_string)
         handler = OPERATIONS.get(parsed.operation)
         if handler is None or self._keys is None:
             raise AwsError(
                 "NotImplemented", f"iam-planes does not implement {parsed.operation} yet.", 501
             )
-        state = self._replica.state
         region = self._replica.identity.region
         http = HttpRequest(
             request.method,
@@ -90,18 +110,22 @@ class StsApi:
     async def handle(self, request: web.Request) -> web.Response:
         """Answer one STS Query request."""
         request_id = str(uuid.uuid4())
+        state = self._replica.state
         try:
             body = await request.read()
-            operation, result = self._call(request, body, self._clock())
-            _log.info("sts_call", action=operation)
-            return _to_http(serialize_query_result("sts", operation, result, request_id))
+            state = await self._state(request)
+            operation, result = self._call(request, body, self._clock(), state)
+            _log.info("sts_call", action=operation, version=state.version)
+            wire = serialize_query_result("sts", operation, result, request_id)
+            return _to_http(wire, state.version)
         except AwsError as error:
             _log.info("sts_error", code=error.code, status=error.http_status)
-            return _to_http(query_error_response(error, request_id, "sts"))
+            return _to_http(query_error_response(error, request_id, "sts"), state.version)
 
 
-def _to_http(wire: WireResponse) -> web.Response:
-    headers = dict(wire.headers)
+def _to_http(wire: WireResponse, version: int) -> web.Response:
+    """The HTTP response, naming the state version it was computed at."""
+    headers = {**wire.headers, VERSION_HEADER: str(version)}
     content_type = headers.pop("Content-Type", "text/xml")
     return web.Response(
         status=wire.status, headers=headers, body=wire.body, content_type=content_type.split(";")[0]

@@ -27,6 +27,7 @@ from dataplane.sts.mfa import mfa_claims
 from dataplane.sts.sessions import Session
 from replication.entities import Role
 from replication.policy import PolicyKind
+from replication.trust import rendered_trust_policy
 
 __all__ = ["assume_role"]
 
@@ -122,7 +123,9 @@ def assume_role(call: StsCall) -> dict[str, Any]:
     _check_inheritance(tags, inherited, source, chained_source)
     packed = packed_policy_size(policy, arns, {**inherited, **tags})
     mfa = mfa_claims(call.state, caller, params, call.now)
-    trust = call.index.document(role.trust_policy, PolicyKind.TRUST, f"trust:{role.name}")
+    # as AWS evaluates it: principals deleted since it was saved show as their unique ID (R22)
+    trust_text = rendered_trust_policy(call.state, role)
+    trust = call.index.document(trust_text, PolicyKind.TRUST, f"trust:{role.name}")
     owner = ResourceOwner(account=role.account, kind=ResourceKind.ROLE_TRUST)
     context = _context(call, role, tags, transitive, inherited)
     if mfa:  # the trust policy sees the MFA the caller just proved (R78)

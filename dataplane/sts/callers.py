@@ -46,8 +46,8 @@ def principal_is_timeless(caller: Caller) -> bool:
 def caller_principal(state: IamState, index: PolicyIndex, caller: Caller, now: float) -> Principal:
     """The engine's principal for ``caller``."""
     if isinstance(caller, Session):
-        return caller.principal(state, now)
-    return index.principal(caller)
+        return caller.principal(state, now, index.organization(state, caller.account).org)
+    return index.principal(caller, state)
 
 
 def caller_policies(
@@ -57,10 +57,13 @@ def caller_policies(
     if isinstance(caller, Session):
         return caller.policy_set(state, index, resource)
     user = caller.user
+    organization = index.organization(state, caller.account)
     return PolicySet(
         identity=index.identity_policies(state, user) if user is not None else (),
         boundary=index.boundary(state, user) if user is not None else None,
         resource=resource,
+        scps=organization.scps,
+        rcps=organization.rcps,
     )
 
 

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from awswire.errors import AuthFailure, invalid_client_token_id
-from dataplane.evaluation import CompiledPolicy, Credential, CredentialKind, PolicySet, Principal
+from dataplane.evaluation import (
+    CompiledPolicy,
+    Credential,
+    CredentialKind,
+    Org,
+    PolicySet,
+    Principal,
+)
 from dataplane.policy_index import PolicyIndex
 from dataplane.sts.tokens import SessionClaims, TokenError, TokenKeys
 from replication.entities import Role, User
@@ -107,8 +114,9 @@ class Session:
         user = state.user(claims.account, claims.user_arn.rsplit("/", 1)[-1])
         return user if user is not None and user.user_id == claims.user_id else None
 
-    def principal(self, state: IamState, now: float) -> Principal:
-        """The engine's principal for this session (tags: entity's, overlaid by the session's)."""
+    def principal(self, state: IamState, now: float, org: Org | None = None) -> Principal:
+        """The engine's principal for this session (tags: entity's, overlaid by the session's;
+        ``org``: the organization of the session's account, if any)."""
         claims = self.claims
         credential = self.credential(now)
         entity: Role | User | None = self.role(state) if self.is_role_session else self.user(state)
@@ -119,18 +127,19 @@ class Session:
                 claims.session_name or "",
                 role_unique_id=claims.role_id,
                 tags=tags,
+                org=org,
                 credential=credential,
                 source_identity=claims.source_identity,
             )
         if claims.federated_name is not None:
             return Principal.federated_user(
-                self.arn, claims.user_arn, tags=tags, credential=credential
+                self.arn, claims.user_arn, tags=tags, org=org, credential=credential
             )
         if claims.user_arn is not None:
             return Principal.iam_user(
-                claims.user_arn, unique_id=claims.user_id, tags=tags, credential=credential
+                claims.user_arn, unique_id=claims.user_id, tags=tags, org=org, credential=credential
             )
-        return Principal.root(claims.account, credential=credential)
+        return Principal.root(claims.account, org=org, credential=credential)
 
     def session_policies(
         self, state: IamState, index: PolicyIndex
@@ -157,11 +166,14 @@ class Session:
     ) -> PolicySet:
         """Role (or user) identity policies and boundary, session policies, resource policy."""
         entity: Role | User | None = self.role(state) if self.is_role_session else self.user(state)
+        organization = index.organization(state, self.account)
         return PolicySet(
             identity=index.identity_policies(state, entity) if entity is not None else (),
             boundary=index.boundary(state, entity) if entity is not None else None,
             session=self.session_policies(state, index),
             resource=resource,
+            scps=organization.scps,
+            rcps=organization.rcps,
         )
 
 

@@ -446,6 +446,10 @@ def test_sts_outlives_the_control_plane(world: World) -> None:
             assert ask(world.url(other), session, "s3:GetObject", OBJECT)[0] == "Allow"
     with pytest.raises(Exception):  # noqa: B017 - any connection failure
         world.cluster.iam().get_user(UserName="alice")
+    started = iam_planes(
+        "chaos", "start", "controlplane", "--state-dir", str(world.cluster.state_dir)
+    )
+    assert started.returncode == 0, started.stdout + started.stderr
 
 
 def _totp(seed: str, at: float) -> str:
@@ -510,3 +514,45 @@ def test_no_secret_or_token_in_any_log(world: World) -> None:
     assert "sts_call" in text
     leaked = [s[:6] + "..." for s in secrets_seen if s in text]
     assert not leaked, f"secrets found in logs: {leaked}"
+
+
+def test_a_role_session_acts_as_itself_on_the_control_plane(world: World) -> None:
+    """IAM calls with session credentials run as the session: GetUser must name a user
+    (AWS's ValidationError), and a named user is returned as the session is allowed to see."""
+    iam = world.cluster.iam()
+    root = f"arn:aws:iam::{world.account}:root"
+    iam.create_role(RoleName="iam-reader", AssumeRolePolicyDocument=trust(root))
+    last = iam.put_role_policy(
+        RoleName="iam-reader", PolicyName="read", PolicyDocument=policy(allow("iam:GetUser"))
+    )
+    world.cluster.wait_converged(version_of(last))
+    answer = world.assume(
+        US, world.alice, RoleArn=world.role_arn("iam-reader"), RoleSessionName="reader"
+    )
+    session_iam = world.cluster.iam(**credentials_of(answer))
+    with pytest.raises(ClientError) as unnamed:
+        session_iam.get_user()
+    assert _code(unnamed) == "ValidationError"
+    assert "non-User credentials" in unnamed.value.response["Error"]["Message"]
+    assert session_iam.get_user(UserName="alice")["User"]["UserName"] == "alice"
+
+
+def test_sts_answers_name_their_version_and_honour_min_version(world: World) -> None:
+    """Every STS answer carries x-iam-planes-version; x-iam-planes-min-version waits for a
+    version or fails with StaleReplica saying how far behind the replica is."""
+    client = sts(world.cluster, EU, **world.alice)
+    answer = client.get_caller_identity()
+    version = int(answer["ResponseMetadata"]["HTTPHeaders"]["x-iam-planes-version"])
+    assert version > 0
+    wanted: list[int] = [version]
+
+    def add_min_version(request: Any, **_: Any) -> None:
+        request.headers["x-iam-planes-min-version"] = str(wanted[0])
+
+    client.meta.events.register("before-sign.sts.GetCallerIdentity", add_min_version)
+    assert client.get_caller_identity()["Arn"].endswith(":user/alice")
+    wanted[0] = version + 1000
+    with pytest.raises(ClientError) as stale:
+        client.get_caller_identity()
+    assert _code(stale) == "StaleReplica"
+    assert "behind" in stale.value.response["Error"]["Message"]

@@ -76,3 +76,48 @@ async def test_wait_after_blocks_until_an_append(log: RedisChangeLog) -> None:
 async def test_wait_after_returns_empty_on_timeout(log: RedisChangeLog) -> None:
     """With nothing new, the tail returns an empty batch after its block time."""
     assert await log.wait_after(0, block_ms=50) == []
+
+
+async def test_append_many_appends_a_run_atomically(log: RedisChangeLog) -> None:
+    """A run of consecutive events after the head lands whole, readable in order."""
+    await log.append(_event(1))
+    assert await log.append_many([_event(v) for v in range(2, 502)]) == 501
+    assert await log.head() == 501
+    assert [e.version for e in await log.read_after(0, 1000)] == list(range(1, 502))
+    assert await log.append(_event(502)) == 502
+
+
+@pytest.mark.parametrize("first", [1, 2, 4])
+async def test_append_many_refuses_a_run_not_after_the_head(
+    log: RedisChangeLog, first: int
+) -> None:
+    """Compare-and-append: a run that does not start at head + 1 writes nothing at all."""
+    await log.append_many([_event(1), _event(2)])
+    with pytest.raises(AppendConflictError) as refused:
+        await log.append_many([_event(v) for v in range(first, first + 3)])
+    assert (refused.value.head, refused.value.attempted) == (2, first)
+    assert await log.head() == 2
+    assert [e.version for e in await log.read_after(0, 10)] == [1, 2]
+
+
+async def test_append_many_refuses_a_gap_inside_the_run(log: RedisChangeLog) -> None:
+    """Versions inside a run must be consecutive; an empty run is refused too."""
+    with pytest.raises(ValueError, match="consecutive"):
+        await log.append_many([_event(1), _event(3)])
+    with pytest.raises(ValueError, match="at least one"):
+        await log.append_many([])
+    assert await log.head() == 0
+    assert await log.read_after(0, 10) == []
+
+
+async def test_concurrent_runs_never_fork_the_log(log: RedisChangeLog) -> None:
+    """Two writers racing with runs for the same versions: exactly one run lands."""
+    results = await asyncio.gather(
+        log.append_many([_event(1), _event(2)]),
+        log.append_many([_event(1), _event(2), _event(3)]),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, AppendConflictError) for r in results) == 1
+    head = await log.head()
+    assert head in {2, 3}
+    assert [e.version for e in await log.read_after(0, 10)] == list(range(1, head + 1))
