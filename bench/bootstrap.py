@@ -25,10 +25,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.cluster import PROJECT_ROOT, free_port_block, http_json
+from bench.cluster import PROJECT_ROOT, http_json
 from bench.figures import Figure, Target, median
 from bench.harness import Context
 from bench.idle import rss_mb
+from deploy.ports import free_port_block
 from deploy.redis_server import (
     new_password,
     start_redis_server,
@@ -74,7 +75,7 @@ def _event(version: int, entity: Account | User, action: str) -> ChangeEvent:
     return ChangeEvent(
         version=version,
         committed_at=time.time(),
-        kind=f"{entity.entity}.put",  # type: ignore[arg-type]
+        kind=f"{entity.entity}.put",
         account=entity.id if isinstance(entity, Account) else entity.account,
         action=action,
         payload=entity.model_dump(mode="json"),

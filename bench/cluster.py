@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,12 +24,12 @@ import boto3
 from botocore.config import Config
 
 from deploy.cluster_file import ClusterFile, load_cluster
+from deploy.ports import free_port_block
 
 __all__ = [
     "PROJECT_ROOT",
     "BenchCluster",
     "bench_cluster",
-    "free_port_block",
     "http_json",
     "iam_planes",
     "kill_pids",
@@ -46,28 +45,6 @@ _NO_RETRIES = Config(
     read_timeout=10,
     max_pool_connections=16,
 )
-
-
-def free_port_block(size: int = 50) -> int:
-    """The first port of ``size`` consecutive ports that are free on loopback right now."""
-    for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = int(probe.getsockname()[1])
-        if base + size >= 65535:
-            continue
-        if all(_is_free(base + offset) for offset in range(size)):
-            return base
-    raise RuntimeError("no block of free ports")
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def iam_planes(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -135,8 +112,7 @@ class BenchCluster:
     def pids(self) -> dict[str, int]:
         """Every process of the cluster (planes and the embedded Redis) by name."""
         found = {name: r.pid for name, r in self.file.processes().items() if r.pid}
-        if self.file.redis.pid:
-            found["redis"] = self.file.redis.pid
+        found.update({n: r.pid for n, r in self.file.redis_servers().items() if r.pid})
         return found
 
     def wait_converged(self, version: int, timeout: float = 60) -> None:
@@ -161,11 +137,14 @@ def write_version(response: dict[str, Any]) -> int:
 
 
 @contextlib.contextmanager
-def bench_cluster(work_dir: Path, *delays: str) -> Iterator[BenchCluster]:
-    """Bring a cluster up for the block (default: the instant profile); always tear it down."""
-    state_dir = work_dir / "cluster"
+def bench_cluster(
+    work_dir: Path, *delays: str, options: tuple[str, ...] = (), name: str = "cluster"
+) -> Iterator[BenchCluster]:
+    """Bring a cluster up for the block (default: the instant profile, one Redis); ``options``
+    are more ``iam-planes up`` flags. Always tear it down."""
+    state_dir = work_dir / name
     base = free_port_block(50)
-    args = ["up", "--detach", "--state-dir", str(state_dir), "--base-port", str(base)]
+    args = ["up", "--detach", "--state-dir", str(state_dir), "--base-port", str(base), *options]
     for delay in delays:
         args += ["--delay", delay]
     pids: set[int] = set()

@@ -80,6 +80,7 @@ class Context:
         self.sizes = sizes
         self._stack = stack
         self._cluster: BenchCluster | None = None
+        self._replicated: BenchCluster | None = None
         self._principals: Principals | None = None
 
     @property
@@ -88,6 +89,17 @@ class Context:
         if self._cluster is None:
             self._cluster = self._stack.enter_context(bench_cluster(self.work_dir))
         return self._cluster
+
+    @property
+    def replicated_cluster(self) -> BenchCluster:
+        """A cluster with topology ``replicated`` (a Redis per region), started on first use."""
+        if self._replicated is None:
+            self._replicated = self._stack.enter_context(
+                bench_cluster(
+                    self.work_dir, options=("--topology", "replicated"), name="replicated"
+                )
+            )
+        return self._replicated
 
     @property
     def principals(self) -> Principals:

@@ -13,6 +13,7 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import boto3
@@ -104,8 +105,11 @@ def measure_sts(context: Context) -> list[Figure]:
         identity_runs.append(_latencies_ms(client.get_caller_identity, count))
         assume_runs.append(
             _latencies_ms(
-                lambda run=run: client.assume_role(
-                    RoleArn=role_arn, RoleSessionName=f"bench-{run}", DurationSeconds=900
+                partial(
+                    client.assume_role,
+                    RoleArn=role_arn,
+                    RoleSessionName=f"bench-{run}",
+                    DurationSeconds=900,
                 ),
                 count,
             )

@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from deploy.ports import free_port_block
 from deploy.redis_server import new_password, start_redis_server, wait_for_redis, write_redis_config
-
-
-def free_port_block(size: int = 50) -> int:
-    """The first port of ``size`` consecutive ports that are free on loopback right now."""
-    for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = int(probe.getsockname()[1])
-        if base + size >= 65535:
-            continue
-        if all(_is_free(base + offset) for offset in range(size)):
-            return base
-    raise RuntimeError("no block of free ports")
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 @pytest.fixture(scope="session")

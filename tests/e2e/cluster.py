@@ -20,7 +20,7 @@ import boto3
 from botocore.config import Config
 
 from deploy.cluster_file import ClusterFile, load_cluster
-from tests.conftest import free_port_block
+from deploy.ports import free_port_block
 
 IAM_PLANES = [sys.executable, "-c", "from deploy.cli import main; main()"]
 _NO_RETRIES = Config(

@@ -9,8 +9,8 @@ from xml.etree import ElementTree
 import pytest
 
 from deploy.cluster_file import load_cluster
+from deploy.ports import free_port_block
 from deploy.processes import is_running
-from tests.conftest import free_port_block
 from tests.e2e.cluster import iam_planes
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import free_port_block
+from deploy.ports import free_port_block
 from tests.e2e.cluster import Cluster, http_json, iam_planes
 
 pytestmark = pytest.mark.e2e
