@@ -10,7 +10,10 @@ import asyncio
 import base64
 import secrets
 import sys
+import time
 from pathlib import Path
+
+import redis
 
 from deploy.accounts import ensure_account
 from deploy.aws_profile import write_aws_profile
@@ -32,7 +35,9 @@ from deploy.redis_server import (
     wait_for_replication,
     write_redis_config,
 )
+from deploy.status import fetch_json
 from deploy.topology import CONTROL_PLANE_REGION, Topology
+from replication.log import HEAD_KEY
 
 __all__ = ["LaunchError", "launch", "plane_env", "start_process", "stop_cluster"]
 
@@ -201,10 +206,37 @@ def launch(state_dir: Path, topology: Topology, redis_url: str | None = None) ->
     write_aws_profile(state_dir, cluster)
     health = [f"{p.endpoint}/health" for p in cluster.processes().values()]
     missing = wait_healthy(health, timeout=90)
+    if not missing:
+        # the account and its root key must have reached every replica (with the profile's
+        # delays) before anyone is handed the key: a cluster is up once its account exists
+        missing = _wait_for_accounts(cluster, timeout=_slowest_delay_s(topology) + 60)
     if missing:
         stop_cluster(cluster)
-        raise LaunchError(f"these processes never became healthy: {', '.join(missing)}")
+        raise LaunchError(f"these processes never became ready: {', '.join(missing)}")
     return cluster
+
+
+def _slowest_delay_s(topology: Topology) -> float:
+    specs = [s for r in topology.regions for s in (r.delays.default, *r.delays.by_kind.values())]
+    return max((s.base_ms + s.jitter_ms for s in specs), default=0) / 1000
+
+
+def _wait_for_accounts(cluster: ClusterFile, timeout: float) -> list[str]:
+    """Wait until every replica has applied the log as it stood at launch; return the late."""
+    client = redis.Redis.from_url(cluster.redis.url)
+    try:
+        head = int(client.get(HEAD_KEY) or 0)
+    finally:
+        client.close()
+    waiting = [p.endpoint for n, p in cluster.processes().items() if n != "controlplane"]
+    deadline = time.monotonic() + timeout
+    while waiting and time.monotonic() < deadline:
+        waiting = [
+            url for url in waiting if (fetch_json(f"{url}/state") or {}).get("version", 0) < head
+        ]
+        if waiting:
+            time.sleep(0.1)
+    return waiting
 
 
 def stop_cluster(cluster: ClusterFile) -> None:

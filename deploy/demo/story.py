@@ -30,7 +30,7 @@ from deploy.demo.hammer import hammer
 from deploy.demo.probes import Flip, Probe, watch_until
 from deploy.demo.report import DemoReport, write_report
 from deploy.demo.timeline import Commit
-from deploy.launcher import launch, stop_cluster
+from deploy.launcher import LaunchError, launch, stop_cluster
 from deploy.topology import Topology
 from replication.delay import PROFILES
 from replication.log import RedisChangeLog, connect
@@ -348,13 +348,19 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         4: story.recovery,
         5: story.az_loss,
     }
-    story.start()
+    try:
+        story.start()
+    except LaunchError as error:
+        console.print(f"[red]the cluster did not come up:[/] {error}")
+        return 1
     try:
         for number in sorted(set(options.steps) | _prerequisites(options.steps)):
             steps[number]()
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, OSError) as error:
+        # the report says which steps ran; the user gets the reason, not a traceback
+        console.print(f"[red]the demo stopped:[/] {type(error).__name__}: {error}")
     finally:
-        if story.ctx is not None:
-            story.finish()
+        story.finish()
     return 0 if story.c.report.all_passed(options.steps) else 1
 
 
