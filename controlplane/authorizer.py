@@ -44,6 +44,7 @@ class DataPlaneAuthorizer:
 
     def __init__(self, endpoint: str) -> None:
         self._url = endpoint.rstrip("/") + "/authorize"
+        self._evaluate_url = endpoint.rstrip("/") + "/evaluate"
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
@@ -60,6 +61,21 @@ class DataPlaneAuthorizer:
         """Answer a batch of principal-ARN queries (policy simulation), one answer each."""
         try:
             async with self._client().post(self._url, data=orjson.dumps(queries)) as response:
+                answer: Any = orjson.loads(await response.read())
+        except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError):
+            raise _unavailable() from None
+        if isinstance(answer, dict) and "error" in answer:
+            error = answer["error"]
+            raise AwsError(error["code"], error["message"], response.status)
+        return list(answer)
+
+    async def evaluate_inline(self, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Evaluate evaluate-input.md objects (policies inline) with the data plane's engine;
+        each answer carries the version, region and AZ of the replica that made it."""
+        try:
+            async with self._client().post(self._evaluate_url, data=orjson.dumps(documents)) as (
+                response
+            ):
                 answer: Any = orjson.loads(await response.read())
         except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError):
             raise _unavailable() from None

@@ -20,7 +20,7 @@ from typing import Any
 from awswire.errors import AwsError
 from dataplane.authentication import authenticate, resolve_key
 from dataplane.evaluation import CompiledPolicy, Decision, PolicySet, Principal, Request, evaluate
-from dataplane.policy_index import PolicyIndex
+from dataplane.policy_index import PolicyIndex, resource_account
 from dataplane.principals import principal_by_arn
 from dataplane.queries import AccessKeyPrincipal, AuthorizeQuery
 from dataplane.replica import Replica
@@ -66,8 +66,9 @@ class _StateCache:
         self.callers: dict[Any, tuple[Caller, str]] = {}
         # caller key -> the engine principal (clock-independent principals only)
         self.principals: dict[str, Principal] = {}
-        # (caller key, id of the resource policy) -> (the resource policy, the PolicySet)
-        self.policy_sets: dict[tuple[str, int], tuple[CompiledPolicy | None, PolicySet]] = {}
+        # (caller key, id of the resource policy, the resource's account) -> (the resource
+        # policy, the PolicySet): RCPs are those of the account owning the resource
+        self.policy_sets: dict[tuple[str, int, str], tuple[CompiledPolicy | None, PolicySet]] = {}
 
     def size(self) -> int:
         return len(self.callers) + len(self.principals) + len(self.policy_sets)
@@ -204,15 +205,20 @@ class Authorizer:
             if principal_is_timeless(caller):
                 cache.principals[key] = principal
         resource = None if query.resource_policy is None else self._resource_policy(query)
-        cached = cache.policy_sets.get((key, id(resource)))
+        owner = resource_account(query.resource, caller.account)
+        cached = cache.policy_sets.get((key, id(resource), owner))
         if cached is not None and cached[0] is resource:
             policies = cached[1]
         else:
-            policies = caller_policies(state, index, caller, resource)
-            cache.policy_sets[key, id(resource)] = (resource, policies)
+            policies = caller_policies(state, index, caller, resource, owner)
+            cache.policy_sets[key, id(resource), owner] = (resource, policies)
             self._cache_for(state)
         context = {**clocked.environment, **query.context} if query.context else clocked.environment
-        return evaluate(Request(principal, query.action, query.resource, context), policies)
+        if owner == caller.account:  # the engine takes the owner's organization as the caller's
+            return evaluate(Request(principal, query.action, query.resource, context), policies)
+        resource_owner = index.organization(state, owner).owner(owner)
+        request = Request(principal, query.action, query.resource, context, resource_owner)
+        return evaluate(request, policies)
 
     def _matched(self, decision: Decision) -> list[dict[str, Any]]:
         """The matched statements as JSON objects, each built once (they are shared)."""

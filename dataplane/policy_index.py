@@ -15,15 +15,32 @@ from typing import Any
 import orjson
 
 from awswire.errors import AwsError
-from dataplane.evaluation import CompiledPolicy, Org, PolicySet, Principal, compile_policy
+from dataplane.evaluation import (
+    CompiledPolicy,
+    Org,
+    PolicySet,
+    Principal,
+    ResourceOwner,
+    compile_policy,
+)
 from dataplane.principals import ResolvedPrincipal
 from replication.entities import Group, ManagedPolicy, Organization, Role, User
 from replication.policy import MalformedPolicyDocument, PolicyKind, parse_policy
 from replication.state import IamState
 
-__all__ = ["OrganizationView", "PolicyIndex"]
+__all__ = ["OrganizationView", "PolicyIndex", "resource_account"]
 
 _DOCUMENT_CACHE = 1024
+_ARN_FIELDS = 6
+
+
+def resource_account(resource: str, fallback: str) -> str:
+    """The account that owns ``resource``: its ARN's account field, else ``fallback`` (the
+    caller's, for ARNs without one such as S3's, and for ``*``)."""
+    parts = resource.split(":", 5)
+    if len(parts) == _ARN_FIELDS and parts[4].isdigit():
+        return parts[4]
+    return fallback
 
 
 def compile_document(
@@ -64,6 +81,11 @@ class OrganizationView:
     org: Org | None = None
     scps: Levels | None = None
     rcps: Levels | None = None
+
+    def owner(self, account: str) -> ResourceOwner:
+        """The engine's owner of a resource in ``account`` (this view's account): R65 applies
+        RCPs by the organization of the account that owns the resource."""
+        return ResourceOwner(account=account, org=self.org)
 
 
 _NO_ORGANIZATION = OrganizationView()
@@ -210,15 +232,25 @@ class PolicyIndex:
         state: IamState,
         resolved: ResolvedPrincipal,
         resource_policy: dict[str, Any] | str | None,
+        owner_account: str | None = None,
     ) -> PolicySet:
-        """Every policy that applies to a long-term caller, plus the request's resource policy."""
+        """Every policy that applies to a long-term caller, plus the request's resource policy.
+
+        SCPs are the caller's account's chain; RCPs the chain of ``owner_account``, the
+        account owning the resource (R40, R65), the caller's own when not given.
+        """
         user = resolved.user
         organization = self.organization(state, resolved.account)
+        rcps = (
+            organization.rcps
+            if owner_account is None or owner_account == resolved.account
+            else self.organization(state, owner_account).rcps
+        )
         return PolicySet(
             identity=self.identity_policies(state, user) if user is not None else (),
             boundary=self.boundary(state, user) if user is not None else None,
             scps=organization.scps,
-            rcps=organization.rcps,
+            rcps=rcps,
             resource=None
             if resource_policy is None
             else self.document(resource_policy, PolicyKind.RESOURCE, "resource"),

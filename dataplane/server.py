@@ -20,9 +20,12 @@ from pydantic import TypeAdapter, ValidationError
 
 from awswire.errors import AwsError
 from dataplane.authorizer import Authorizer
+from dataplane.inline_evaluation import evaluate_handler
 from dataplane.queries import AuthorizeQuery, ReplicaState
 from dataplane.replica import Replica, ReplicaStatus, StaleReplicaError
 from dataplane.sts.api import StsApi
+from dataplane.sts.authorization_message import encode_authorization_message
+from dataplane.sts.instance_metadata import InstanceMetadata
 
 __all__ = ["build_app"]
 
@@ -105,7 +108,15 @@ async def authorize(request: web.Request) -> web.Response:
         if len(raw) > MAX_BATCH:
             raise AwsError("ValidationError", f"A batch holds at most {MAX_BATCH} queries.", 400)
         return _json(await authorizer.answer_batch(_parse_batch(raw), source_ip))
-    answer = await authorizer.answer(_parse_query(raw), source_ip)
+    query = _parse_query(raw)
+    answer = await authorizer.answer(query, source_ip)
+    keys = authorizer.token_keys
+    if answer["decision"] != "Allow" and keys is not None:  # as AWS services encode denials
+        arn = str(answer["principal"])
+        account = arn.split(":")[4] if arn.startswith("arn:") and arn.count(":") >= 5 else None
+        answer["encoded_authorization_message"] = encode_authorization_message(
+            keys, answer, query, account
+        )
     return _json(answer)
 
 
@@ -185,9 +196,15 @@ def build_app(
     app.router.add_post("/", sts.handle)
     app.router.add_get("/", sts.handle)
     app.router.add_post("/authorize", authorize)
+    app.router.add_post("/evaluate", evaluate_handler(replica))
     app.router.add_get("/state", state)
     app.router.add_get("/health", health)
     app.router.add_get("/applied", applied)
+    if authorizer.token_keys is not None:
+        imds = InstanceMetadata(
+            replica, authorizer.token_keys, authorizer.policies, authorizer.clock
+        )
+        app.router.add_routes(imds.routes())
     app.router.add_routes(extra_routes)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app

@@ -210,6 +210,8 @@ class OidcProvider(_Frozen):
     thumbprints: tuple[str, ...] = ()
     created_at: datetime
     tags: tuple[Tag, ...] = ()
+    # emulator extension: the issuer's JWKS (JSON text), which AWS would fetch over the network
+    jwks: str | None = None
 
     @property
     def arn(self) -> str:

@@ -55,7 +55,10 @@ class ChangeEvent(BaseModel):
     ``payload`` is the whole entity after the change for ``*.put`` kinds and its key
     (``EntityKey``) for ``*.delete`` kinds, so applying an event twice is harmless.
     ``batch.put`` carries ``{"entities": [...]}``: whole entities one call changes together
-    (CreateAccount: the account, its organization and its access role), folded atomically.
+    (CreateAccount: the account, its organization and its access role), folded atomically;
+    an optional ``"deletes": [EntityKey, ...]`` is folded first, for a call that moves entities
+    to new keys (UpdateUser renaming a user: its old key goes, the user and its access keys
+    are put under the new name).
     ``committed_at`` is the writer's wall clock in epoch seconds when it appended the event:
     replicas hold the event until ``committed_at`` plus their propagation delay.
     """

@@ -304,6 +304,8 @@ def apply(state: IamState, event: ChangeEvent) -> IamState:
     entity_kind, verb = event.kind.split(".", 1)
     if entity_kind == "batch":
         folded = state
+        for ref in event.payload.get("deletes", ()):  # keys that move (a rename): gone first
+            folded = delete_entity(folded, EntityKey.model_validate(ref))
         for record in event.payload["entities"]:
             folded = put_entity(folded, COLLECTIONS[record["entity"]].model.model_validate(record))
     elif verb == "delete":

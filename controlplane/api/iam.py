@@ -7,6 +7,7 @@ tags every answer with the log version it reflects (header ``x-iam-planes-versio
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -19,7 +20,15 @@ from awswire.xml import query_error_response, serialize_query_result
 from controlplane.api.access import CallerAccess
 from controlplane.authorizer import DataPlaneAuthorizer
 from controlplane.iam import OPERATIONS
-from controlplane.iam.simulation import SIMULATIONS, evaluation_results, simulation_queries
+from controlplane.iam.inline_simulation import custom_simulation, inline_results
+from controlplane.iam.operation import Caller
+from controlplane.iam.principal_simulation import principal_simulation
+from controlplane.iam.simulation import (
+    SIMULATIONS,
+    evaluation_results,
+    has_inline_policies,
+    simulation_queries,
+)
 from controlplane.writer import Writer
 
 __all__ = ["VERSION_HEADER", "IamApi"]
@@ -50,7 +59,7 @@ class IamApi:
                 )
             caller = await self._access.authorize(request, body, operation, call.params)
             if call.operation in SIMULATIONS:
-                result, version = await self._simulate(call.params)
+                result, version = await self._simulate(call.operation, call.params, caller)
             else:
                 outcome, version = await self._writer.execute(operation, call.params, caller)
                 result = outcome.result
@@ -65,8 +74,19 @@ class IamApi:
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
 
-    async def _simulate(self, params: dict[str, Any]) -> tuple[dict[str, Any], int]:
-        """Ask the us-east-1 data plane, at least as fresh as this projection."""
+    async def _simulate(
+        self, action: str, params: dict[str, Any], caller: Caller
+    ) -> tuple[dict[str, Any], int]:
+        """Ask the us-east-1 data plane: ``/evaluate`` when policies come inline, else
+        ``/authorize`` at least as fresh as this projection."""
+        if action == "SimulateCustomPolicy" or has_inline_policies(params):
+            simulation = (
+                custom_simulation(params, caller)
+                if action == "SimulateCustomPolicy"
+                else principal_simulation(self._writer.state, params, datetime.now(UTC))
+            )
+            answers = await self._authorizer.evaluate_inline(simulation.queries)
+            return inline_results(simulation, answers)
         queries = simulation_queries(params, self._writer.state.version)
         answers = await self._authorizer.evaluate(queries)
         return evaluation_results(queries, answers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from controlplane.iam import (
     access_keys,
     account,
+    account_summary,
     attachments,
     boundaries,
     groups,
@@ -12,6 +13,8 @@ from controlplane.iam import (
     instance_profiles,
     managed_policies,
     mfa,
+    renames,
+    role_updates,
     roles,
     simulation,
     user_policies,
@@ -36,6 +39,9 @@ OPERATIONS: dict[str, Operation] = {
         identity_providers,
         mfa,
         account,
+        account_summary,
+        renames,
+        role_updates,
         simulation,
     )
     for op in module.OPERATIONS

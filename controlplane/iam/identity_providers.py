@@ -1,18 +1,35 @@
-"""OIDC and SAML identity providers: Create/Get/List/Delete, client IDs and thumbprints."""
+"""OIDC and SAML identity providers: Create/Get/List/Delete, client IDs and thumbprints.
+
+Emulator extension: AWS fetches an OIDC issuer's signing keys (JWKS) over the network; here
+they are given as tags ``iam-planes:jwks:0`` .. ``iam-planes:jwks:N`` whose values, joined
+in order, are the base64url-encoded JWKS JSON (tag values hold at most 256 characters). On
+CreateOpenIDConnectProvider or TagOpenIDConnectProvider the chunks are joined, checked and
+stored as ``OidcProvider.jwks`` (not as tags), replicating as an ``oidc_provider.put``.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from datetime import UTC, datetime
 from typing import Any
 
-from controlplane.iam.errors import entity_already_exists, invalid_input, no_such_entity
+from controlplane.iam.errors import (
+    entity_already_exists,
+    invalid_input,
+    limit_exceeded,
+    no_such_entity,
+)
 from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
-from controlplane.iam.tags import tag_shapes, tags_of
+from controlplane.iam.tags import TAGS_PER_ENTITY, tag_operations, tag_shapes, tags_of
 from replication.arns import oidc_provider_arn, parse_iam_arn, saml_provider_arn
-from replication.entities import EntityKey, OidcProvider, SamlProvider
+from replication.entities import EntityKey, OidcProvider, SamlProvider, Tag
 from replication.state import IamState
 
-__all__ = ["OPERATIONS"]
+__all__ = ["JWKS_TAG_PREFIX", "OPERATIONS", "split_jwks_tags"]
+
+JWKS_TAG_PREFIX = "iam-planes:jwks:"
 
 CLIENT_IDS_PER_PROVIDER = 100
 # a SAML provider's metadata carries its own expiry; without parsing XML, far in the future
@@ -23,6 +40,28 @@ def _host(url: str) -> str:
     if not url.startswith("https://"):
         raise invalid_input("Invalid Url: the URL must begin with https://")
     return url.removeprefix("https://").rstrip("/")
+
+
+def split_jwks_tags(tags: tuple[Tag, ...]) -> tuple[str | None, tuple[Tag, ...]]:
+    """The JWKS the ``iam-planes:jwks:N`` tags carry (None if none), and the other tags."""
+    chunks = {
+        t.key.lower()[len(JWKS_TAG_PREFIX) :]: t.value
+        for t in tags
+        if t.key.lower().startswith(JWKS_TAG_PREFIX)
+    }
+    rest = tuple(t for t in tags if not t.key.lower().startswith(JWKS_TAG_PREFIX))
+    if not chunks:
+        return None, rest
+    if sorted(chunks) != sorted(str(i) for i in range(len(chunks))):
+        raise invalid_input(f"The {JWKS_TAG_PREFIX}N tags must be numbered 0..N without gaps.")
+    text = "".join(chunks[str(i)] for i in range(len(chunks)))
+    try:
+        jwks = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (binascii.Error, ValueError):
+        raise invalid_input(f"The {JWKS_TAG_PREFIX}N tags are not base64url JSON.") from None
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+        raise invalid_input("The JWKS must be a JSON object with a 'keys' array.")
+    return json.dumps(jwks, separators=(",", ":")), rest
 
 
 def _require_oidc(state: IamState, caller: Caller, arn: str) -> OidcProvider:
@@ -46,13 +85,15 @@ def create_oidc_provider(state: IamState, params: Params, caller: Caller, now: d
     host = _host(params["Url"])
     if (caller.account, host) in state.oidc_providers:
         raise entity_already_exists(f"Provider with url https://{host} already exists.")
+    jwks, tags = split_jwks_tags(tags_of(params))
     provider = OidcProvider(
         account=caller.account,
         url=host,
         client_ids=tuple(dict.fromkeys(params.get("ClientIDList", []))),
         thumbprints=tuple(params.get("ThumbprintList", [])),
         created_at=now,
-        tags=tags_of(params),
+        tags=tags,
+        jwks=jwks,
     )
     result: dict[str, Any] = {"OpenIDConnectProviderArn": provider.arn}
     if provider.tags:
@@ -112,6 +153,24 @@ def remove_client_id(state: IamState, params: Params, caller: Caller, now: datet
 def update_thumbprints(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """UpdateOpenIDConnectProviderThumbprint: replace the whole list."""
     return _oidc_update(state, params, caller, thumbprints=tuple(params["ThumbprintList"]))
+
+
+def tag_oidc_provider(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+    """TagOpenIDConnectProvider; ``iam-planes:jwks:N`` tags replace the stored JWKS."""
+    provider = _require_oidc(state, caller, params["OpenIDConnectProviderArn"])
+    jwks, added = split_jwks_tags(tags_of(params))
+    new_keys = {t.key.lower() for t in added}
+    tags = tuple(t for t in provider.tags if t.key.lower() not in new_keys) + added
+    if len(tags) > TAGS_PER_ENTITY:
+        raise limit_exceeded(
+            f"Cannot exceed quota for TagsPerOpenIDConnectProvider: {TAGS_PER_ENTITY}"
+        )
+    update: dict[str, Any] = {"tags": tags} if jwks is None else {"tags": tags, "jwks": jwks}
+    return _oidc_update(state, params, caller, **update)
+
+
+def _oidc_getter(state: IamState, params: Params, caller: Caller) -> OidcProvider:
+    return _require_oidc(state, caller, params["OpenIDConnectProviderArn"])
 
 
 def _require_saml(state: IamState, caller: Caller, arn: str) -> SamlProvider:
@@ -206,6 +265,8 @@ OPERATIONS = (
     Operation(
         "UpdateOpenIDConnectProviderThumbprint", update_thumbprints, _oidc_resource, writes=True
     ),
+    Operation("TagOpenIDConnectProvider", tag_oidc_provider, _oidc_resource, writes=True),
+    *tag_operations("OpenIDConnectProvider", _oidc_getter, _oidc_resource, "oidc_provider.put")[1:],
     Operation("CreateSAMLProvider", create_saml_provider, _saml_resource, writes=True),
     Operation("GetSAMLProvider", get_saml_provider, _saml_resource, writes=False),
     Operation("ListSAMLProviders", list_saml_providers, _any_saml, writes=False),

@@ -1,4 +1,4 @@
-"""SimulatePrincipalPolicy: the us-east-1 data plane evaluates, this module shapes.
+"""IAM simulation: the us-east-1 data plane evaluates, this module shapes.
 
 Simulation is the one IAM action the control plane cannot answer from its projection alone:
 it turns the call into a batch of data-plane authorization queries (one per action and
@@ -16,14 +16,23 @@ from awswire.errors import AwsError
 from controlplane.iam.operation import Caller, Operation, Outcome, Params
 from replication.state import IamState
 
-__all__ = ["OPERATIONS", "SIMULATIONS", "evaluation_results", "simulation_queries"]
+__all__ = [
+    "DECISIONS",
+    "OPERATIONS",
+    "SIMULATIONS",
+    "context_of",
+    "evaluation_results",
+    "has_inline_policies",
+    "simulation_queries",
+]
 
-SIMULATIONS = frozenset({"SimulatePrincipalPolicy"})
+SIMULATIONS = frozenset({"SimulatePrincipalPolicy", "SimulateCustomPolicy"})
 
-_DECISIONS = {"Allow": "allowed", "ExplicitDeny": "explicitDeny", "ImplicitDeny": "implicitDeny"}
+DECISIONS = {"Allow": "allowed", "ExplicitDeny": "explicitDeny", "ImplicitDeny": "implicitDeny"}
 
 
-def _context(params: Params) -> dict[str, Any]:
+def context_of(params: Params) -> dict[str, Any]:
+    """The request context ``ContextEntries`` describe (a list for the ``*List`` types)."""
     context: dict[str, Any] = {}
     for entry in params.get("ContextEntries", []):
         values = list(entry.get("ContextKeyValues", []))
@@ -34,15 +43,8 @@ def _context(params: Params) -> dict[str, Any]:
 
 def simulation_queries(params: Params, min_version: int) -> list[dict[str, Any]]:
     """The data-plane queries of one SimulatePrincipalPolicy call, action-major."""
-    if params.get("PolicyInputList") or params.get("PermissionsBoundaryPolicyInputList"):
-        raise AwsError(
-            "NotImplemented",
-            "iam-planes simulates the principal's stored policies only; PolicyInputList and "
-            "PermissionsBoundaryPolicyInputList are not supported yet.",
-            501,
-        )
     resources = params.get("ResourceArns") or ["*"]
-    context = _context(params)
+    context = context_of(params)
     return [
         {
             "principal": params["PolicySourceArn"],
@@ -55,6 +57,11 @@ def simulation_queries(params: Params, min_version: int) -> list[dict[str, Any]]
         for action in params["ActionNames"]
         for resource in resources
     ]
+
+
+def has_inline_policies(params: Params) -> bool:
+    """Whether a SimulatePrincipalPolicy call adds policies inline (answered by /evaluate)."""
+    return bool(params.get("PolicyInputList") or params.get("PermissionsBoundaryPolicyInputList"))
 
 
 def _source_type(label: str) -> str:
@@ -79,7 +86,7 @@ def _result(query: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
     return {
         "EvalActionName": query["action"],
         "EvalResourceName": query["resource"],
-        "EvalDecision": _DECISIONS[answer["decision"]],
+        "EvalDecision": DECISIONS[answer["decision"]],
         "MatchedStatements": [
             {"SourcePolicyId": m["policy"], "SourcePolicyType": _source_type(m["policy"])}
             for m in answer["matched"]
@@ -104,11 +111,18 @@ def evaluation_results(
 def _answered_at_the_edge(
     state: IamState, params: Params, caller: Caller, now: datetime
 ) -> Outcome:
-    raise AssertionError("SimulatePrincipalPolicy is answered by the API edge, not the writer")
+    raise AssertionError("simulations are answered by the API edge, not the writer")
 
 
 def _source(state: IamState, params: Params, caller: Caller) -> str:
     return str(params["PolicySourceArn"])
 
 
-OPERATIONS = (Operation("SimulatePrincipalPolicy", _answered_at_the_edge, _source, writes=False),)
+def _anything(state: IamState, params: Params, caller: Caller) -> str:
+    return "*"
+
+
+OPERATIONS = (
+    Operation("SimulatePrincipalPolicy", _answered_at_the_edge, _source, writes=False),
+    Operation("SimulateCustomPolicy", _answered_at_the_edge, _anything, writes=False),
+)

@@ -24,13 +24,16 @@ from dataplane.authorizer import environment_keys
 from dataplane.policy_index import PolicyIndex
 from dataplane.replica import Replica, StaleReplicaError
 from dataplane.sts.assume_role import assume_role
+from dataplane.sts.authorization_message import decode_authorization_message
 from dataplane.sts.call import StsCall
 from dataplane.sts.federation import get_federation_token, get_session_token
 from dataplane.sts.identity import get_access_key_info, get_caller_identity
+from dataplane.sts.saml_role import assume_role_with_saml
 from dataplane.sts.tokens import TokenKeys
+from dataplane.sts.web_identity import assume_role_with_web_identity
 from replication.state import IamState
 
-__all__ = ["MIN_VERSION_HEADER", "OPERATIONS", "VERSION_HEADER", "StsApi"]
+__all__ = ["MIN_VERSION_HEADER", "OPERATIONS", "UNSIGNED", "VERSION_HEADER", "StsApi"]
 
 VERSION_HEADER = "x-iam-planes-version"
 MIN_VERSION_HEADER = "x-iam-planes-min-version"
@@ -45,7 +48,12 @@ OPERATIONS: dict[str, Handler] = {
     "GetSessionToken": get_session_token,
     "GetFederationToken": get_federation_token,
     "GetAccessKeyInfo": get_access_key_info,
+    "AssumeRoleWithWebIdentity": assume_role_with_web_identity,
+    "AssumeRoleWithSAML": assume_role_with_saml,
+    "DecodeAuthorizationMessage": decode_authorization_message,
 }
+#: the calls AWS serves unsigned: the token or assertion is the credential
+UNSIGNED = frozenset({"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"})
 
 
 class StsApi:
@@ -94,7 +102,11 @@ class StsApi:
             request.headers,
             body,
         )
-        caller = authenticate_http(state, self._keys, http, now, "sts", region)
+        caller = (
+            None
+            if parsed.operation in UNSIGNED
+            else authenticate_http(state, self._keys, http, now, "sts", region)
+        )
         call = StsCall(
             state=state,
             caller=caller,

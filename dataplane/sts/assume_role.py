@@ -111,7 +111,7 @@ def assume_role(call: StsCall) -> dict[str, Any]:
         raise access_denied("Roles may not be assumed by root accounts.")  # R70
     role = _target_role(call, params["RoleArn"], caller.arn)
     session = call.session
-    chained = session is not None and session.is_role_session
+    chained = session is not None and session.is_chaining
     duration = int(params.get("DurationSeconds", DEFAULT_DURATION))
     check_duration(duration, role.max_session_duration, chained)
     policy, arns = session_policy_text(params)

@@ -51,19 +51,30 @@ def caller_principal(state: IamState, index: PolicyIndex, caller: Caller, now: f
 
 
 def caller_policies(
-    state: IamState, index: PolicyIndex, caller: Caller, resource: CompiledPolicy | None
+    state: IamState,
+    index: PolicyIndex,
+    caller: Caller,
+    resource: CompiledPolicy | None,
+    owner_account: str | None = None,
 ) -> PolicySet:
-    """The caller's identity, boundary and session policies, with ``resource`` as the RBP."""
+    """The caller's identity, boundary and session policies, with ``resource`` as the RBP;
+    SCPs of the caller's account, RCPs of ``owner_account`` (the resource's owner, R40/R65;
+    the caller's account when not given)."""
     if isinstance(caller, Session):
-        return caller.policy_set(state, index, resource)
+        return caller.policy_set(state, index, resource, owner_account)
     user = caller.user
     organization = index.organization(state, caller.account)
+    rcps = (
+        organization.rcps
+        if owner_account is None or owner_account == caller.account
+        else index.organization(state, owner_account).rcps
+    )
     return PolicySet(
         identity=index.identity_policies(state, user) if user is not None else (),
         boundary=index.boundary(state, user) if user is not None else None,
         resource=resource,
         scps=organization.scps,
-        rcps=organization.rcps,
+        rcps=rcps,
     )
 
 

@@ -33,6 +33,7 @@ _CREDENTIAL_KINDS = {
     "AssumeRole": CredentialKind.ASSUME_ROLE,
     "AssumeRoleWithWebIdentity": CredentialKind.ASSUME_ROLE,
     "SAML": CredentialKind.ASSUME_ROLE,
+    "InstanceProfile": CredentialKind.ASSUME_ROLE,
     "GetSessionToken": CredentialKind.GET_SESSION_TOKEN,
     "GetFederationToken": CredentialKind.GET_FEDERATION_TOKEN,
 }
@@ -61,8 +62,13 @@ class Session:
 
     @property
     def is_role_session(self) -> bool:
-        """Whether the session is a role session (AssumeRole, web identity, SAML)."""
+        """Whether the session is a role session (AssumeRole, web identity, SAML, instance)."""
         return self.claims.role_arn is not None
+
+    @property
+    def is_chaining(self) -> bool:
+        """Whether AssumeRole with this session is role chaining (instance profiles are not)."""
+        return self.is_role_session and self.claims.kind != "InstanceProfile"
 
     @property
     def arn(self) -> str:
@@ -130,6 +136,7 @@ class Session:
                 org=org,
                 credential=credential,
                 source_identity=claims.source_identity,
+                federated_provider=claims.federated_provider,
             )
         if claims.federated_name is not None:
             return Principal.federated_user(
@@ -162,18 +169,26 @@ class Session:
         return tuple(compiled)
 
     def policy_set(
-        self, state: IamState, index: PolicyIndex, resource: CompiledPolicy | None
+        self,
+        state: IamState,
+        index: PolicyIndex,
+        resource: CompiledPolicy | None,
+        owner_account: str | None = None,
     ) -> PolicySet:
-        """Role (or user) identity policies and boundary, session policies, resource policy."""
+        """Role (or user) identity policies and boundary, session policies, resource policy;
+        RCPs of ``owner_account``, the resource's owner (the session's account by default)."""
         entity: Role | User | None = self.role(state) if self.is_role_session else self.user(state)
         organization = index.organization(state, self.account)
+        owner = organization
+        if owner_account is not None and owner_account != self.account:
+            owner = index.organization(state, owner_account)
         return PolicySet(
             identity=index.identity_policies(state, entity) if entity is not None else (),
             boundary=index.boundary(state, entity) if entity is not None else None,
             session=self.session_policies(state, index),
             resource=resource,
             scps=organization.scps,
-            rcps=organization.rcps,
+            rcps=owner.rcps,
         )
 
 

@@ -43,7 +43,12 @@ _ENCRYPTION_LABEL = b"iam-planes sts token encryption v1"
 _SECRET_LABEL = b"iam-planes sts secret derivation v1"
 
 SessionKind = Literal[
-    "AssumeRole", "GetSessionToken", "GetFederationToken", "AssumeRoleWithWebIdentity", "SAML"
+    "AssumeRole",
+    "GetSessionToken",
+    "GetFederationToken",
+    "AssumeRoleWithWebIdentity",
+    "SAML",
+    "InstanceProfile",
 ]
 
 
@@ -78,6 +83,8 @@ class SessionClaims(BaseModel):
     mfa_authenticated_at: float | None = None
     # the ARNs of the principals that issued this session, oldest first (role chaining)
     issuer_chain: tuple[str, ...] = ()
+    # web identity / SAML sessions: the provider (aws:FederatedProvider)
+    federated_provider: str | None = None
 
     @property
     def has_session_policy(self) -> bool:
@@ -176,6 +183,33 @@ class TokenKeys:
             raise TokenError("unknown token key")
         digest = hmac.new(key.secrets, message, hashlib.sha256).digest()
         return base64.b64encode(digest).decode("ascii")[:40]
+
+    def encrypt(self, purpose: bytes, plain: bytes) -> str:
+        """``plain`` sealed with the active key for ``purpose`` (bound as associated data)."""
+        key = self._active
+        kid = key.kid.encode("ascii")
+        header = bytes([_FORMAT_VERSION, len(kid)]) + kid
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        sealed = AESGCM(key.encryption).encrypt(nonce, plain, header + purpose)
+        return base64.urlsafe_b64encode(header + nonce + sealed).decode("ascii").rstrip("=")
+
+    def decrypt(self, purpose: bytes, text: str) -> bytes:
+        """What :meth:`encrypt` sealed for ``purpose``; TokenError if forged, foreign or garbled."""
+        try:
+            raw = _b64decode(text)
+        except (binascii.Error, ValueError):
+            raise TokenError("not base64url") from None
+        if len(raw) < 2 or raw[0] != _FORMAT_VERSION:
+            raise TokenError("unknown format")
+        end = 2 + raw[1]
+        key = self._keys.get(raw[2:end].decode("ascii", "replace"))
+        if key is None:
+            raise TokenError("unknown key")
+        nonce, sealed = raw[end : end + _NONCE_BYTES], raw[end + _NONCE_BYTES :]
+        try:
+            return AESGCM(key.encryption).decrypt(nonce, sealed, raw[:end] + purpose)
+        except (InvalidTag, ValueError):
+            raise TokenError("failed authentication") from None
 
     def new_token_id(self) -> str:
         """A fresh token id, prefixed with the active key id so its secret survives rotation."""

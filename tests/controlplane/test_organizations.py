@@ -10,7 +10,8 @@ import boto3
 import botocore.exceptions
 import pytest
 
-from tests.e2e.cluster import Cluster
+from tests.e2e.cluster import Cluster, http_json
+from tests.e2e.sts_helpers import version_of
 
 pytestmark = pytest.mark.e2e
 
@@ -169,3 +170,53 @@ def test_resource_control_policies(org: Any) -> None:
     assert names == ["RCPFullAWSAccess"]
     on_root = org.list_policies_for_target(TargetId=root, Filter=RCP)["Policies"]
     assert [p["Id"] for p in on_root] == ["p-RCPFullAWSAccess"]
+
+
+def test_an_rcp_guards_a_member_accounts_resources_from_other_accounts(
+    org: Any, cluster: Cluster
+) -> None:
+    """The member account's RCP (not the caller's account chain) decides: the management
+    account's user is denied on the member's queue in every replica, and allowed on its own."""
+    root = _root(org)
+    enabled = {t["Type"] for t in org.list_roots()["Roots"][0]["PolicyTypes"]}
+    if RCP not in enabled:
+        org.enable_policy_type(RootId=root, PolicyType=RCP)
+    member = org.create_account(Email="rcp@example.com", AccountName="rcp-guarded")
+    member_id = member["CreateAccountStatus"]["AccountId"]
+    deny = {"Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "*"}
+    created = org.create_policy(
+        Content=json.dumps({"Version": "2012-10-17", "Statement": [deny]}),
+        Description="no sqs",
+        Name="no-sqs",
+        Type=RCP,
+    )
+    org.attach_policy(PolicyId=created["Policy"]["PolicySummary"]["Id"], TargetId=member_id)
+    iam = cluster.iam()
+    admin = iam.create_user(UserName="rcp-admin")["User"]["Arn"]
+    allow_sqs = {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}
+    written = iam.put_user_policy(
+        UserName="rcp-admin",
+        PolicyName="sqs",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [allow_sqs]}),
+    )
+    cluster.wait_converged(version_of(written))
+    queue_policy = {
+        "Version": "2012-10-17",
+        "Statement": [{**allow_sqs, "Principal": {"AWS": admin}}],
+    }
+
+    def decisions(account: str) -> set[str]:
+        queue = f"arn:aws:sqs:us-east-1:{account}:jobs"
+        query = {
+            "principal": admin,
+            "action": "sqs:SendMessage",
+            "resource": queue,
+            "resource_policy": queue_policy,
+        }
+        return {
+            http_json(f"{url}/authorize", query)[1]["decision"]
+            for url in cluster.replicas().values()
+        }
+
+    assert decisions(member_id) == {"ExplicitDeny"}
+    assert decisions(cluster.account) == {"Allow"}

@@ -1,0 +1,161 @@
+"""The instance metadata service (IMDSv2) of a region: role credentials for an instance.
+
+Emulator extension: an instance is *registered* by tagging an instance profile with
+``iam-planes:instance-id`` = one or more instance IDs (space-separated); the tag replicates
+like any IAM change, so a region serves the instance once the change has reached it. Each
+replica (and so each regional port) serves the instance's metadata under
+``/imds/INSTANCE-ID/``: point an SDK at it with
+``AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:PORT/imds/INSTANCE-ID/``.
+
+IMDSv2 only: ``PUT latest/api/token`` (``X-aws-ec2-metadata-token-ttl-seconds`` 1-21600)
+returns a session token (sealed with the token keys, bound to the instance); every ``GET``
+must carry it as ``X-aws-ec2-metadata-token``. ``latest/meta-data/iam/security-credentials/``
+names the profile's role and ``.../ROLE`` returns fresh six-hour role-session credentials:
+session name = instance ID, so ``aws:userid`` = ``ROLEID:INSTANCE-ID``. The role's trust policy
+must allow ``ec2.amazonaws.com`` to ``sts:AssumeRole``, as in AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from dataplane.evaluation import (
+    PolicySet,
+    Principal,
+    Request,
+    ResourceKind,
+    ResourceOwner,
+    evaluate,
+)
+from dataplane.policy_index import PolicyIndex
+from dataplane.replica import Replica
+from dataplane.sts.credentials import issue
+from dataplane.sts.tokens import TokenError, TokenKeys
+from replication.entities import Role
+from replication.policy import PolicyKind
+from replication.state import IamState
+from replication.trust import rendered_trust_policy
+
+__all__ = ["INSTANCE_TAG", "InstanceMetadata"]
+
+INSTANCE_TAG = "iam-planes:instance-id"
+CREDENTIAL_SECONDS = 6 * 3600
+MAX_TOKEN_TTL = 21600
+_PURPOSE = b"iam-planes imds token v1"
+_INSTANCE_ID = re.compile(r"i-[0-9a-f]{8}(?:[0-9a-f]{9})?")
+_TOKEN_HEADER = "X-aws-ec2-metadata-token"
+_TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _role_of(state: IamState, instance_id: str) -> Role | None:
+    """The role of the instance profile the instance is registered with, if any."""
+    for profile in state.instance_profiles.values():
+        registered = (t.value.split() for t in profile.tags if t.key.lower() == INSTANCE_TAG)
+        if any(instance_id in ids for ids in registered) and profile.roles:
+            return state.role(profile.account, profile.roles[0])
+    return None
+
+
+class InstanceMetadata:
+    """Serves ``/imds/{instance}/latest/...`` from the replica's current state."""
+
+    def __init__(
+        self, replica: Replica, keys: TokenKeys, index: PolicyIndex, clock: Callable[[], float]
+    ) -> None:
+        self._replica, self._keys, self._index, self._clock = replica, keys, index, clock
+
+    def routes(self) -> list[web.RouteDef]:
+        """The IMDS routes, to add before the application's catch-all."""
+        base = "/imds/{instance}/latest"
+        return [
+            web.put(base + "/api/token", self.token),
+            web.get(base + "/meta-data/iam/security-credentials/", self.role_name),
+            web.get(base + "/meta-data/iam/security-credentials/{role}", self.credentials),
+            web.get(base + "/meta-data/instance-id", self.instance_id),
+        ]
+
+    def _instance(self, request: web.Request) -> str:
+        instance = request.match_info["instance"]
+        if not _INSTANCE_ID.fullmatch(instance):
+            raise web.HTTPNotFound(text="Not Found")
+        return instance
+
+    async def token(self, request: web.Request) -> web.Response:
+        """``PUT latest/api/token``: a session token bound to the instance, for TTL seconds."""
+        instance = self._instance(request)
+        ttl = request.headers.get(_TTL_HEADER, "")
+        if not ttl.isdigit() or not 1 <= int(ttl) <= MAX_TOKEN_TTL:
+            raise web.HTTPBadRequest(text="Bad Request")
+        claims = {"instance": instance, "expires": self._clock() + int(ttl)}
+        token = self._keys.encrypt(_PURPOSE, json.dumps(claims).encode())
+        return web.Response(text=token, headers={_TTL_HEADER: ttl})
+
+    def _authorized(self, request: web.Request) -> str:
+        """The instance, once the request's IMDSv2 token is valid for it (else 401)."""
+        instance = self._instance(request)
+        try:
+            claims = json.loads(self._keys.decrypt(_PURPOSE, request.headers[_TOKEN_HEADER]))
+        except (KeyError, TokenError, ValueError):
+            raise web.HTTPUnauthorized(text="Unauthorized") from None
+        if claims.get("instance") != instance or self._clock() >= claims.get("expires", 0):
+            raise web.HTTPUnauthorized(text="Unauthorized")
+        return instance
+
+    async def instance_id(self, request: web.Request) -> web.Response:
+        """``latest/meta-data/instance-id``."""
+        return web.Response(text=self._authorized(request))
+
+    async def role_name(self, request: web.Request) -> web.Response:
+        """``.../security-credentials/``: the name of the instance profile's role."""
+        role = _role_of(self._replica.state, self._authorized(request))
+        if role is None:
+            raise web.HTTPNotFound(text="Not Found")
+        return web.Response(text=role.name)
+
+    def _trusted(self, state: IamState, role: Role) -> bool:
+        """Whether the role's trust policy lets ``ec2.amazonaws.com`` assume it."""
+        trust_text = rendered_trust_policy(state, role)
+        trust = self._index.document(trust_text, PolicyKind.TRUST, f"trust:{role.name}")
+        owner = ResourceOwner(account=role.account, kind=ResourceKind.ROLE_TRUST)
+        policies = PolicySet(
+            resource=trust, rcps=self._index.organization(state, role.account).rcps
+        )
+        service = Principal.aws_service("ec2.amazonaws.com")
+        request = Request(service, "sts:AssumeRole", role.arn, {}, resource_owner=owner)
+        return evaluate(request, policies).allowed
+
+    async def credentials(self, request: web.Request) -> web.Response:
+        """``.../security-credentials/ROLE``: fresh role-session credentials, as IMDS's JSON."""
+        instance = self._authorized(request)
+        state, now = self._replica.state, self._clock()
+        role = _role_of(state, instance)
+        if role is None or role.name != request.match_info["role"]:
+            raise web.HTTPNotFound(text="Not Found")
+        if not self._trusted(state, role):
+            body = {"Code": "AssumeRoleUnauthorizedAccess", "LastUpdated": _iso(now),
+                    "Message": f"EC2 cannot assume the role {role.name}."}  # fmt: skip
+            return web.json_response(body)
+        claims, credentials = issue(
+            self._keys, role.account, now, CREDENTIAL_SECONDS, kind="InstanceProfile",
+            role_arn=role.arn, role_id=role.role_id, session_name=instance,
+            issuer_chain=("ec2.amazonaws.com",),
+        )  # fmt: skip
+        body = {
+            "Code": "Success",
+            "LastUpdated": _iso(claims.issued_at),
+            "Type": "AWS-HMAC",
+            "AccessKeyId": credentials["AccessKeyId"],
+            "SecretAccessKey": credentials["SecretAccessKey"],
+            "Token": credentials["SessionToken"],
+            "Expiration": _iso(claims.expires_at),
+        }
+        return web.json_response(body)
