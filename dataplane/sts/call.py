@@ -15,7 +15,7 @@ from dataplane.evaluation import (
     ResourceOwner,
     evaluate,
 )
-from dataplane.policy_index import PolicyIndex
+from dataplane.policy_index import PolicyIndex, resource_account
 from dataplane.sts.callers import Caller, caller_policies, caller_principal
 from dataplane.sts.sessions import Session
 from dataplane.sts.tokens import TokenKeys
@@ -76,7 +76,12 @@ class StsCall:
             {**self.environment, **(context or {})},
             resource_owner=owner,
         )
-        return evaluate(request, caller_policies(self.state, self.index, caller, resource_policy))
+        # RCPs are the resource owner's (e.g. the role's account in a cross-account AssumeRole)
+        owner_account = (owner.account if owner else None) or resource_account(
+            resource, caller.account
+        )
+        policies = caller_policies(self.state, self.index, caller, resource_policy, owner_account)
+        return evaluate(request, policies)
 
     def require(
         self,
