@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.exceptions
 from botocore.config import Config
 
 from deploy.cluster_file import ClusterFile, load_cluster
@@ -86,6 +87,19 @@ class Cluster:
             config=_NO_RETRIES,
             **(credentials or self.root_credentials()),
         )
+
+    def iam_when_up(self, timeout: float = 30) -> Any:
+        """An IAM client, once the control plane answers again (after a restart)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            iam = self.iam()
+            try:
+                iam.list_users()
+                return iam
+            except botocore.exceptions.EndpointConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def replicas(self) -> dict[str, str]:
         """Every replica's endpoint by AZ."""

@@ -69,7 +69,7 @@ def test_data_planes_outlive_the_control_plane(cluster: Cluster) -> None:
 
     started = iam_planes("chaos", "start", "controlplane", "--state-dir", str(cluster.state_dir))
     assert started.returncode == 0, started.stdout + started.stderr
-    iam = _wait_for_iam(cluster)
+    iam = cluster.iam_when_up()
     response = iam.create_user(UserName="after-restart")
     head = int(response["ResponseMetadata"]["HTTPHeaders"]["x-iam-planes-version"])
 
@@ -84,16 +84,3 @@ def test_data_planes_outlive_the_control_plane(cluster: Cluster) -> None:
     client = redis.Redis.from_url(cluster.file.redis.url)
     versions = [int(entry_id.split(b"-")[0]) for entry_id, _ in client.xrange("iam:log")]
     assert versions == list(range(1, head + 1))
-
-
-def _wait_for_iam(cluster: Cluster, timeout: float = 30) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        iam = cluster.iam()
-        try:
-            iam.list_users()
-            return iam
-        except botocore.exceptions.EndpointConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)

@@ -6,13 +6,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.exceptions
 import pytest
 
 from tests.e2e.cluster import Cluster, iam_planes, running_cluster
@@ -141,19 +139,6 @@ def _every_answer(iam: Any) -> dict[str, Any]:
     return {name: _clean(call()) for name, call in calls.items()}
 
 
-def _wait_for_iam(cluster: Cluster, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        iam = cluster.iam()
-        try:
-            iam.list_users()
-            return iam
-        except botocore.exceptions.EndpointConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 def test_every_get_and_list_answers_identically_after_a_restart(cluster: Cluster) -> None:
     """kill -9 the control plane and start it: the state rebuilt from the log answers the same."""
     iam = cluster.iam()
@@ -164,7 +149,7 @@ def test_every_get_and_list_answers_identically_after_a_restart(cluster: Cluster
     assert iam_planes("chaos", "kill", "controlplane", "--state-dir", state_dir).returncode == 0
     started = iam_planes("chaos", "start", "controlplane", "--state-dir", state_dir)
     assert started.returncode == 0, started.stdout + started.stderr
-    after = _every_answer(_wait_for_iam(cluster)) | _organization_answers(_organizations(cluster))
+    after = _every_answer(cluster.iam_when_up()) | _organization_answers(_organizations(cluster))
     assert after == before
 
 
