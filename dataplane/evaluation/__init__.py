@@ -12,10 +12,14 @@ then call :func:`evaluate`. :func:`evaluate_document` is the JSON edge of evalua
     decision.decision, decision.decided_by, decision.matched
 
 Keep Principal objects (derived context keys) and PolicySets (action index) across requests;
-both memoise only pure functions of their own immutable content.
+both memoise only pure functions of their own immutable content. A context reused across
+requests (the environment keys of one second) can be normalised once as a
+:class:`NormalisedContext` (``env.merged(extra)`` adds per-request keys); ``Request`` then only
+copies it.
 """
 
 from dataplane.evaluation._compile import CompiledPolicy, CompiledStatement, compile_policy
+from dataplane.evaluation._context import NormalisedContext
 from dataplane.evaluation._decide import Caller, Facts, decide
 from dataplane.evaluation._document import (
     InvalidInput,
@@ -52,6 +56,7 @@ __all__ = [
     "InvalidInput",
     "Level",
     "MatchedStatement",
+    "NormalisedContext",
     "Org",
     "Outcome",
     "PolicySet",

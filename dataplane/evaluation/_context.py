@@ -6,7 +6,7 @@ are AWS strings or tuples of strings (multivalued keys, ``()`` = present but emp
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from dataplane.evaluation._model import PrincipalType
@@ -14,7 +14,13 @@ from dataplane.evaluation._model import PrincipalType
 if TYPE_CHECKING:
     from dataplane.evaluation._principal import Principal
 
-__all__ = ["ContextValue", "context_text", "normalise_context", "principal_keys"]
+__all__ = [
+    "ContextValue",
+    "NormalisedContext",
+    "context_text",
+    "normalise_context",
+    "principal_keys",
+]
 
 ContextValue = str | tuple[str, ...]
 
@@ -36,17 +42,101 @@ def context_text(value: Any) -> str:
     return str(value)
 
 
+#: lower-cased spellings of context keys seen so far (a pure function of immutable strings)
+_LOWERED: dict[str, str] = {
+    key: key.lower()
+    for key in (
+        "aws:CurrentTime",
+        "aws:EpochTime",
+        "aws:SourceIp",
+        "aws:SecureTransport",
+        "aws:RequestedRegion",
+        "aws:SourceVpc",
+        "aws:SourceVpce",
+        "aws:VpcSourceIp",
+        "aws:UserAgent",
+        "aws:Referer",
+        "aws:TagKeys",
+        "aws:CalledVia",
+        "aws:ViaAWSService",
+        "aws:SourceArn",
+        "aws:SourceAccount",
+    )
+}
+_LOWERED_LIMIT = 4096
+
+
+def _lowered(key: str) -> str:
+    lowered = key.lower()
+    if key.__class__ is str:  # only exact strings: a subclass may carry other behaviour
+        if len(_LOWERED) >= _LOWERED_LIMIT:
+            _LOWERED.clear()
+        _LOWERED[key] = lowered
+    return lowered
+
+
 def normalise_context(raw: Mapping[str, Any]) -> dict[str, ContextValue]:
     """Lower-case the keys, stringify scalars, turn lists into tuples, drop ``None`` values."""
     result: dict[str, ContextValue] = {}
+    known = _LOWERED.get
     for key, value in raw.items():
-        if value is None:
+        lowered = known(key) or _lowered(key)
+        if value.__class__ is str:  # the common case: a plain string value
+            result[lowered] = value
+        elif value is None:
             continue
-        if isinstance(value, list | tuple):
-            result[key.lower()] = tuple(context_text(item) for item in value)
+        elif isinstance(value, list | tuple):
+            result[lowered] = tuple(context_text(item) for item in value)
         else:
-            result[key.lower()] = context_text(value)
+            result[lowered] = context_text(value)
     return result
+
+
+class NormalisedContext(Mapping[str, ContextValue]):
+    """A request context normalised once, for callers that reuse it across requests.
+
+    Immutable: keys lower-cased, values AWS strings or tuples of strings, ``None`` dropped,
+    exactly as :func:`normalise_context` gives them. A :class:`Request` built with one copies
+    it instead of normalising again (e.g. the environment keys a replica builds once a second,
+    R38); :meth:`merged` adds per-request keys, which win as in ``{**env, **extra}``.
+    """
+
+    __slots__ = ("_keys",)
+    _keys: dict[str, ContextValue]
+
+    def __init__(self, raw: Mapping[str, Any] | None = None) -> None:
+        self._keys = normalise_context(raw) if raw else {}
+
+    def __getitem__(self, key: str) -> ContextValue:
+        return self._keys[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __repr__(self) -> str:
+        return f"NormalisedContext({self._keys!r})"
+
+    def copy(self) -> dict[str, ContextValue]:
+        """A new plain dict of the normalised keys (the per-request working copy)."""
+        return self._keys.copy()
+
+    def merged(self, extra: Mapping[str, Any]) -> NormalisedContext:
+        """This context with ``extra`` (as AWS writes it) normalised and laid over it.
+
+        The same keys as ``normalise_context({**raw, **extra})`` for the ``raw`` this context
+        was built from, except that a ``None`` value in ``extra`` leaves the key as it was and
+        that ``extra`` always wins (one key spelt in two cases is not replayed in dict order).
+        """
+        if not extra:
+            return self
+        merged = NormalisedContext()
+        keys = self._keys.copy()
+        keys.update(normalise_context(extra))
+        merged._keys = keys
+        return merged
 
 
 def _userid(principal: Principal) -> str | None:

@@ -66,7 +66,10 @@ def _ordered(
         number = parse(value)
         if number is None:
             return None
-        return any(compare(number, bound) for bound in bounds)
+        for bound in bounds:  # noqa: SIM110 - a loop, not any(generator): runs per request
+            if compare(number, bound):
+                return True
+        return False
 
     return test
 
@@ -102,25 +105,27 @@ def _network(text: str) -> _Network | None:
 def _ip(values: Sequence[str]) -> ValueTest:
     networks = [net for net in map(_network, values) if net is not None]
     ranges = [(net.version, int(net.network_address), int(net.netmask)) for net in networks]
-    memo: dict[str, tuple[int, int] | None] = {}
+    memo: dict[str, tuple[int, int]] = {}  # (version, number); version 0: not an address
 
-    def address(text: str) -> tuple[int, int] | None:
-        if text not in memo:
-            if len(memo) >= _MEMO_LIMIT:
-                memo.clear()
-            try:
-                parsed: _Address = ipaddress.ip_address(text.strip())
-                memo[text] = (parsed.version, int(parsed))
-            except ValueError:
-                memo[text] = None
-        return memo[text]
+    def address(text: str) -> tuple[int, int]:
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        try:
+            parsed: _Address = ipaddress.ip_address(text.strip())
+            found: tuple[int, int] = (parsed.version, int(parsed))
+        except ValueError:
+            found = (0, 0)
+        memo[text] = found
+        return found
 
     def test(value: str) -> bool | None:
-        found = address(value)
-        if found is None:
+        version, number = memo.get(value) or address(value)
+        if not version:
             return None
-        version, number = found
-        return any(v == version and number & mask == net for v, net, mask in ranges)
+        for v, net, mask in ranges:  # noqa: SIM110 - not any(generator): runs per request
+            if v == version and number & mask == net:
+                return True
+        return False
 
     return test
 

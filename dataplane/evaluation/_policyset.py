@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from dataplane.evaluation._compile import CompiledPolicy, CompiledStatement
+from dataplane.evaluation._conditions import ConditionTest
+from dataplane.evaluation._glob import Matcher
 from dataplane.evaluation._model import MatchedStatement
+from dataplane.evaluation._principals import CompiledPrincipal
 from dataplane.evaluation._sets import BOUNDARY, IDENTITY, RCP, RESOURCE, SCP, SESSION
 
 __all__ = [
@@ -27,10 +30,44 @@ __all__ = [
     "Candidate",
     "Candidates",
     "PolicySet",
+    "Scan",
 ]
 
 #: a statement with the bit of its set (identity/boundary/session/resource or one org level)
 Candidate = tuple[int, CompiledStatement]
+
+
+#: One conditional candidate, flattened for the evaluation loop: (bit, deny, match,
+#: resource test or ``None`` for any resource, not_resource, the statement (for resource
+#: entries with variables), has templates, principal, not_principal, conditions). A plain
+#: tuple, not a NamedTuple: only an exact tuple unpacks on the interpreter's fast path.
+Scan = tuple[
+    int,
+    bool,
+    MatchedStatement,
+    Matcher | None,
+    bool,
+    CompiledStatement,
+    bool,
+    CompiledPrincipal | None,
+    CompiledPrincipal | None,
+    tuple[ConditionTest, ...],
+]
+
+
+def _scan(bit: int, statement: CompiledStatement) -> Scan:
+    return (
+        bit,
+        statement.deny,
+        statement.match,
+        None if statement.resource_any else statement.resource_static,
+        statement.not_resource,
+        statement,
+        bool(statement.resource_templates),
+        statement.principal,
+        statement.not_principal,
+        statement.conditions,
+    )
 
 
 class Candidates(NamedTuple):
@@ -43,10 +80,11 @@ class Candidates(NamedTuple):
     matched: tuple[MatchedStatement, ...]
     bits: int
     denied: bool
-    conditional: tuple[Candidate, ...]
+    conditional: tuple[Scan, ...]
+    sts_action: bool  # the action is an STS one (credential rules R70/R82/R83 may decide)
 
 
-def _fold(candidates: list[Candidate]) -> Candidates:
+def _fold(candidates: list[Candidate], sts_action: bool) -> Candidates:
     always = [(bit, s) for bit, s in candidates if s.unconditional]
     bits = 0
     for bit, statement in always:
@@ -56,7 +94,8 @@ def _fold(candidates: list[Candidate]) -> Candidates:
         matched=tuple(statement.match for _, statement in always),
         bits=bits,
         denied=any(statement.deny for _, statement in always),
-        conditional=tuple((bit, s) for bit, s in candidates if not s.unconditional),
+        conditional=tuple(_scan(bit, s) for bit, s in candidates if not s.unconditional),
+        sts_action=sts_action,
     )
 
 
@@ -91,7 +130,8 @@ class PolicySet:
     _tagged: tuple[tuple[int, int, CompiledPolicy], ...] = field(
         init=False, repr=False, compare=False
     )
-    _memo: dict[tuple[str, int], Candidates] = field(init=False, repr=False, compare=False)
+    #: the memo of :meth:`candidates`, keyed (action_key, active); read directly on the hot path
+    index: dict[tuple[str, int], Candidates] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         tagged = _tagged(self.identity, IDENTITY, IDENTITY)
@@ -113,7 +153,7 @@ class PolicySet:
         object.__setattr__(self, "scp_bits", scp_bits)
         object.__setattr__(self, "rcp_bits", rcp_bits)
         object.__setattr__(self, "_tagged", tuple(tagged))
-        object.__setattr__(self, "_memo", {})
+        object.__setattr__(self, "index", {})
         present = IDENTITY if self.identity else 0
         for bit, value in (
             (BOUNDARY, self.boundary),
@@ -129,16 +169,17 @@ class PolicySet:
     def candidates(self, action_key: str, active: int) -> Candidates:
         """Statements of the active sets whose action test passes for ``action_key``."""
         key = (action_key, active)
-        found = self._memo.get(key)
+        found = self.index.get(key)
         if found is None:
-            if len(self._memo) >= _MEMO_LIMIT:
-                self._memo.clear()
-            found = self._memo[key] = _fold(
+            if len(self.index) >= _MEMO_LIMIT:
+                self.index.clear()
+            found = self.index[key] = _fold(
                 [
                     (bit, statement)
                     for kind, bit, policy in self._tagged
                     if kind & active
                     for statement in policy.candidates(action_key)
-                ]
+                ],
+                action_key.startswith("sts:"),
             )
         return found

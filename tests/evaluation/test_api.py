@@ -44,7 +44,8 @@ def test_exported_members_are_pinned() -> None:
     assert sorted(engine.__all__) == sorted(
         [
             "Caller", "CompiledPolicy", "CompiledStatement", "Credential", "CredentialKind",
-            "Decision", "Facts", "InvalidInput", "Level", "MatchedStatement", "Org", "Outcome",
+            "Decision", "Facts", "InvalidInput", "Level", "MatchedStatement", "NormalisedContext",
+            "Org", "Outcome",
             "PolicySet", "Principal", "PrincipalType", "Request", "ResourceKind",
             "ResourceOwner", "Stage", "build_policy_set", "compile_policy", "decide",
             "evaluate", "evaluate_document", "explain_document", "explain_facts",
