@@ -61,7 +61,9 @@ def test_every_figure_is_a_number_or_an_honest_reason(results: dict[str, object]
             assert figure["met"] is None
             continue
         assert isinstance(figure["value"], int | float), figure
-        if figure["key"] not in SIGNED:
+        if figure["key"] == "idle_cpu_percent":
+            assert figure["value"] >= 0, figure  # an idle cluster may measure 0.0 % in 1.5 s
+        elif figure["key"] not in SIGNED:
             assert figure["value"] > 0, figure
         if figure["target"] is not None:
             assert figure["target"]["comparison"] in (">=", "<=")
@@ -81,4 +83,4 @@ def test_the_cluster_measurements_ran(results: dict[str, object]) -> None:
         "sts_get_caller_identity_p50_ms",
         "sts_assume_role_p50_ms",
     ):
-        assert figures[key]["value"] is not None, figures[key]
+        assert figures[key]["value"] is not None, figures[key]["not_measured"]
