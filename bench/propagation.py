@@ -39,9 +39,11 @@ PROPAGATION_FIGURES = (
     Figure("propagation_commit_to_all_p99_ms", "  ... commit -> applied on all, p99", "ms", None),
     Figure(
         "propagation_write_rate",
-        "  ... write rate achieved (the load the figure is defined at)",
+        "  ... write rate achieved (schedule 200/s; kept if >= 99 % of it)",
         "writes/s",
-        Target(">=", 200),
+        # a fixed 200/s schedule measured over its own elapsed time reads 199.99x: the row
+        # checks that the writer kept the schedule, not the fourth significant digit
+        Target(">=", 198),
     ),
 )
 

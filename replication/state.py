@@ -209,6 +209,10 @@ class IamState:
         owner = (account, (user_name or "").lower())
         return tuple(self.access_keys[k] for k in self.keys_by_owner.get(owner, ()))
 
+    def user_count(self, account: str) -> int:
+        """How many users the account has (for quotas: no sorting, no list)."""
+        return sum(1 for acct, _ in self.users if acct == account)
+
     def users_of(self, account: str) -> list[User]:
         """The account's users, sorted by name as AWS lists them."""
         found = [u for (acct, _), u in self.users.items() if acct == account]

@@ -41,7 +41,7 @@ def summary_map(state: IamState, account: str) -> dict[str, int]:
     devices = [d for (acct, _), d in state.mfa_devices.items() if acct == account]
     in_use = [d for d in devices if d.enabled_at is not None]
     counts = {
-        "Users": len(state.users_of(account)),
+        "Users": state.user_count(account),
         "Groups": len(state.groups_of(account)),
         "Roles": len(state.roles_of(account)),
         "Policies": len(policies),

@@ -67,7 +67,7 @@ def create_user(state: IamState, params: Params, caller: Caller, now: datetime) 
     name = params["UserName"]
     if state.user(caller.account, name) is not None:
         raise entity_already_exists(f"User with name {name} already exists.")
-    if len(state.users_of(caller.account)) >= USERS_PER_ACCOUNT:
+    if state.user_count(caller.account) >= USERS_PER_ACCOUNT:
         raise limit_exceeded(f"Cannot exceed quota for UsersPerAccount: {USERS_PER_ACCOUNT}")
     boundary = params.get("PermissionsBoundary")
     if boundary is not None:
