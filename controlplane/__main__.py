@@ -17,6 +17,7 @@ from aiohttp import web
 from controlplane.api.iam import IamApi
 from controlplane.api.organizations import OrganizationsApi
 from controlplane.authorizer import DataPlaneAuthorizer
+from controlplane.metrics import ControlPlaneMetrics
 from controlplane.server import build_app
 from controlplane.writer import Writer
 from replication.log import RedisChangeLog, connect
@@ -41,11 +42,14 @@ def _arguments() -> argparse.Namespace:
 
 async def _serve(args: argparse.Namespace) -> None:
     log = RedisChangeLog(connect(os.environ.get("IAM_PLANES_REDIS_URL", "redis://127.0.0.1/0")))
-    writer = Writer(log, clock=time.time)
+    metrics = ControlPlaneMetrics(log, lambda: writer.state)
+    writer = Writer(log, clock=time.time, on_append=metrics.observe_append)
     await writer.catch_up()
     _log.info("projection_loaded", version=writer.state.version)
     authorizer = DataPlaneAuthorizer(args.authorizer)
     app = build_app(writer, IamApi(writer, authorizer), OrganizationsApi(writer, authorizer))
+    app.router.add_get("/metrics", metrics.page)
+    app.middlewares.append(metrics.middleware())
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port, reuse_address=True)

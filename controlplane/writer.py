@@ -9,6 +9,7 @@ plane never answers from a state the log does not hold.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -38,8 +39,14 @@ def _service_failure() -> AwsError:
 class Writer:
     """Holds the control plane's projection of the log and is the log's only appender."""
 
-    def __init__(self, log: RedisChangeLog, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        log: RedisChangeLog,
+        clock: Callable[[], float],
+        on_append: Callable[[str, float], None] | None = None,
+    ) -> None:
         self.state: IamState = empty_state()
+        self._on_append = on_append
         self._log = log
         self._clock = clock
         self._lock = asyncio.Lock()
@@ -98,7 +105,10 @@ class Writer:
             action=operation.name,
             payload=outcome.change.payload,
         )
+        started = time.perf_counter()
         await self._log.append(event)
+        if self._on_append is not None:
+            self._on_append(event.kind, time.perf_counter() - started)
         self.state = apply(self.state, event)
         _log.info("change_committed", version=event.version, kind=event.kind, action=event.action)
         return outcome, event.version

@@ -63,3 +63,15 @@ def test_metrics_and_decision_log_name_the_version(cluster: Cluster) -> None:
     last = decisions[-1]
     assert last["version"] == head and last["decision"] == "ImplicitDeny"
     assert last["region"] == "eu-west-1" and last["az"] == "eu-west-1a" and last["request_id"]
+
+
+def test_the_control_plane_exports_its_own_metrics(cluster: Cluster) -> None:
+    """The control plane's /metrics names its version, the stream length and append latency."""
+    response = cluster.iam().create_user(UserName="metered")
+    head = int(response["ResponseMetadata"]["HTTPHeaders"]["x-iam-planes-version"])
+    metrics = _metrics(cluster.file.controlplane.endpoint)
+    assert metrics["iam_planes_controlplane_version"] == head
+    assert metrics["iam_planes_stream_length"] >= 1
+    assert metrics['iam_planes_append_seconds_count{kind="user.put"}'] >= 1
+    assert metrics["iam_planes_redis_up"] == 1
+    assert any(name.startswith("iam_planes_controlplane_request_seconds_count") for name in metrics)
