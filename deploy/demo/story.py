@@ -235,25 +235,40 @@ class Story:
         )
 
     def _sts_during_outage(self, key_id: str, secret: str) -> str:
-        """GetCallerIdentity against each region's endpoint with bob's key, if STS is served."""
-        answers = []
+        """In every region, STS issues bob a session (GetSessionToken) whose credentials the
+        same region then recognises (GetCallerIdentity), with the control plane dead."""
+        issued = 0
         for name, region in self.c.cluster.regions.items():
-            sts = boto3.client(
-                "sts",
-                endpoint_url=region.endpoint,
-                region_name=name,
-                aws_access_key_id=key_id,
-                aws_secret_access_key=secret,
-                config=_CLIENT_CONFIG,
-            )
             try:
-                answers.append(sts.get_caller_identity()["Arn"])
+                token = self._sts(region.endpoint, name, key_id, secret).get_session_token(
+                    DurationSeconds=900
+                )["Credentials"]
+                session = self._sts(
+                    region.endpoint,
+                    name,
+                    token["AccessKeyId"],
+                    token["SecretAccessKey"],
+                    token["SessionToken"],
+                )
+                session.get_caller_identity()
             except botocore.exceptions.ClientError as error:
-                code = error.response["Error"]["Code"]
-                return f"not served by this build ({code})"
+                return f"refused: {error.response['Error']['Code']}"
             except botocore.exceptions.BotoCoreError as error:
                 return f"failed: {type(error).__name__}"
-        return f"GetCallerIdentity answered in {len(answers)} regions"
+            issued += 1
+        return f"issued and honoured session credentials in {issued} regions"
+
+    @staticmethod
+    def _sts(endpoint: str, region: str, key: str, secret: str, token: str | None = None) -> Any:
+        return boto3.client(
+            "sts",
+            endpoint_url=endpoint,
+            region_name=region,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
+            config=_CLIENT_CONFIG,
+        )
 
     def recovery(self) -> None:
         """Step 4: restart the control plane: nothing was lost, propagation resumes."""

@@ -47,6 +47,7 @@ def test_demo_tells_the_whole_story_and_cleans_up(tmp_path: Path) -> None:
     outage = steps["3-outage"]
     assert outage["failures"] == [] and outage["authorizations"] > 0
     assert outage["iam_write"] == "EndpointConnectionError"
+    assert outage["sts"] == "issued and honoured session credentials in 3 regions"
     assert steps["5-az-loss"]["digests_equal"] is True
     assert steps["5-az-loss"]["snapshot_version"] > 0
 
