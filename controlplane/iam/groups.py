@@ -12,7 +12,7 @@ from controlplane.iam.errors import (
     no_such_entity,
 )
 from controlplane.iam.inline_policies import InlineKind, inline_policy_operations
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
+from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params, listing_resource
 from controlplane.iam.pagination import paginate
 from controlplane.iam.users import require_user, user_resource, user_shape
 from replication.arns import group_arn
@@ -53,10 +53,6 @@ def group_resource(state: IamState, params: Params, caller: Caller) -> str:
     if existing is not None:
         return existing.arn
     return group_arn(caller.account, params.get("Path", "/"), name)
-
-
-def _groups_resource(state: IamState, params: Params, caller: Caller) -> str:
-    return f"arn:aws:iam::{caller.account}:group{params.get('PathPrefix', '/')}"
 
 
 def create_group(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
@@ -141,7 +137,7 @@ def list_groups_for_user(state: IamState, params: Params, caller: Caller, now: d
 OPERATIONS = (
     Operation("CreateGroup", create_group, group_resource, writes=True),
     Operation("GetGroup", get_group, group_resource, writes=False),
-    Operation("ListGroups", list_groups, _groups_resource, writes=False),
+    Operation("ListGroups", list_groups, listing_resource("group"), writes=False),
     Operation("DeleteGroup", delete_group, group_resource, writes=True),
     Operation("AddUserToGroup", add_user_to_group, group_resource, writes=True),
     Operation("RemoveUserFromGroup", remove_user_from_group, group_resource, writes=True),

@@ -12,7 +12,7 @@ from controlplane.iam.errors import (
     limit_exceeded,
     no_such_entity,
 )
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
+from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params, listing_resource
 from controlplane.iam.pagination import paginate
 from controlplane.iam.roles import require_role, role_resource, role_shape
 from controlplane.iam.tags import tag_operations, tag_shapes, tags_of
@@ -61,10 +61,6 @@ def _resource(state: IamState, params: Params, caller: Caller) -> str:
     if existing is not None:
         return existing.arn
     return instance_profile_arn(caller.account, params.get("Path", "/"), name)
-
-
-def _list_resource(state: IamState, params: Params, caller: Caller) -> str:
-    return f"arn:aws:iam::{caller.account}:instance-profile{params.get('PathPrefix', '/')}"
 
 
 def create_instance_profile(
@@ -160,7 +156,12 @@ def remove_role_from_instance_profile(
 OPERATIONS = (
     Operation("CreateInstanceProfile", create_instance_profile, _resource, writes=True),
     Operation("GetInstanceProfile", get_instance_profile, _resource, writes=False),
-    Operation("ListInstanceProfiles", list_instance_profiles, _list_resource, writes=False),
+    Operation(
+        "ListInstanceProfiles",
+        list_instance_profiles,
+        listing_resource("instance-profile"),
+        writes=False,
+    ),
     Operation(
         "ListInstanceProfilesForRole", list_instance_profiles_for_role, role_resource, writes=False
     ),

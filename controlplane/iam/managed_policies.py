@@ -14,7 +14,7 @@ from controlplane.iam.errors import (
     no_such_entity,
     unmodifiable_entity,
 )
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
+from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params, listing_resource
 from controlplane.iam.pagination import paginate
 from controlplane.iam.tags import tag_operations, tag_shapes, tags_of
 from replication.arns import policy_arn
@@ -93,10 +93,6 @@ def policy_resource(state: IamState, params: Params, caller: Caller) -> str:
     if "PolicyArn" in params:
         return str(params["PolicyArn"])
     return policy_arn(caller.account, params.get("Path", "/"), params["PolicyName"])
-
-
-def _policies_resource(state: IamState, params: Params, caller: Caller) -> str:
-    return f"arn:aws:iam::{caller.account}:policy{params.get('PathPrefix', '/')}"
 
 
 def create_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
@@ -274,7 +270,7 @@ def _policy_getter(state: IamState, params: Params, caller: Caller) -> ManagedPo
 OPERATIONS = (
     Operation("CreatePolicy", create_policy, policy_resource, writes=True),
     Operation("GetPolicy", get_policy, policy_resource, writes=False),
-    Operation("ListPolicies", list_policies, _policies_resource, writes=False),
+    Operation("ListPolicies", list_policies, listing_resource("policy"), writes=False),
     Operation("DeletePolicy", delete_policy, policy_resource, writes=True),
     Operation("CreatePolicyVersion", create_policy_version, policy_resource, writes=True),
     Operation("GetPolicyVersion", get_policy_version, policy_resource, writes=False),

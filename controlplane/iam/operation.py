@@ -16,7 +16,16 @@ from awswire.errors import AwsError
 from replication.events import ChangeKind
 from replication.state import IamState
 
-__all__ = ["Caller", "Change", "Handler", "Operation", "Outcome", "Params", "ResourceOf"]
+__all__ = [
+    "Caller",
+    "Change",
+    "Handler",
+    "Operation",
+    "Outcome",
+    "Params",
+    "ResourceOf",
+    "listing_resource",
+]
 
 Params = Mapping[str, Any]
 
@@ -75,6 +84,16 @@ class Outcome:
 
 Handler = Callable[[IamState, Params, Caller, datetime], Outcome]
 ResourceOf = Callable[[IamState, Params, Caller], str]
+
+
+def listing_resource(kind: str) -> ResourceOf:
+    """The resource a List* call of ``kind`` (``user``, ``role``...) is authorized on: the
+    kind's ARN up to the call's PathPrefix, e.g. ``arn:aws:iam::ACCT:user/``."""
+
+    def resource(state: IamState, params: Params, caller: Caller) -> str:
+        return f"arn:aws:iam::{caller.account}:{kind}{params.get('PathPrefix', '/')}"
+
+    return resource
 
 
 @dataclass(frozen=True, slots=True)

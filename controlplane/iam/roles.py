@@ -18,7 +18,7 @@ from controlplane.iam.errors import (
     unmodifiable_entity,
 )
 from controlplane.iam.inline_policies import InlineKind, inline_policy_operations
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
+from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params, listing_resource
 from controlplane.iam.pagination import paginate
 from controlplane.iam.policy_refs import boundary_shape, require_attachable
 from controlplane.iam.tags import tag_operations, tag_shapes, tags_of
@@ -72,10 +72,6 @@ def role_resource(state: IamState, params: Params, caller: Caller) -> str:
     if existing is not None:
         return existing.arn
     return role_arn(caller.account, params.get("Path", "/"), name)
-
-
-def _roles_resource(state: IamState, params: Params, caller: Caller) -> str:
-    return f"arn:aws:iam::{caller.account}:role{params.get('PathPrefix', '/')}"
 
 
 def _new_role(state: IamState, params: Params, caller: Caller, now: datetime, path: str) -> Role:
@@ -232,7 +228,7 @@ def delete_service_linked_role(
 OPERATIONS = (
     Operation("CreateRole", create_role, role_resource, writes=True),
     Operation("GetRole", get_role, role_resource, writes=False),
-    Operation("ListRoles", list_roles, _roles_resource, writes=False),
+    Operation("ListRoles", list_roles, listing_resource("role"), writes=False),
     Operation("UpdateRole", update_role, role_resource, writes=True),
     Operation("UpdateAssumeRolePolicy", update_assume_role_policy, role_resource, writes=True),
     Operation("DeleteRole", delete_role, role_resource, writes=True),

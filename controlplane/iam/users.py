@@ -11,7 +11,7 @@ from controlplane.iam.errors import (
     limit_exceeded,
     no_such_entity,
 )
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
+from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params, listing_resource
 from controlplane.iam.pagination import paginate
 from controlplane.iam.policy_refs import boundary_shape, require_attachable
 from controlplane.iam.tags import tag_operations, tags_of
@@ -56,10 +56,6 @@ def user_resource(state: IamState, params: Params, caller: Caller) -> str:
     existing = state.user(caller.account, name)
     path = existing.path if existing else params.get("Path", "/")
     return user_arn(caller.account, path, existing.name if existing else name)
-
-
-def _users_resource(state: IamState, params: Params, caller: Caller) -> str:
-    return f"arn:aws:iam::{caller.account}:user{params.get('PathPrefix', '/')}"
 
 
 def create_user(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
@@ -124,7 +120,7 @@ def delete_user(state: IamState, params: Params, caller: Caller, now: datetime) 
 OPERATIONS = (
     Operation("CreateUser", create_user, user_resource, writes=True),
     Operation("GetUser", get_user, user_resource, writes=False),
-    Operation("ListUsers", list_users, _users_resource, writes=False),
+    Operation("ListUsers", list_users, listing_resource("user"), writes=False),
     Operation("DeleteUser", delete_user, user_resource, writes=True),
     *tag_operations(
         "User",
