@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.cluster import PROJECT_ROOT, http_json
+from bench.cluster import PROJECT_ROOT
 from bench.figures import Figure, Target, median
 from bench.harness import Context
 from bench.idle import rss_mb
@@ -36,6 +36,7 @@ from deploy.redis_server import (
     wait_for_redis,
     write_redis_config,
 )
+from deploy.status import http_json
 from replication.entities import Account, Entity, User
 from replication.events import ChangeEvent
 from replication.ids import new_account_id, new_unique_id
@@ -189,7 +190,7 @@ def _time_bootstrap(
                 )
             time.sleep(0.01)
         ready_s = time.monotonic() - started
-        _, state = http_json(f"{url}/state")
+        _, state = http_json(f"{url}/state", timeout=10)
         if state["digest"] != snapshot.digest:
             raise RuntimeError(f"digest {state['digest']} is not the snapshot's {snapshot.digest}")
         if "snapshot_loaded" not in (work_dir / f"bootstrap-replica-{run}.log").read_text():

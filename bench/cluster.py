@@ -7,14 +7,11 @@ every pid the cluster file ever named.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +22,12 @@ from botocore.config import Config
 
 from deploy.cluster_file import ClusterFile, load_cluster
 from deploy.ports import free_port_block
+from deploy.status import http_json
 
 __all__ = [
     "PROJECT_ROOT",
     "BenchCluster",
     "bench_cluster",
-    "http_json",
     "iam_planes",
     "kill_pids",
     "write_version",
@@ -57,17 +54,6 @@ def iam_planes(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[
         check=False,
         cwd=PROJECT_ROOT,
     )
-
-
-def http_json(url: str, body: Any = None, timeout: float = 10) -> tuple[int, Any]:
-    """POST ``body`` as JSON (or GET when None) and return the status and decoded answer."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def kill_pids(pids: set[int]) -> None:
@@ -121,7 +107,7 @@ class BenchCluster:
         pending = dict(self.replicas())
         while pending:
             for az, url in list(pending.items()):
-                _, state = http_json(f"{url}/state")
+                _, state = http_json(f"{url}/state", timeout=10)
                 if int(state["version"]) >= version:
                     del pending[az]
             if not pending:

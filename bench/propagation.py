@@ -19,9 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from bench.cluster import BenchCluster, http_json, write_version
+from bench.cluster import BenchCluster, write_version
 from bench.figures import Figure, Target, median, percentile
 from bench.harness import Context
+from deploy.status import http_json
 
 __all__ = ["PROPAGATION_FIGURES", "measure_propagation"]
 
@@ -99,7 +100,7 @@ def _applied_times(cluster: BenchCluster, since: int) -> dict[str, dict[int, tup
     """Per replica: version -> (committed_at, applied_at)."""
     found: dict[str, dict[int, tuple[float, float]]] = {}
     for az, url in cluster.replicas().items():
-        _, body = http_json(f"{url}/applied?since={since}")
+        _, body = http_json(f"{url}/applied?since={since}", timeout=10)
         found[az] = {
             int(row["version"]): (float(row["committed_at"]), float(row["applied_at"]))
             for row in body["applied"]

@@ -13,17 +13,28 @@ from rich.table import Table
 from deploy.cluster_file import ClusterFile
 from deploy.processes import is_running
 
-__all__ = ["StatusReport", "cluster_status", "fetch_json"]
+__all__ = ["StatusReport", "cluster_status", "fetch_json", "http_json"]
 
 
 def fetch_json(url: str, timeout: float = 1.0) -> dict[str, Any] | None:
-    """GET ``url`` and decode its JSON body; None when it does not answer."""
+    """GET ``url`` and decode its JSON body; None when it does not answer with a 2xx."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            body: dict[str, Any] = json.loads(response.read())
-            return body
+        status, body = http_json(url, timeout=timeout)
     except (urllib.error.URLError, OSError, ValueError):
         return None
+    return body if 200 <= status < 300 and isinstance(body, dict) else None
+
+
+def http_json(url: str, body: Any = None, timeout: float = 5) -> tuple[int, Any]:
+    """POST ``body`` as JSON (GET when None); the status and the decoded answer, error bodies
+    included (a connection failure raises)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
 
 
 @dataclass(frozen=True)

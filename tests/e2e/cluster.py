@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -22,6 +21,7 @@ from botocore.config import Config
 
 from deploy.cluster_file import ClusterFile, load_cluster
 from deploy.ports import free_port_block
+from deploy.status import http_json
 
 IAM_PLANES = [sys.executable, "-c", "from deploy.cli import main; main()"]
 _NO_RETRIES = Config(
@@ -41,17 +41,6 @@ def iam_planes(
         check=False,
         env={**os.environ, **(env or {})},
     )
-
-
-def http_json(url: str, body: Any = None, timeout: float = 5) -> tuple[int, Any]:
-    """POST ``body`` as JSON (or GET when None) and return the status and decoded answer."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 @dataclass
