@@ -19,7 +19,15 @@ from typing import Any
 
 from awswire.errors import AwsError
 from dataplane.authentication import authenticate, resolve_key
-from dataplane.evaluation import CompiledPolicy, Decision, PolicySet, Principal, Request, evaluate
+from dataplane.evaluation import (
+    CompiledPolicy,
+    Decision,
+    PolicySet,
+    Principal,
+    Request,
+    account_decisions,
+    evaluate,
+)
 from dataplane.policy_index import PolicyIndex, resource_account
 from dataplane.principals import principal_by_arn
 from dataplane.queries import AccessKeyPrincipal, AuthorizeQuery
@@ -189,7 +197,7 @@ class Authorizer:
             return None
         return self._policies.document(query.resource_policy, PolicyKind.RESOURCE, "resource")
 
-    def _decide(  # noqa: PLR0917 - the hot path passes what it already has
+    def _request(  # noqa: PLR0917 - the hot path passes what it already has
         self,
         state: IamState,
         cache: _StateCache,
@@ -197,7 +205,8 @@ class Authorizer:
         key: str,
         query: AuthorizeQuery,
         clocked: _Clocked,
-    ) -> Decision:
+    ) -> tuple[Request, PolicySet]:
+        """The engine's request and policy set for the query (cached where they can be)."""
         index = self._policies
         principal = cache.principals.get(key)
         if principal is None:
@@ -205,7 +214,7 @@ class Authorizer:
             if principal_is_timeless(caller):
                 cache.principals[key] = principal
         resource = None if query.resource_policy is None else self._resource_policy(query)
-        owner = resource_account(query.resource, caller.account)
+        owner = query.resource_owner or resource_account(query.resource, caller.account)
         cached = cache.policy_sets.get((key, id(resource), owner))
         if cached is not None and cached[0] is resource:
             policies = cached[1]
@@ -215,10 +224,11 @@ class Authorizer:
             self._cache_for(state)
         context = {**clocked.environment, **query.context} if query.context else clocked.environment
         if owner == caller.account:  # the engine takes the owner's organization as the caller's
-            return evaluate(Request(principal, query.action, query.resource, context), policies)
-        resource_owner = index.organization(state, owner).owner(owner)
-        request = Request(principal, query.action, query.resource, context, resource_owner)
-        return evaluate(request, policies)
+            request = Request(principal, query.action, query.resource, context)
+        else:
+            resource_owner = index.organization(state, owner).owner(owner)
+            request = Request(principal, query.action, query.resource, context, resource_owner)
+        return request, policies
 
     def _matched(self, decision: Decision) -> list[dict[str, Any]]:
         """The matched statements as JSON objects, each built once (they are shared)."""
@@ -236,9 +246,10 @@ class Authorizer:
     def _answer(self, state: IamState, query: AuthorizeQuery, clocked: _Clocked) -> dict[str, Any]:
         cache = self._cache if self._cache.state is state else self._cache_for(state)
         caller, key = self._caller(state, cache, query)
-        decision = self._decide(state, cache, caller, key, query, clocked)
+        request, policies = self._request(state, cache, caller, key, query, clocked)
+        decision = evaluate(request, policies)
         identity = self._replica.identity
-        answer = {
+        answer: dict[str, Any] = {
             "decision": decision.decision.value,
             "decided_by": decision.decided_by.value,
             "matched": self._matched(decision) if decision.matched else [],
@@ -250,6 +261,10 @@ class Authorizer:
             "az": identity.az,
             "lag_ms": clocked.lag_ms,
         }
+        if query.account_details:
+            sides = account_decisions(request, policies, decision)
+            if sides is not None:
+                answer["account_decisions"] = sides._asdict()
         if self._on_decision is not None:
             self._on_decision(answer, query)
         return answer

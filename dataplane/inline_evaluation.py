@@ -52,7 +52,7 @@ def evaluate_handler(replica: Replica) -> Callable[[web.Request], Awaitable[web.
             if len(raw) > MAX_DOCUMENTS:
                 message = f"A batch holds at most {MAX_DOCUMENTS} queries."
                 return _error("ValidationError", message, 400)
-            return _json([{**evaluate_document(item), **stamp} for item in raw])
-        return _json({**evaluate_document(raw), **stamp})
+            return _json([{**evaluate_document(item, with_accounts=True), **stamp} for item in raw])
+        return _json({**evaluate_document(raw, with_accounts=True), **stamp})
 
     return evaluate

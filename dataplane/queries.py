@@ -52,6 +52,10 @@ class AuthorizeQuery(_Strict):
     context: dict[str, Any] = Field(default_factory=dict)
     resource_policy: dict[str, Any] | str | None = None
     min_version: int | None = Field(default=None, ge=0)
+    #: the account that owns ``resource`` when its ARN names none (IAM's ResourceOwner)
+    resource_owner: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
+    #: also answer ``account_decisions`` (each account's decision) for a cross-account request
+    account_details: bool = False
 
 
 class MatchedStatement(_Strict):

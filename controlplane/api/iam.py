@@ -27,6 +27,8 @@ from controlplane.iam.simulation import (
     SIMULATIONS,
     evaluation_results,
     has_inline_policies,
+    page_of,
+    simulated_pairs,
     simulation_queries,
 )
 from controlplane.writer import Writer
@@ -87,9 +89,10 @@ class IamApi:
             )
             answers = await self._authorizer.evaluate_inline(simulation.queries)
             return inline_results(simulation, answers)
-        queries = simulation_queries(params, self._writer.state.version)
+        pairs, more = page_of(simulated_pairs(params), params)
+        queries = simulation_queries(params, pairs, self._writer.state.version)
         answers = await self._authorizer.evaluate(queries)
-        return evaluation_results(queries, answers)
+        return evaluation_results(queries, answers, more)
 
 
 def _to_http(wire: WireResponse, version: int) -> web.Response:

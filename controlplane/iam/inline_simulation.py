@@ -19,13 +19,22 @@ from awswire.errors import AwsError
 from controlplane.iam.documents import validated
 from controlplane.iam.errors import invalid_input
 from controlplane.iam.operation import Caller, Params
-from controlplane.iam.simulation import DECISIONS, context_of
+from controlplane.iam.simulation import (
+    DECISIONS,
+    context_of,
+    eval_decision_details,
+    page_of,
+    resource_owner_of,
+    simulated_pairs,
+)
 from controlplane.iam.statement_positions import statement_spans
 from replication.policy import PolicyKind
 
 __all__ = ["InlineSimulation", "SourcePolicy", "custom_simulation", "inline_results"]
 
 INPUT_POLICY_TYPE = "IAM Policy"  # what IAM reports for a policy passed in PolicyInputList
+_SCP_LEVEL = "ServiceControlPolicyInputList"
+SIMULATED_ORGANIZATION = "o-simulated0"  # the organization an SCP hierarchy given inline is of
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +44,7 @@ class SourcePolicy:
     policy_id: str
     policy_type: str
     text: str
+    holder: str | None = None  # ``kind/name`` of the user, group or role an inline policy is on
 
     @property
     def document(self) -> Any:
@@ -53,6 +63,7 @@ class InlineSimulation:
     resource: SourcePolicy | None
     per_resource: bool  # ResourceArns were given: each result names its resource's result
     organizations: bool  # SCPs were in play (SimulatePrincipalPolicy)
+    more: dict[str, Any]  # IsTruncated and Marker of the page these queries are
 
 
 def input_policies(params: Params) -> tuple[tuple[SourcePolicy, ...], SourcePolicy | None]:
@@ -95,19 +106,15 @@ def build_simulation(
     resource = resource_policy(params)
     arns = list(params.get("ResourceArns") or [])
     context = context_of(params)
-    owner: dict[str, Any] = {}
-    if params.get("ResourceOwner"):
-        fields = str(params["ResourceOwner"]).split(":")
-        if len(fields) < 6 or not fields[4].isdigit():
-            raise invalid_input(f"Invalid ResourceOwner {params['ResourceOwner']}.")
-        owner["account"] = fields[4]
+    owner_account = resource_owner_of(params)
+    owner = {"account": owner_account} if owner_account else {}
     policies: dict[str, Any] = {
         "identity": [p.document for p in identity],
         "resource": None if resource is None else resource.document,
         "boundary": None if boundary is None else boundary.document,
         "scps": scps,
     }
-    pairs = [(action, arn) for action in params["ActionNames"] for arn in arns or ["*"]]
+    pairs, more = page_of(simulated_pairs(params), params)
     queries = [
         {
             "request": {
@@ -122,7 +129,14 @@ def build_simulation(
         for action, arn in pairs
     ]
     return InlineSimulation(
-        queries, pairs, identity, boundary, resource, bool(arns), organizations=scps is not None
+        queries,
+        pairs,
+        identity,
+        boundary,
+        resource,
+        bool(arns),
+        organizations=scps is not None,
+        more=more,
     )
 
 
@@ -144,7 +158,17 @@ def custom_simulation(params: Params, caller: Caller) -> InlineSimulation:
             caller.arn if caller.user_name else f"arn:aws:iam::{caller.account}:user/{name}"
         )
     identity, boundary = input_policies(params)
-    return build_simulation(params, _user_principal(caller_arn), identity, boundary)
+    levels = params.get("OrderedOrganizationPolicyInputList")
+    scps = None
+    if levels is not None:  # root first, then OUs, then the account, as Organizations applies
+        scps = [
+            [orjson.loads(_valid(text, PolicyKind.SCP)) for text in level.get(_SCP_LEVEL, [])]
+            for level in levels
+        ]
+    principal = _user_principal(caller_arn)
+    if scps is not None:  # the caller's account is then a member account of an organization
+        principal["org"] = {"id": SIMULATED_ORGANIZATION, "is_management_account": False}
+    return build_simulation(params, principal, identity, boundary, scps)
 
 
 def _statements(
@@ -205,6 +229,9 @@ def _result(
         result["OrganizationsDecisionDetail"] = {"AllowedByOrganizations": decided_by != "scp"}
     if simulation.boundary is not None:
         result["PermissionsBoundaryDecisionDetail"] = boundary
+    details = eval_decision_details(answer, pair[1])
+    if details is not None:
+        result["EvalDecisionDetails"] = details
     if simulation.per_resource:
         specific: dict[str, Any] = {
             "EvalResourceName": pair[1],
@@ -214,6 +241,8 @@ def _result(
         }
         if simulation.boundary is not None:
             specific["PermissionsBoundaryDecisionDetail"] = boundary
+        if details is not None:
+            specific["EvalDecisionDetails"] = details
         result["ResourceSpecificResults"] = [specific]
     return result
 
@@ -227,4 +256,4 @@ def inline_results(
         for pair, answer in zip(simulation.pairs, answers, strict=True)
     ]
     version = max((int(a.get("version", 0)) for a in answers), default=0)
-    return {"EvaluationResults": results, "IsTruncated": False}, version
+    return {"EvaluationResults": results, **simulation.more}, version

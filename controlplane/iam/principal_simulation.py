@@ -23,6 +23,7 @@ from controlplane.iam.inline_simulation import (
     input_policies,
 )
 from controlplane.iam.operation import Params
+from controlplane.iam.simulation_exclusions import exclusions_of
 from replication.entities import Group, Role, User
 from replication.state import IamState
 
@@ -42,7 +43,10 @@ def _managed(state: IamState, arns: tuple[str, ...]) -> list[SourcePolicy]:
 
 
 def _inline(holder: User | Role | Group, kind: str) -> list[SourcePolicy]:
-    return [SourcePolicy(name, kind, text) for name, text in sorted(holder.inline_policies.items())]
+    return [
+        SourcePolicy(name, kind, text, holder=f"{kind}/{holder.name}")
+        for name, text in sorted(holder.inline_policies.items())
+    ]
 
 
 def stored_policies(state: IamState, entity: User | Role | Group) -> list[SourcePolicy]:
@@ -143,9 +147,21 @@ def principal_simulation(state: IamState, params: Params, now: datetime) -> Inli
     """The /evaluate queries of a SimulatePrincipalPolicy call that adds policies inline."""
     entity = _entity(state, str(params["PolicySourceArn"]))
     added, boundary = input_policies(params)
-    identity = (*stored_policies(state, entity), *added)
-    if boundary is None and not isinstance(entity, Group) and entity.permissions_boundary:
-        stored = _managed(state, (entity.permissions_boundary,))
-        boundary = stored[0] if stored else None
+    excluded = exclusions_of(params.get("PolicyExclusionList", []))
+    stored = [
+        p
+        for p in stored_policies(state, entity)
+        if not excluded.excludes(p.policy_id, p.policy_type, p.holder)
+    ]
+    identity = (*stored, *added)
+    if (
+        boundary is None
+        and not excluded.boundary
+        and not isinstance(entity, Group)
+        and entity.permissions_boundary
+    ):
+        found = _managed(state, (entity.permissions_boundary,))
+        boundary = found[0] if found else None
     principal = _principal(state, entity, now)
-    return build_simulation(params, principal, identity, boundary, scp_chain(state, entity.account))
+    scps = None if excluded.organization else scp_chain(state, entity.account)
+    return build_simulation(params, principal, identity, boundary, scps)

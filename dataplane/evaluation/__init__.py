@@ -18,6 +18,7 @@ requests (the environment keys of one second) can be normalised once as a
 copies it.
 """
 
+from dataplane.evaluation._accounts import AccountDecisions, account_decisions
 from dataplane.evaluation._compile import CompiledPolicy, CompiledStatement, compile_policy
 from dataplane.evaluation._context import NormalisedContext
 from dataplane.evaluation._decide import Caller, Facts, decide
@@ -46,6 +47,7 @@ from dataplane.evaluation._principal import Principal
 from dataplane.evaluation._request import Request
 
 __all__ = [
+    "AccountDecisions",
     "Caller",
     "CompiledPolicy",
     "CompiledStatement",
@@ -66,6 +68,7 @@ __all__ = [
     "ResourceKind",
     "ResourceOwner",
     "Stage",
+    "account_decisions",
     "build_policy_set",
     "compile_policy",
     "decide",

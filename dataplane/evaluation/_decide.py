@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from dataplane.evaluation._model import Level, Outcome, ResourceKind, Stage
 
-__all__ = ["Caller", "Facts", "Verdict", "decide"]
+__all__ = ["Caller", "Facts", "Verdict", "decide", "principal_side"]
 
 Verdict = tuple[Outcome, Stage]
 _ALLOW, _EXPLICIT, _IMPLICIT = Outcome.ALLOW, Outcome.EXPLICIT_DENY, Outcome.IMPLICIT_DENY
@@ -57,7 +57,7 @@ def _limits(facts: Facts, granted_by: Stage) -> Verdict:
             return _ALLOW, granted_by
 
 
-def _principal_side(facts: Facts) -> Verdict:
+def principal_side(facts: Facts) -> Verdict:
     """principal_side of §7: identity Allow, then boundary and session limits (R45)."""
     match facts:
         case Facts(caller=Caller.ROOT):
@@ -88,7 +88,7 @@ def decide(facts: Facts) -> Verdict:
         case Facts(cross_account=True, level=Level.NONE):
             return _IMPLICIT, Stage.RESOURCE  # R48: the resource account does not allow
         case Facts(cross_account=True):
-            return _principal_side(facts)  # R48: the caller's account must allow too
+            return principal_side(facts)  # R48: the caller's account must allow too
         case Facts(caller=Caller.ROOT):
             return _ALLOW, Stage.IDENTITY  # R52: root in its own account
         case Facts(kind=ResourceKind.ROLE_TRUST, boundary=False):
@@ -98,4 +98,4 @@ def decide(facts: Facts) -> Verdict:
         case Facts(level=Level.PARENT):
             return _limits(facts, Stage.RESOURCE)  # R43: parent grant, still cut by PB/SP
         case _:
-            return _principal_side(facts)  # R44/R45: account-level or no grant: identity path
+            return principal_side(facts)  # R44/R45: account-level or no grant: identity path

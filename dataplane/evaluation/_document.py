@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dataplane.evaluation._accounts import account_decisions
 from dataplane.evaluation._compile import CompiledPolicy, compile_policy
 from dataplane.evaluation._evaluate import evaluate, explain_facts
 from dataplane.evaluation._model import (
@@ -310,14 +311,19 @@ def _facts_dict(request: Request, policies: PolicySet) -> dict[str, Any] | None:
     }
 
 
-def _run(obj: Any, with_facts: bool) -> dict[str, Any]:
+def _run(obj: Any, with_facts: bool, with_accounts: bool = False) -> dict[str, Any]:
     try:
         raw = _mapping(obj, "")
         request = _request(raw.get("request"))
         policies = _policies(raw.get("policies"), request)
-        result = evaluate(request, policies).to_dict()
+        decision = evaluate(request, policies)
+        result = decision.to_dict()
         if with_facts:
             result["facts"] = _facts_dict(request, policies)
+        if with_accounts:
+            sides = account_decisions(request, policies, decision)
+            if sides is not None:
+                result["account_decisions"] = sides._asdict()
         return result
     except MalformedPolicyDocument as error:
         return _error("MalformedPolicyDocument", error.message, error.path)
@@ -327,9 +333,13 @@ def _run(obj: Any, with_facts: bool) -> dict[str, Any]:
         return _error("InvalidInput", f"unreadable input: {error}", "")
 
 
-def evaluate_document(obj: Any) -> dict[str, Any]:
-    """Evaluate one evaluate-input.md object; returns the decision dict or an error object."""
-    return _run(obj, with_facts=False)
+def evaluate_document(obj: Any, *, with_accounts: bool = False) -> dict[str, Any]:
+    """Evaluate one evaluate-input.md object; returns the decision dict or an error object.
+
+    ``with_accounts`` adds ``account_decisions`` (each account's decision) to a
+    cross-account answer, for IAM's simulation.
+    """
+    return _run(obj, with_facts=False, with_accounts=with_accounts)
 
 
 def explain_document(obj: Any) -> dict[str, Any]:

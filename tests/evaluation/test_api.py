@@ -43,11 +43,13 @@ def test_exported_members_are_pinned() -> None:
     """The package exports exactly its documented surface."""
     assert sorted(engine.__all__) == sorted(
         [
-            "Caller", "CompiledPolicy", "CompiledStatement", "Credential", "CredentialKind",
-            "Decision", "Facts", "InvalidInput", "Level", "MatchedStatement", "NormalisedContext",
+            "AccountDecisions", "Caller", "CompiledPolicy", "CompiledStatement", "Credential",
+            "CredentialKind", "Decision", "Facts", "InvalidInput", "Level", "MatchedStatement",
+            "NormalisedContext",
             "Org", "Outcome",
             "PolicySet", "Principal", "PrincipalType", "Request", "ResourceKind",
-            "ResourceOwner", "Stage", "build_policy_set", "compile_policy", "decide",
+            "ResourceOwner", "Stage", "account_decisions", "build_policy_set", "compile_policy",
+            "decide",
             "evaluate", "evaluate_document", "explain_document", "explain_facts",
         ]
     )  # fmt: skip
@@ -173,3 +175,34 @@ def test_decision_to_dict_shape() -> None:
     assert set(decision.to_dict()) == {
         "decision", "decided_by", "matched", "missing_context_keys", "errors",
     }  # fmt: skip
+
+
+def test_account_decisions_split_a_cross_account_request() -> None:
+    """Each account's decision is reported; a same-account request has none."""
+    user = Principal.iam_user("arn:aws:iam::111122223333:user/alice", unique_id="AIDAALICE")
+    queue = "arn:aws:sqs:us-east-1:444455556666:q"
+    owner = ResourceOwner(account="444455556666", kind=ResourceKind.GENERIC)
+    allows_queue = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}],
+    }
+    resource = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Deny", "Principal": {"AWS": user.arn}, "Action": "sqs:*", "Resource": "*"}
+        ],
+    }
+    request = Request(user, "sqs:SendMessage", queue, {}, resource_owner=owner)
+    policies = build_policy_set(identity=[allows_queue], resource=resource)
+    decision = engine.evaluate(request, policies)
+    sides = engine.account_decisions(request, policies, decision)
+    assert decision.decision is Outcome.EXPLICIT_DENY
+    assert sides == (Outcome.ALLOW, Outcome.EXPLICIT_DENY)
+    unsigned = build_policy_set(identity=[allows_queue])
+    silent = engine.evaluate(request, unsigned)
+    assert engine.account_decisions(request, unsigned, silent) == (
+        Outcome.ALLOW,
+        Outcome.IMPLICIT_DENY,
+    )
+    local = Request(user, "sqs:SendMessage", "arn:aws:sqs:us-east-1:111122223333:q", {})
+    assert engine.account_decisions(local, unsigned, engine.evaluate(local, unsigned)) is None
