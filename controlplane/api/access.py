@@ -64,12 +64,20 @@ class CallerAccess:
             request.headers,
         )
         presumed = self.presumed_caller(claim.access_key_id)
-        resource = operation.resource(self._writer.state, params, presumed)
+        state = self._writer.state
+        resource = operation.resource(state, params, presumed)
         answer = await self._authorizer.authorize(
             request, body, operation.iam_action, resource, operation.service
         )
         if answer.decision != "Allow":
             raise _denied(answer.principal, operation.iam_action, resource, answer.decided_by)
+        target = None if operation.target is None else operation.target(state, params, presumed)
+        if target is not None and target != resource:  # a rename: the new name must be allowed
+            answer = await self._authorizer.authorize(
+                request, body, operation.iam_action, target, operation.service
+            )
+            if answer.decision != "Allow":
+                raise _denied(answer.principal, operation.iam_action, target, answer.decided_by)
         if answer.principal != presumed.arn:
             # a session (or a key the projection does not know yet): the data plane names it
             return Caller.from_arn(answer.principal)

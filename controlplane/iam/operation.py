@@ -105,6 +105,8 @@ class Operation:
     resource: ResourceOf
     writes: bool
     service: str = "iam"
+    #: a second resource the caller must also be allowed on (a rename's target), if any
+    target: Callable[[IamState, Params, Caller], str | None] | None = None
 
     @property
     def iam_action(self) -> str:

@@ -6,8 +6,9 @@ therefore one ``batch.put`` event that deletes the old keys and puts the entity 
 dependents under the new name, folded atomically, so no replica ever sees a user without
 its keys. A change of path or of letter case alone keeps the key and is a plain put.
 
-As in AWS, the unique id stays, policies stay with the entity and group members stay
-members; policies that name the entity as a resource are not rewritten.
+As in AWS, the caller must be allowed on both the old and the new ARN; the unique id
+stays, policies stay with the entity and group members stay members; policies that name the
+entity as a resource are not rewritten.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from controlplane.iam.errors import entity_already_exists
 from controlplane.iam.groups import group_resource, require_group
 from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
 from controlplane.iam.users import require_user, user_resource
+from replication.arns import group_arn, user_arn
 from replication.entities import EntityKey, Group, User
 from replication.state import IamState
 
@@ -86,7 +88,25 @@ def update_group(state: IamState, params: Params, caller: Caller, now: datetime)
     return Outcome({}, _renamed_group(state, group, new_name))
 
 
+def _user_target(state: IamState, params: Params, caller: Caller) -> str | None:
+    """The user's ARN after the update: AWS authorizes a rename on both names."""
+    user = state.user(caller.account, params["UserName"])
+    if user is None or not ("NewUserName" in params or "NewPath" in params):
+        return None
+    path, name = params.get("NewPath", user.path), params.get("NewUserName", user.name)
+    return user_arn(caller.account, path, name)
+
+
+def _group_target(state: IamState, params: Params, caller: Caller) -> str | None:
+    """The group's ARN after the update: AWS authorizes a rename on both names."""
+    group = state.group(caller.account, params["GroupName"])
+    if group is None or not ("NewGroupName" in params or "NewPath" in params):
+        return None
+    path, name = params.get("NewPath", group.path), params.get("NewGroupName", group.name)
+    return group_arn(caller.account, path, name)
+
+
 OPERATIONS = (
-    Operation("UpdateUser", update_user, user_resource, writes=True),
-    Operation("UpdateGroup", update_group, group_resource, writes=True),
+    Operation("UpdateUser", update_user, user_resource, writes=True, target=_user_target),
+    Operation("UpdateGroup", update_group, group_resource, writes=True, target=_group_target),
 )

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.controlplane.conftest import allow, error_of
+from tests.controlplane.conftest import allow, document, error_of
 from tests.e2e.cluster import Cluster
 from tests.e2e.sts_helpers import sts, version_of
 
@@ -105,3 +105,42 @@ def test_role_description_and_service_linked_deletion_status(iam: Any) -> None:
         "InvalidInput",
         400,
     )
+
+
+def test_a_rename_needs_permission_on_the_old_and_the_new_name(iam: Any, cluster: Cluster) -> None:
+    """As in AWS, UpdateUser/UpdateGroup are authorized on the source and the target ARN."""
+    account = cluster.account
+    iam.create_user(UserName="rn-admin")
+    key = iam.create_access_key(UserName="rn-admin")["AccessKey"]
+    iam.create_user(UserName="rn-old")
+    iam.create_group(GroupName="rn-group")
+    only_old = document(
+        {
+            "Effect": "Allow",
+            "Action": ["iam:UpdateUser", "iam:UpdateGroup"],
+            "Resource": [
+                f"arn:aws:iam::{account}:user/rn-old",
+                f"arn:aws:iam::{account}:group/rn-group",
+            ],
+        }
+    )
+    granted = iam.put_user_policy(UserName="rn-admin", PolicyName="rn", PolicyDocument=only_old)
+    cluster.wait_converged(version_of(granted))
+    admin = cluster.iam(
+        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
+    )
+    code, status, message = error_of(admin.update_user, UserName="rn-old", NewUserName="rn-new")
+    assert (code, status) == ("AccessDenied", 403)
+    assert f"arn:aws:iam::{account}:user/rn-new" in message
+    code, _, message = error_of(admin.update_group, GroupName="rn-group", NewPath="/moved/")
+    assert code == "AccessDenied"
+    assert f"arn:aws:iam::{account}:group/moved/rn-group" in message
+    assert iam.get_user(UserName="rn-old")["User"]["UserName"] == "rn-old"
+
+    both = only_old.replace("user/rn-old", "user/rn-*").replace("group/rn-group", "group/*")
+    granted = iam.put_user_policy(UserName="rn-admin", PolicyName="rn", PolicyDocument=both)
+    cluster.wait_converged(version_of(granted))
+    admin.update_user(UserName="rn-old", NewUserName="rn-new")
+    admin.update_group(GroupName="rn-group", NewPath="/moved/")
+    assert iam.get_user(UserName="rn-new")["User"]["UserName"] == "rn-new"
+    assert iam.get_group(GroupName="rn-group")["Group"]["Path"] == "/moved/"
