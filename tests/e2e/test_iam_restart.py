@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.e2e.aws_cli import AwsCli
 from tests.e2e.cluster import Cluster, iam_planes, running_cluster
 
 pytestmark = pytest.mark.e2e
@@ -153,23 +151,10 @@ def test_every_get_and_list_answers_identically_after_a_restart(cluster: Cluster
     assert after == before
 
 
-def _aws(cluster: Cluster, *args: str) -> Any:
-    """Run the ``aws`` CLI against the control plane with the root key; return its JSON."""
-    credentials = cluster.root_credentials()
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"],
-        "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }
-    aws = Path(sys.executable).parent / "aws"
-    command = [str(aws), "--endpoint-url", cluster.file.controlplane.endpoint, "--output", "json"]
-    done = subprocess.run(
-        [*command, "iam", *args], capture_output=True, text=True, env=env, timeout=60, check=False
-    )
-    return done.returncode, json.loads(done.stdout) if done.stdout.strip() else None, done.stderr
+def _aws(cluster: Cluster, *args: str) -> tuple[int, Any, str]:
+    """Run ``aws iam ARGS`` against the control plane with the root key."""
+    done = AwsCli(cluster).run("iam", *args)
+    return done.returncode, done.output, done.stderr
 
 
 def test_the_aws_cli_drives_groups_policies_and_roles(cluster: Cluster) -> None:
