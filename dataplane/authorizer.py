@@ -39,6 +39,7 @@ from dataplane.sts.callers import (
     caller_principal,
     principal_is_timeless,
 )
+from dataplane.sts.sessions import Session
 from dataplane.sts.tokens import TokenKeys
 from replication.ids import IdPrefix
 from replication.policy import PolicyKind
@@ -223,6 +224,9 @@ class Authorizer:
             cache.policy_sets[key, id(resource), owner] = (resource, policies)
             self._cache_for(state)
         context = {**clocked.environment, **query.context} if query.context else clocked.environment
+        if isinstance(caller, Session) and caller.claims.source_instance_arn is not None:
+            # instance credentials: AWS sets these keys, so the query's context cannot
+            context = {**context, **caller.request_context}
         if owner == caller.account:  # the engine takes the owner's organization as the caller's
             request = Request(principal, query.action, query.resource, context)
         else:

@@ -69,11 +69,13 @@ class StsCall:
     ) -> Decision:
         """The engine's decision for the caller doing ``action`` on ``resource``."""
         caller = self.signed_caller
+        session = self.session
         request = Request(
             caller_principal(self.state, self.index, caller, self.now),
             action,
             resource,
-            {**self.environment, **(context or {})},
+            # keys AWS sets for the session (an instance's ec2:SourceInstanceARN) come last
+            {**self.environment, **(context or {}), **(session.request_context if session else {})},
             resource_owner=owner,
         )
         # RCPs are the resource owner's (e.g. the role's account in a cross-account AssumeRole)

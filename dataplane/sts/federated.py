@@ -29,14 +29,45 @@ from replication.entities import Role
 from replication.policy import PolicyKind
 from replication.trust import rendered_trust_policy
 
-__all__ = ["authorize_federated", "federated_role", "issue_federated", "tag_context"]
+__all__ = [
+    "authorize_federated",
+    "authorize_source_identity",
+    "checked_source_identity",
+    "federated_role",
+    "issue_federated",
+    "tag_context",
+]
 
 _ROLE_ARN = re.compile(r"arn:aws:iam::(?P<account>\d{12}):role/(?:[^/]+/)*(?P<name>[\w+=,.@-]+)")
 DEFAULT_DURATION = 3600
 
 
+# AWS's SourceIdentity pattern and length; no ':' either, so the reserved "aws:" cannot start it
+_SOURCE_IDENTITY = re.compile(r"[\w+=,.@-]{2,64}")
+
+
 def _refused(action: str) -> AwsError:
     return access_denied(f"Not authorized to perform {action}")
+
+
+def checked_source_identity(source: str | None, error: AwsError) -> str | None:
+    """The source identity an identity provider asserted, once it has AWS's form."""
+    if source is not None and not _SOURCE_IDENTITY.fullmatch(source):
+        raise error
+    return source
+
+
+def authorize_source_identity(
+    call: StsCall, role: Role, principal: Principal, action: str, context: dict[str, Any]
+) -> None:
+    """A session with a source identity needs ``sts:SetSourceIdentity`` from the trust policy
+    too; without it the call is refused as a whole, as AWS refuses it."""
+    try:
+        authorize_federated(
+            call, role, principal, "sts:SetSourceIdentity", context=context, tagged=False
+        )
+    except AwsError:
+        raise _refused(action) from None
 
 
 def federated_role(call: StsCall, action: str) -> Role:
@@ -96,8 +127,10 @@ def issue_federated(
     tags: Mapping[str, str],
     transitive: tuple[str, ...],
     duration: int | None = None,
+    source_identity: str | None = None,
 ) -> dict[str, Any]:
-    """Issue the role session; ``Credentials``, ``AssumedRoleUser`` and ``PackedPolicySize``."""
+    """Issue the role session; ``Credentials``, ``AssumedRoleUser``, ``PackedPolicySize`` and
+    ``SourceIdentity`` (when the identity provider set one)."""
     params = call.params
     if duration is None:
         duration = int(params.get("DurationSeconds", DEFAULT_DURATION))
@@ -121,6 +154,7 @@ def issue_federated(
         transitive_tag_keys=transitive,
         issuer_chain=(provider,),
         federated_provider=provider,
+        source_identity=source_identity,
     )
     session = Session(claims)
     result: dict[str, Any] = {
@@ -129,4 +163,6 @@ def issue_federated(
     }
     if packed:
         result["PackedPolicySize"] = packed
+    if source_identity is not None:
+        result["SourceIdentity"] = source_identity
     return result

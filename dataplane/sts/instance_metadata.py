@@ -10,16 +10,25 @@ replica (and so each regional port) serves the instance's metadata under
 IMDSv2 only: ``PUT latest/api/token`` (``X-aws-ec2-metadata-token-ttl-seconds`` 1-21600)
 returns a session token (sealed with the token keys, bound to the instance); every ``GET``
 must carry it as ``X-aws-ec2-metadata-token``. ``latest/meta-data/iam/security-credentials/``
-names the profile's role and ``.../ROLE`` returns fresh six-hour role-session credentials:
-session name = instance ID, so ``aws:userid`` = ``ROLEID:INSTANCE-ID``. The role's trust policy
-must allow ``ec2.amazonaws.com`` to ``sts:AssumeRole``, as in AWS.
+names the profile's role and ``.../ROLE`` returns six-hour role-session credentials: session
+name = instance ID, so ``aws:userid`` = ``ROLEID:INSTANCE-ID``. The role's trust policy must
+allow ``ec2.amazonaws.com`` to ``sts:AssumeRole``, as in AWS.
+
+Rotation, as AWS documents it: every fetch returns the *same* credentials (keys, token,
+``LastUpdated``, ``Expiration``) until they are rotated, an hour after issue, so new ones are
+available well over five minutes before the old ones expire (the old stay valid until their
+own expiry). Each replica remembers what it delivered, one entry per instance, driven by the
+injected clock; a different role on the profile (or the role re-created), or a trust policy
+that no longer lets EC2 in, is never answered from that memory. The sessions carry the
+instance's ``ec2:SourceInstanceARN`` and ``ec2:RoleDelivery`` (``2.0``: IMDSv2) context keys.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -41,10 +50,15 @@ from replication.policy import PolicyKind
 from replication.state import IamState
 from replication.trust import rendered_trust_policy
 
-__all__ = ["INSTANCE_TAG", "InstanceMetadata"]
+__all__ = ["CREDENTIAL_SECONDS", "INSTANCE_TAG", "ROTATION_SECONDS", "InstanceMetadata"]
 
 INSTANCE_TAG = "iam-planes:instance-id"
 CREDENTIAL_SECONDS = 6 * 3600
+#: AWS refreshes instance credentials about hourly; at least five minutes before expiry
+ROTATION_SECONDS = 3600
+#: instances one replica remembers credentials for (bounds memory; a forgotten one is reissued)
+DELIVERED_LIMIT = 10_000
+ROLE_DELIVERY = "2.0"  # ec2:RoleDelivery of credentials fetched through IMDSv2
 MAX_TOKEN_TTL = 21600
 _PURPOSE = b"iam-planes imds token v1"
 _INSTANCE_ID = re.compile(r"i-[0-9a-f]{8}(?:[0-9a-f]{9})?")
@@ -65,6 +79,16 @@ def _role_of(state: IamState, instance_id: str) -> Role | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Delivered:
+    """The credentials an instance was last given, and for which role, until when."""
+
+    role_arn: str
+    role_id: str
+    rotate_at: float
+    body: Mapping[str, str]
+
+
 class InstanceMetadata:
     """Serves ``/imds/{instance}/latest/...`` from the replica's current state."""
 
@@ -72,6 +96,8 @@ class InstanceMetadata:
         self, replica: Replica, keys: TokenKeys, index: PolicyIndex, clock: Callable[[], float]
     ) -> None:
         self._replica, self._keys, self._index, self._clock = replica, keys, index, clock
+        # instance ID -> its current credentials, oldest delivery first
+        self._delivered: dict[str, _Delivered] = {}
 
     def routes(self) -> list[web.RouteDef]:
         """The IMDS routes, to add before the application's catch-all."""
@@ -134,22 +160,59 @@ class InstanceMetadata:
         return evaluate(request, policies).allowed
 
     async def credentials(self, request: web.Request) -> web.Response:
-        """``.../security-credentials/ROLE``: fresh role-session credentials, as IMDS's JSON."""
+        """``.../security-credentials/ROLE``: the instance's current role-session credentials
+        (the same until rotated), as IMDS's JSON."""
         instance = self._authorized(request)
         state, now = self._replica.state, self._clock()
         role = _role_of(state, instance)
         if role is None or role.name != request.match_info["role"]:
+            self._delivered.pop(instance, None)
             raise web.HTTPNotFound(text="Not Found")
         if not self._trusted(state, role):
+            self._delivered.pop(instance, None)
             body = {"Code": "AssumeRoleUnauthorizedAccess", "LastUpdated": _iso(now),
                     "Message": f"EC2 cannot assume the role {role.name}."}  # fmt: skip
             return web.json_response(body)
+        return web.json_response(dict(self._current(instance, role, now)))
+
+    def _current(self, instance: str, role: Role, now: float) -> Mapping[str, str]:
+        """The credentials delivered for this instance and role, or new ones once due."""
+        held = self._delivered.get(instance)
+        if (
+            held is not None
+            and held.role_id == role.role_id
+            and held.role_arn == role.arn
+            and now < held.rotate_at
+        ):
+            return held.body
+        body = self._issue(instance, role, now)
+        delivered = _Delivered(role.arn, role.role_id, now + ROTATION_SECONDS, body)
+        self._remember(instance, delivered, now)
+        return body
+
+    def _remember(self, instance: str, delivered: _Delivered, now: float) -> None:
+        """Keep ``delivered`` as the instance's one entry, within ``DELIVERED_LIMIT``."""
+        memory = self._delivered
+        memory.pop(instance, None)  # re-inserted last: the dict stays oldest first
+        if len(memory) >= DELIVERED_LIMIT:
+            due = [key for key, held in memory.items() if held.rotate_at <= now]
+            for key in due:
+                del memory[key]
+            while len(memory) >= DELIVERED_LIMIT:
+                del memory[next(iter(memory))]
+        memory[instance] = delivered
+
+    def _issue(self, instance: str, role: Role, now: float) -> Mapping[str, str]:
+        """New six-hour credentials for the instance's role session."""
+        region = self._replica.identity.region
         claims, credentials = issue(
             self._keys, role.account, now, CREDENTIAL_SECONDS, kind="InstanceProfile",
             role_arn=role.arn, role_id=role.role_id, session_name=instance,
             issuer_chain=("ec2.amazonaws.com",),
+            source_instance_arn=f"arn:aws:ec2:{region}:{role.account}:instance/{instance}",
+            role_delivery=ROLE_DELIVERY,
         )  # fmt: skip
-        body = {
+        return {
             "Code": "Success",
             "LastUpdated": _iso(claims.issued_at),
             "Type": "AWS-HMAC",
@@ -158,4 +221,3 @@ class InstanceMetadata:
             "Token": credentials["SessionToken"],
             "Expiration": _iso(claims.expires_at),
         }
-        return web.json_response(body)

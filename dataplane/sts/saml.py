@@ -5,7 +5,7 @@ refused) with the signing certificate(s) of the provider's ``IDPSSODescriptor``;
 the signature covers is read afterwards, so signature-wrapping cannot smuggle claims in. Then
 AWS's checks: audience/recipient ``https://signin.aws.amazon.com/saml``, ``NotBefore`` and
 ``NotOnOrAfter``, and the attributes AWS reads (Role, RoleSessionName, SessionDuration,
-PrincipalTag:*, TransitiveTagKeys).
+PrincipalTag:*, TransitiveTagKeys, SourceIdentity).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ class SamlAssertion:
     session_duration: int | None
     tags: dict[str, str] = field(default_factory=dict)
     transitive_tag_keys: tuple[str, ...] = ()
+    source_identity: str | None = None
 
 
 def _certificates(provider: SamlProvider) -> list[str]:
@@ -171,4 +172,5 @@ def verify_assertion(encoded: str, provider: SamlProvider, now: float) -> SamlAs
         session_duration=int(duration[0]) if duration and duration[0].isdigit() else None,
         tags=_principal_tags(attrs),
         transitive_tag_keys=tuple(attrs.get(_ATTRIBUTE + "TransitiveTagKeys", [])),
+        source_identity=next(iter(attrs.get(_ATTRIBUTE + "SourceIdentity", [])), None),
     )

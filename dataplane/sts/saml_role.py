@@ -4,7 +4,11 @@ Unsigned. ``PrincipalArn`` names a SAML provider of the role's account whose met
 the signing certificate; :mod:`dataplane.sts.saml` verifies the assertion. The assertion's
 ``Role`` attribute must offer the (RoleArn, PrincipalArn) pair, and the trust policy must
 allow ``sts:AssumeRoleWithSAML`` for ``Federated`` = the provider with ``SAML:aud`` etc. in
-the context. Session tags come from ``PrincipalTag:*`` attributes.
+the context. Session tags come from ``PrincipalTag:*`` attributes (``TransitiveTagKeys`` names
+the transitive ones, and the trust policy must then allow ``sts:TagSession``); a
+``SourceIdentity`` attribute sets the session's source identity (``sts:SourceIdentity`` in the
+trust context, ``aws:SourceIdentity`` on its requests), which the trust policy must allow with
+``sts:SetSourceIdentity``, as in AWS.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from dataplane.evaluation import Principal
 from dataplane.sts.call import StsCall
 from dataplane.sts.federated import (
     authorize_federated,
+    authorize_source_identity,
+    checked_source_identity,
     federated_role,
     issue_federated,
     tag_context,
@@ -31,6 +37,12 @@ __all__ = ["assume_role_with_saml"]
 ACTION = "sts:AssumeRoleWithSAML"
 _PROVIDER_ARN = re.compile(r"arn:aws:iam::(?P<account>\d{12}):saml-provider/(?P<name>[\w.-]+)")
 _SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")
+_BAD_SOURCE_IDENTITY = AwsError(
+    "InvalidIdentityToken",
+    "Invalid SAML assertion: SourceIdentity must be 2 to 64 characters of upper- and "
+    "lower-case letters, digits and _+=,.@-",
+    400,
+)
 
 
 def _name_qualifier(issuer: str, account: str, provider_name: str) -> str:
@@ -63,6 +75,7 @@ def assume_role_with_saml(call: StsCall) -> dict[str, Any]:
             "TransitiveTagKeys": list(assertion.transitive_tag_keys),
         }
     )
+    source = checked_source_identity(assertion.source_identity, _BAD_SOURCE_IDENTITY)
     qualifier = _name_qualifier(assertion.issuer, role.account, provider.name)
     context: dict[str, Any] = {
         "saml:aud": assertion.recipient,
@@ -73,8 +86,12 @@ def assume_role_with_saml(call: StsCall) -> dict[str, Any]:
         "aws:FederatedProvider": provider.arn,
         **tag_context(tags, transitive),
     }
+    if source is not None:
+        context["sts:SourceIdentity"] = source
     principal = Principal.saml(provider.arn)
     authorize_federated(call, role, principal, ACTION, context=context, tagged=bool(tags))
+    if source is not None:
+        authorize_source_identity(call, role, principal, ACTION, context)
     duration = params.get("DurationSeconds", assertion.session_duration)
     result = issue_federated(
         call,
@@ -85,6 +102,7 @@ def assume_role_with_saml(call: StsCall) -> dict[str, Any]:
         tags=tags,
         transitive=transitive,
         duration=int(duration) if duration is not None else None,
+        source_identity=source,
     )
     result.update(
         Subject=assertion.subject,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
 
 from awswire.errors import AuthFailure, invalid_client_token_id
 from dataplane.evaluation import (
@@ -37,6 +38,8 @@ _CREDENTIAL_KINDS = {
     "GetSessionToken": CredentialKind.GET_SESSION_TOKEN,
     "GetFederationToken": CredentialKind.GET_FEDERATION_TOKEN,
 }
+
+_NO_KEYS: Mapping[str, str] = MappingProxyType({})
 
 
 def iso_time(epoch: float) -> str:
@@ -90,6 +93,19 @@ class Session:
         if claims.federated_name is not None:
             return f"{claims.account}:{claims.federated_name}"
         return claims.user_id or claims.account
+
+    @property
+    def request_context(self) -> Mapping[str, str]:
+        """Context keys AWS sets on every request signed with this session (a caller cannot
+        supply them): an instance profile session's ``ec2:SourceInstanceARN`` and
+        ``ec2:RoleDelivery``; empty for any other session."""
+        claims = self.claims
+        if claims.source_instance_arn is None:
+            return _NO_KEYS
+        keys = {"ec2:SourceInstanceARN": claims.source_instance_arn}
+        if claims.role_delivery is not None:
+            keys["ec2:RoleDelivery"] = claims.role_delivery
+        return keys
 
     def credential(self, now: float) -> Credential:
         """The engine's view of the credential: kind, MFA, issue time (R37)."""

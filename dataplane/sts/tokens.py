@@ -85,6 +85,9 @@ class SessionClaims(BaseModel):
     issuer_chain: tuple[str, ...] = ()
     # web identity / SAML sessions: the provider (aws:FederatedProvider)
     federated_provider: str | None = None
+    # instance profile sessions (IMDS): ec2:SourceInstanceARN and ec2:RoleDelivery
+    source_instance_arn: str | None = None
+    role_delivery: str | None = None
 
     @property
     def has_session_policy(self) -> bool:

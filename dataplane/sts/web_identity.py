@@ -4,7 +4,9 @@ Unsigned. The token's issuer names an OIDC provider of the role's account (the p
 JWKS is stored on the entity and replicates like any IAM change); the JWT is verified by
 :mod:`dataplane.sts.oidc`; the trust policy must then allow ``sts:AssumeRoleWithWebIdentity``
 for ``Federated`` = the provider ARN, with ``<host>:aud``, ``<host>:sub`` and ``<host>:amr``
-in the context. Session tags come from the ``https://aws.amazon.com/tags`` claim.
+in the context. Session tags come from the ``https://aws.amazon.com/tags`` claim, and the
+session's source identity from ``https://aws.amazon.com/source_identity`` (the trust policy must
+then allow ``sts:SetSourceIdentity`` too), as AWS documents.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from dataplane.evaluation import Principal
 from dataplane.sts.call import StsCall
 from dataplane.sts.federated import (
     authorize_federated,
+    authorize_source_identity,
+    checked_source_identity,
     federated_role,
     issue_federated,
     tag_context,
@@ -27,6 +31,7 @@ __all__ = ["TAGS_CLAIM", "assume_role_with_web_identity"]
 
 ACTION = "sts:AssumeRoleWithWebIdentity"
 TAGS_CLAIM = "https://aws.amazon.com/tags"
+SOURCE_IDENTITY_CLAIM = "https://aws.amazon.com/source_identity"
 
 
 def _token_tags(claims: Mapping[str, Any]) -> tuple[dict[str, str], tuple[str, ...]]:
@@ -58,6 +63,11 @@ def assume_role_with_web_identity(call: StsCall) -> dict[str, Any]:
     audience = verify_token(token, provider, call.now)
     subject = str(token.claims["sub"])
     tags, transitive = _token_tags(token.claims)
+    claimed = token.claims.get(SOURCE_IDENTITY_CLAIM)
+    source = checked_source_identity(
+        None if claimed is None else str(claimed),
+        invalid_token(f"The {SOURCE_IDENTITY_CLAIM} claim is not a valid source identity."),
+    )
     context: dict[str, Any] = {
         f"{host}:aud": audience,
         f"{host}:sub": subject,
@@ -68,8 +78,12 @@ def assume_role_with_web_identity(call: StsCall) -> dict[str, Any]:
     amr = token.claims.get("amr")
     if amr is not None:
         context[f"{host}:amr"] = [str(a) for a in amr] if isinstance(amr, list) else str(amr)
+    if source is not None:
+        context["sts:SourceIdentity"] = source
     principal = Principal.web_identity(provider.arn)
     authorize_federated(call, role, principal, ACTION, context=context, tagged=bool(tags))
+    if source is not None:
+        authorize_source_identity(call, role, principal, ACTION, context)
     result = issue_federated(
         call,
         role,
@@ -78,6 +92,7 @@ def assume_role_with_web_identity(call: StsCall) -> dict[str, Any]:
         session_name=str(call.params["RoleSessionName"]),
         tags=tags,
         transitive=transitive,
+        source_identity=source,
     )
     result.update(SubjectFromWebIdentityToken=subject, Provider=provider.arn, Audience=audience)
     return result

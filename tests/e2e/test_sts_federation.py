@@ -153,6 +153,41 @@ def test_web_identity_refusals_use_aws_codes(world: World) -> None:
     assert attempt(world.jwt(iss="https://unknown.example.test")) == "InvalidIdentityToken"
 
 
+def test_web_identity_source_identity_needs_set_source_identity(world: World) -> None:
+    """The token's source_identity claim is refused unless the trust policy allows
+    sts:SetSourceIdentity; then the session carries it as aws:SourceIdentity."""
+    iam, provider = world.cluster.iam(), f"arn:aws:iam::{world.account}:oidc-provider/{HOST}"
+    trust = policy(
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": provider},
+            "Action": ["sts:AssumeRoleWithWebIdentity", "sts:SetSourceIdentity"],
+        }
+    )
+    iam.create_role(RoleName="web-si", AssumeRolePolicyDocument=trust)
+    traced = allow("s3:DeleteObject", Condition={"StringEquals": {"aws:SourceIdentity": "alice"}})
+    written = iam.put_role_policy(RoleName="web-si", PolicyName="s3", PolicyDocument=policy(traced))
+    world.cluster.wait_converged(version_of(written))
+    token = world.jwt(**{"https://aws.amazon.com/source_identity": "alice"})
+    client = world.unsigned_sts(EU)
+    with pytest.raises(ClientError) as refused:
+        client.assume_role_with_web_identity(
+            RoleArn=world.role_arn("web"), RoleSessionName="si", WebIdentityToken=token
+        )
+    assert _code(refused) == "AccessDenied"
+    answer = client.assume_role_with_web_identity(
+        RoleArn=world.role_arn("web-si"), RoleSessionName="si", WebIdentityToken=token
+    )
+    assert answer["SourceIdentity"] == "alice"
+    session = credentials_of(answer)
+    assert ask(world.url(AP), session, "s3:DeleteObject", OBJECT)[0] == "Allow"
+    plain = client.assume_role_with_web_identity(
+        RoleArn=world.role_arn("web-si"), RoleSessionName="plain", WebIdentityToken=world.jwt()
+    )
+    assert "SourceIdentity" not in plain
+    assert ask(world.url(AP), credentials_of(plain), "s3:DeleteObject", OBJECT)[0] != "Allow"
+
+
 def test_rotated_signing_keys_replicate(world: World) -> None:
     """A key added with TagOpenIDConnectProvider is honoured once the change reaches a region."""
     iam, rotated = world.cluster.iam(), SigningKey.generate("rsa-2")
