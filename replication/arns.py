@@ -13,6 +13,7 @@ __all__ = [
     "role_arn",
     "root_arn",
     "saml_provider_arn",
+    "server_certificate_arn",
     "user_arn",
 ]
 
@@ -69,6 +70,11 @@ def saml_provider_arn(account: str, name: str) -> str:
 def mfa_arn(account: str, path: str, name: str) -> str:
     """The ARN (serial number) of a virtual MFA device."""
     return f"arn:{PARTITION}:iam::{account}:mfa{path}{name}"
+
+
+def server_certificate_arn(account: str, path: str, name: str) -> str:
+    """The ARN of a server certificate stored in IAM."""
+    return f"arn:{PARTITION}:iam::{account}:server-certificate{path}{name}"
 
 
 def parse_iam_arn(arn: str) -> tuple[str, str, str, str] | None:

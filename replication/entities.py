@@ -20,6 +20,7 @@ from replication.arns import (
     role_arn,
     root_arn,
     saml_provider_arn,
+    server_certificate_arn,
     user_arn,
 )
 
@@ -31,16 +32,26 @@ __all__ = [
     "EntityKey",
     "Group",
     "InstanceProfile",
+    "LoginProfile",
     "ManagedPolicy",
     "MfaDevice",
     "OidcProvider",
     "OrgAccount",
+    "OrgDelegatedAdmin",
+    "OrgHandshake",
     "OrgPolicy",
+    "OrgServiceAccess",
+    "OrgTag",
     "OrgUnit",
     "Organization",
+    "PasswordPolicy",
     "PolicyVersion",
     "Role",
     "SamlProvider",
+    "ServerCertificate",
+    "ServiceCredential",
+    "SigningCertificate",
+    "SshPublicKey",
     "Tag",
     "User",
 ]
@@ -64,6 +75,7 @@ class Account(_Frozen):
     id: str
     alias: str | None = None
     created_at: datetime
+    password_policy: PasswordPolicy | None = None  # None: AWS's default rules apply
 
     @property
     def arn(self) -> str:
@@ -85,11 +97,70 @@ class User(_Frozen):
     groups: tuple[str, ...] = ()  # names of the groups the user is a member of, in join order
     attached_policies: tuple[str, ...] = ()  # managed policy ARNs, in attach order
     permissions_boundary: str | None = None  # managed policy ARN
+    login_profile: LoginProfile | None = None  # the console password, if any
+    ssh_public_keys: tuple[SshPublicKey, ...] = ()  # in upload order
+    signing_certificates: tuple[SigningCertificate, ...] = ()  # in upload order
+    service_credentials: tuple[ServiceCredential, ...] = ()  # in creation order
 
     @property
     def arn(self) -> str:
         """The user's ARN, path included."""
         return user_arn(self.account, self.path, self.name)
+
+
+class LoginProfile(_Frozen):
+    """A user's console password, kept only as a salted hash (``scrypt$salt$hash``)."""
+
+    created_at: datetime
+    password_hash: str = Field(repr=False)
+    password_reset_required: bool = False
+    password_changed_at: datetime | None = None
+    # hashes of earlier passwords, newest first, for the policy's PasswordReusePrevention
+    previous_hashes: tuple[str, ...] = Field(default=(), repr=False)
+
+
+class SshPublicKey(_Frozen):
+    """An SSH public key of a user (CodeCommit), kept in OpenSSH form."""
+
+    key_id: str
+    body: str
+    fingerprint: str
+    status: Literal["Active", "Inactive"] = "Active"
+    uploaded_at: datetime
+
+
+class SigningCertificate(_Frozen):
+    """An X.509 signing certificate of a user, kept as the PEM text that was uploaded."""
+
+    certificate_id: str
+    body: str
+    status: Literal["Active", "Inactive"] = "Active"
+    uploaded_at: datetime
+
+
+class ServiceCredential(_Frozen):
+    """A service-specific credential (CodeCommit, Keyspaces); the password only as a hash."""
+
+    credential_id: str
+    service_name: str
+    service_user_name: str
+    password_hash: str = Field(repr=False)
+    status: Literal["Active", "Inactive"] = "Active"
+    created_at: datetime
+
+
+class PasswordPolicy(_Frozen):
+    """An account's custom password policy, as UpdateAccountPasswordPolicy set it."""
+
+    minimum_length: int = 6
+    require_symbols: bool = False
+    require_numbers: bool = False
+    require_uppercase: bool = False
+    require_lowercase: bool = False
+    allow_users_to_change: bool = False
+    max_age_days: int | None = None
+    reuse_prevention: int | None = None
+    hard_expiry: bool | None = None
 
 
 class AccessKey(_Frozen):
@@ -255,6 +326,30 @@ class MfaDevice(_Frozen):
         return mfa_arn(self.account, self.path, self.name)
 
 
+class ServerCertificate(_Frozen):
+    """A server certificate stored in IAM: the public certificate and its chain.
+
+    The private key uploaded with it is checked against the certificate and then dropped:
+    IAM never returns it and nothing in the emulator needs it back.
+    """
+
+    entity: Literal["server_certificate"] = "server_certificate"
+    account: str
+    name: str
+    path: str = "/"
+    server_certificate_id: str
+    uploaded_at: datetime
+    expires_at: datetime
+    certificate_body: str
+    certificate_chain: str | None = None
+    tags: tuple[Tag, ...] = ()
+
+    @property
+    def arn(self) -> str:
+        """The certificate's ARN, path included."""
+        return server_certificate_arn(self.account, self.path, self.name)
+
+
 class OrgAccount(_Frozen):
     """An account as a member of an organization, and where it sits in the tree."""
 
@@ -276,12 +371,19 @@ class OrgUnit(_Frozen):
 
 
 class OrgPolicy(_Frozen):
-    """A service or resource control policy and the roots, OUs and accounts it is attached to."""
+    """An organization policy (SCP, RCP, tag, backup, AI opt-out) and where it is attached."""
 
     id: str
     name: str
     description: str = ""
-    type: Literal["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"]
+    type: Literal[
+        "SERVICE_CONTROL_POLICY",
+        "RESOURCE_CONTROL_POLICY",
+        # stored and listed only: the engine never evaluates these
+        "TAG_POLICY",
+        "BACKUP_POLICY",
+        "AISERVICES_OPT_OUT_POLICY",
+    ]
     content: str
     aws_managed: bool = False
     targets: tuple[str, ...] = ()
@@ -294,6 +396,42 @@ class AccountRequest(_Frozen):
     account_name: str
     account_id: str
     requested_at: datetime
+
+
+class OrgTag(_Frozen):
+    """A tag on one of an organization's accounts, OUs, root or policies."""
+
+    resource_id: str
+    key: str
+    value: str
+
+
+class OrgHandshake(_Frozen):
+    """An invitation (INVITE handshake) from the organization to an account or an email."""
+
+    id: str
+    target_type: Literal["ACCOUNT", "EMAIL"]
+    target: str
+    state: Literal["OPEN", "ACCEPTED", "DECLINED", "CANCELED"] = "OPEN"
+    notes: str = ""
+    requested_at: datetime
+    expires_at: datetime
+    accepted_by: str | None = None  # the account that accepted an EMAIL invitation
+
+
+class OrgServiceAccess(_Frozen):
+    """A service principal trusted by the organization (EnableAWSServiceAccess)."""
+
+    service_principal: str
+    enabled_at: datetime
+
+
+class OrgDelegatedAdmin(_Frozen):
+    """A member account registered as delegated administrator of one service."""
+
+    account_id: str
+    service_principal: str
+    delegated_at: datetime
 
 
 class Organization(_Frozen):
@@ -315,6 +453,10 @@ class Organization(_Frozen):
     units: tuple[OrgUnit, ...] = ()
     policies: tuple[OrgPolicy, ...] = ()
     account_requests: tuple[AccountRequest, ...] = ()
+    handshakes: tuple[OrgHandshake, ...] = ()
+    resource_tags: tuple[OrgTag, ...] = ()  # not "tags": the aggregate itself is untagged
+    service_access: tuple[OrgServiceAccess, ...] = ()
+    delegated_admins: tuple[OrgDelegatedAdmin, ...] = ()
 
     @property
     def arn(self) -> str:
@@ -351,6 +493,7 @@ Entity = (
     | OidcProvider
     | SamlProvider
     | MfaDevice
+    | ServerCertificate
     | Organization
 )
 

@@ -43,6 +43,8 @@ ChangeKind = Literal[
     "saml_provider.delete",
     "mfa_device.put",
     "mfa_device.delete",
+    "server_certificate.put",
+    "server_certificate.delete",
     "organization.put",
     "organization.delete",
     "batch.put",

@@ -35,6 +35,7 @@ from replication.entities import (
     Organization,
     Role,
     SamlProvider,
+    ServerCertificate,
     User,
 )
 from replication.events import ChangeEvent
@@ -111,6 +112,12 @@ COLLECTIONS: dict[str, Collection] = {
     "mfa_device": Collection(
         "mfa_devices", MfaDevice, lambda e: (e.account, e.name), lambda r: (r.account, r.name)
     ),
+    "server_certificate": Collection(
+        "server_certificates",
+        ServerCertificate,
+        lambda e: _named(e.account, e.name),
+        lambda r: _named(r.account, r.name),
+    ),
 }
 
 
@@ -137,6 +144,9 @@ class IamState:
         default_factory=immutables.Map
     )
     mfa_devices: immutables.Map[tuple[str, str], MfaDevice] = field(default_factory=immutables.Map)
+    server_certificates: immutables.Map[tuple[str, str], ServerCertificate] = field(
+        default_factory=immutables.Map
+    )
     organizations: immutables.Map[str, Organization] = field(default_factory=immutables.Map)
     # (account, lower user name or "" for root) -> access key ids, in creation order
     keys_by_owner: immutables.Map[tuple[str, str], tuple[str, ...]] = field(
@@ -171,6 +181,10 @@ class IamState:
             return None
         found = self.managed_policies.get((parsed[0], parsed[3]))
         return found if found is not None and found.arn == arn else None
+
+    def server_certificate(self, account: str, name: str) -> ServerCertificate | None:
+        """The server certificate of that name in the account (names ignore case), if any."""
+        return self.server_certificates.get(_named(account, name))
 
     def roles_of(self, account: str) -> list[Role]:
         """The account's roles, sorted by name."""

@@ -1,8 +1,8 @@
 """GetAccountSummary: the account's entity counts and IAM quotas, as IAM's ``SummaryMap``.
 
 Counts come from the projection; quotas are the ones the handlers enforce (the same
-constants), and AWS's defaults for resources the emulator does not model (server and
-signing certificates), so tools that read the map find every key AWS returns.
+constants), and AWS's defaults for the rest, so tools that read the map find every key AWS
+returns.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from controlplane.iam.groups import GROUPS_PER_ACCOUNT, GROUPS_PER_USER
 from controlplane.iam.managed_policies import POLICIES_PER_ACCOUNT, VERSIONS_PER_POLICY
 from controlplane.iam.operation import Caller, Operation, Outcome, Params
 from controlplane.iam.roles import ROLES_PER_ACCOUNT
+from controlplane.iam.server_certificates import SERVER_CERTIFICATES_PER_ACCOUNT
+from controlplane.iam.signing_certificates import SIGNING_CERTIFICATES_PER_USER
 from controlplane.iam.user_policies import INLINE_BYTES_PER_USER
 from controlplane.iam.users import USERS_PER_ACCOUNT
 from replication.state import IamState
@@ -23,12 +25,10 @@ __all__ = ["OPERATIONS", "summary_map"]
 
 # AWS's default quotas for what the handlers do not enforce themselves
 _FIXED_QUOTAS = {
-    "ServerCertificatesQuota": 20,
     "GroupPolicySizeQuota": 5120,
     "RolePolicySizeQuota": 10240,
     "PolicySizeQuota": 6144,
     "AssumeRolePolicySizeQuota": 2048,
-    "SigningCertificatesPerUserQuota": 2,
     "InstanceProfilesQuota": 1000,
     "PolicyVersionsInUseQuota": 10000,
     "GlobalEndpointTokenVersion": 1,
@@ -51,10 +51,10 @@ def summary_map(state: IamState, account: str) -> dict[str, int]:
         + sum(1 for (acct, _) in state.saml_providers if acct == account),
         "MFADevices": len(devices),
         "MFADevicesInUse": len(in_use),
-        "ServerCertificates": 0,
+        "ServerCertificates": sum(1 for (acct, _) in state.server_certificates if acct == account),
         "AccountMFAEnabled": int(any(d.user_name is None for d in in_use)),
         "AccountAccessKeysPresent": int(bool(state.keys_of(account, None))),
-        "AccountSigningCertificatesPresent": 0,
+        "AccountSigningCertificatesPresent": 0,  # the root user's own: not supported here
     }
     quotas = {
         "UsersQuota": USERS_PER_ACCOUNT,
@@ -68,6 +68,8 @@ def summary_map(state: IamState, account: str) -> dict[str, int]:
         "AttachedPoliciesPerUserQuota": MANAGED_POLICIES_PER_ENTITY,
         "AttachedPoliciesPerGroupQuota": MANAGED_POLICIES_PER_ENTITY,
         "AttachedPoliciesPerRoleQuota": MANAGED_POLICIES_PER_ENTITY,
+        "ServerCertificatesQuota": SERVER_CERTIFICATES_PER_ACCOUNT,
+        "SigningCertificatesPerUserQuota": SIGNING_CERTIFICATES_PER_USER,
     }
     return counts | quotas | _FIXED_QUOTAS
 

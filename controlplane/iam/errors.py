@@ -11,6 +11,7 @@ __all__ = [
     "limit_exceeded",
     "malformed_policy",
     "no_such_entity",
+    "root_credentials_unsupported",
     "unmodifiable_entity",
 ]
 
@@ -48,3 +49,8 @@ def invalid_input(message: str) -> AwsError:
 def unmodifiable_entity(message: str) -> AwsError:
     """400 UnmodifiableEntity (service-linked roles, AWS managed policies)."""
     return AwsError("UnmodifiableEntity", message, 400)
+
+
+def root_credentials_unsupported(what: str) -> AwsError:
+    """501 NotImplemented: ``what`` of the root user, which the emulator keeps no entity for."""
+    return AwsError("NotImplemented", f"iam-planes does not support {what} of the root user.", 501)

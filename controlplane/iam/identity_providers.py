@@ -203,6 +203,8 @@ def create_saml_provider(state: IamState, params: Params, caller: Caller, now: d
         tags=tags_of(params),
     )
     result: dict[str, Any] = {"SAMLProviderArn": provider.arn}
+    if provider.tags:
+        result["Tags"] = tag_shapes(provider.tags)
     return Outcome(result, Change("saml_provider.put", provider.model_dump(mode="json")))
 
 
@@ -214,6 +216,7 @@ def get_saml_provider(state: IamState, params: Params, caller: Caller, now: date
             "SAMLMetadataDocument": provider.metadata_document,
             "CreateDate": provider.created_at,
             "ValidUntil": provider.valid_until,
+            "Tags": tag_shapes(provider.tags),
         }
     )
 
@@ -272,4 +275,10 @@ OPERATIONS = (
     Operation("ListSAMLProviders", list_saml_providers, _any_saml, writes=False),
     Operation("UpdateSAMLProvider", update_saml_provider, _saml_resource, writes=True),
     Operation("DeleteSAMLProvider", delete_saml_provider, _saml_resource, writes=True),
+    *tag_operations(
+        "SAMLProvider",
+        lambda s, p, c: _require_saml(s, c, p["SAMLProviderArn"]),
+        _saml_resource,
+        "saml_provider.put",
+    ),
 )

@@ -1,5 +1,6 @@
-"""Virtual MFA devices: Create/DeleteVirtualMFADevice, Enable/DeactivateMFADevice,
-ListMFADevices, ListVirtualMFADevices. Enabling checks two consecutive TOTP codes."""
+"""Virtual MFA devices: Create/DeleteVirtualMFADevice, Enable/Deactivate/Resync/GetMFADevice,
+ListMFADevices, ListVirtualMFADevices and the device's tags. Enabling and resyncing check
+two consecutive TOTP codes."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from awswire.errors import AwsError
 from controlplane.iam.errors import delete_conflict, entity_already_exists, no_such_entity
 from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
 from controlplane.iam.pagination import paginate
-from controlplane.iam.tags import tags_of
+from controlplane.iam.tags import tag_operations, tags_of
 from controlplane.iam.totp import new_seed, verify_consecutive
 from controlplane.iam.users import require_user, user_resource, user_shape
-from replication.arns import mfa_arn, parse_iam_arn
+from replication.arns import mfa_arn, parse_iam_arn, user_arn
 from replication.entities import EntityKey, MfaDevice
 from replication.state import IamState
 
@@ -63,6 +64,32 @@ def create_virtual_mfa_device(
     )
 
 
+def _invalid_codes() -> AwsError:
+    return AwsError(
+        "InvalidAuthenticationCode", "Authentication code for device is not valid.", 403
+    )
+
+
+def _enabled_for(state: IamState, caller: Caller, params: Params) -> MfaDevice:
+    """The device ``SerialNumber`` names, enabled for ``UserName`` (when one is given)."""
+    user = require_user(state, caller.account, params["UserName"]) if "UserName" in params else None
+    device = _require(state, caller, params["SerialNumber"])
+    owner = device.user_name
+    if owner is None or (user is not None and owner.lower() != user.name.lower()):
+        raise no_such_entity(f"MFA Device with serial number {device.serial_number} not found.")
+    return device
+
+
+def _owner_resource(state: IamState, params: Params, caller: Caller) -> str:
+    """GetMFADevice is authorized on the user: the one named, else the device's owner."""
+    if "UserName" in params:
+        return user_resource(state, params, caller)
+    parsed = parse_iam_arn(str(params["SerialNumber"]))
+    device = state.mfa_devices.get((parsed[0], parsed[3])) if parsed else None
+    owner = state.user(caller.account, device.user_name) if device and device.user_name else None
+    return user_arn(owner.account, owner.path, owner.name) if owner else caller.arn
+
+
 def enable_mfa_device(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """EnableMFADevice: bind a device to a user once two consecutive codes prove possession."""
     user = require_user(state, caller.account, params["UserName"])
@@ -71,11 +98,33 @@ def enable_mfa_device(state: IamState, params: Params, caller: Caller, now: date
         raise entity_already_exists("MFA Device is already in use.")
     codes = params["AuthenticationCode1"], params["AuthenticationCode2"]
     if not verify_consecutive(device.seed, *codes, now.timestamp()):
-        raise AwsError(
-            "InvalidAuthenticationCode", "Authentication code for device is not valid.", 403
-        )
+        raise _invalid_codes()
     changed = device.model_copy(update={"user_name": user.name, "enabled_at": now})
     return Outcome({}, Change("mfa_device.put", changed.model_dump(mode="json")))
+
+
+def resync_mfa_device(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+    """ResyncMFADevice: two consecutive codes must be valid near now.
+
+    The emulator's clock and the device's never drift apart, so a valid pair changes nothing.
+    """
+    device = _enabled_for(state, caller, params)
+    codes = params["AuthenticationCode1"], params["AuthenticationCode2"]
+    if not verify_consecutive(device.seed, *codes, now.timestamp()):
+        raise _invalid_codes()
+    return Outcome({})
+
+
+def get_mfa_device(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+    """GetMFADevice: the user a device is enabled for, and since when."""
+    device = _enabled_for(state, caller, params)
+    return Outcome(
+        {
+            "UserName": device.user_name,
+            "SerialNumber": device.serial_number,
+            "EnableDate": device.enabled_at,
+        }
+    )
 
 
 def deactivate_mfa_device(
@@ -143,6 +192,8 @@ OPERATIONS = (
     Operation("CreateVirtualMFADevice", create_virtual_mfa_device, _device_resource, writes=True),
     Operation("EnableMFADevice", enable_mfa_device, user_resource, writes=True),
     Operation("DeactivateMFADevice", deactivate_mfa_device, user_resource, writes=True),
+    Operation("ResyncMFADevice", resync_mfa_device, user_resource, writes=True),
+    Operation("GetMFADevice", get_mfa_device, _owner_resource, writes=False),
     Operation("DeleteVirtualMFADevice", delete_virtual_mfa_device, _device_resource, writes=True),
     Operation("ListMFADevices", list_mfa_devices, user_resource, writes=False),
     Operation(
@@ -150,5 +201,11 @@ OPERATIONS = (
         list_virtual_mfa_devices,
         lambda s, p, c: f"arn:aws:iam::{c.account}:mfa/",
         writes=False,
+    ),
+    *tag_operations(
+        "MFADevice",
+        lambda s, p, c: _require(s, c, p["SerialNumber"]),
+        _device_resource,
+        "mfa_device.put",
     ),
 )

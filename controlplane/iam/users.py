@@ -98,6 +98,21 @@ def list_users(state: IamState, params: Params, caller: Caller, now: datetime) -
     return Outcome({"Users": [user_shape(u) for u in page], **more})
 
 
+def _refuse_while_credentials_remain(user: User) -> None:
+    """DeleteConflict while the user still has a password, certificates, SSH keys or
+    service-specific credentials, each named as AWS names it."""
+    if user.login_profile is not None:
+        raise delete_conflict("Cannot delete entity, must delete login profile first.")
+    if user.signing_certificates:
+        raise delete_conflict("Cannot delete entity, must delete signing certificates first.")
+    if user.ssh_public_keys:
+        raise delete_conflict("Cannot delete entity, must delete SSH public keys first.")
+    if user.service_credentials:
+        raise delete_conflict(
+            "Cannot delete entity, must delete service-specific credentials first."
+        )
+
+
 def delete_user(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """DeleteUser: refused with DeleteConflict while the user still owns anything."""
     user = require_user(state, caller.account, params["UserName"])
@@ -113,6 +128,7 @@ def delete_user(state: IamState, params: Params, caller: Caller, now: datetime) 
         d.user_name == user.name for (a, _), d in state.mfa_devices.items() if a == user.account
     ):
         raise delete_conflict("Cannot delete entity, must delete MFA device first.")
+    _refuse_while_credentials_remain(user)
     key = EntityKey(entity="user", account=caller.account, name=user.name)
     return Outcome({}, Change("user.delete", key.model_dump(mode="json")))
 
