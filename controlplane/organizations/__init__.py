@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from controlplane.iam.operation import Operation
-from controlplane.organizations import policies, tree
+from controlplane.organizations import (
+    delegation,
+    handshakes,
+    membership,
+    policies,
+    tagging,
+    tree,
+)
 
 __all__ = ["OPERATIONS"]
 
 OPERATIONS: dict[str, Operation] = {
-    op.name: op for module in (tree, policies) for op in module.OPERATIONS
+    op.name: op
+    for module in (tree, policies, membership, handshakes, tagging, delegation)
+    for op in module.OPERATIONS
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from awswire.errors import AwsError
 from awswire.models import modeled_error
 
-__all__ = ["constraint_violation", "org_error"]
+__all__ = ["constraint_violation", "org_error", "reasoned_error"]
 
 
 def org_error(shape: str, message: str) -> AwsError:
@@ -13,7 +13,12 @@ def org_error(shape: str, message: str) -> AwsError:
     return modeled_error("organizations", shape, message)
 
 
+def reasoned_error(shape: str, reason: str, message: str) -> AwsError:
+    """A modelled exception that carries a ``Reason`` member (InvalidInputException, ...)."""
+    error = org_error(shape, message)
+    return AwsError(error.code, message, error.http_status, extra={"Reason": reason})
+
+
 def constraint_violation(reason: str, message: str) -> AwsError:
     """ConstraintViolationException with its ``Reason`` member."""
-    error = org_error("ConstraintViolationException", message)
-    return AwsError(error.code, message, error.http_status, extra={"Reason": reason})
+    return reasoned_error("ConstraintViolationException", reason, message)

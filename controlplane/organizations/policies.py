@@ -1,9 +1,16 @@
-"""Policy types and organization policies (SCPs, RCPs): enable, create, attach, list."""
+"""Policy types and organization policies: enable, create, attach, list.
+
+SCPs and RCPs are validated as IAM policy grammar and evaluated by the data plane; tag, backup
+and AI services opt-out policies are stored, attached and listed only (their JSON is checked
+loosely, as AWS's own syntax is a different per-type language).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from controlplane.iam.operation import Caller, Operation, Outcome, Params
 from controlplane.organizations.errors import constraint_violation, org_error
@@ -12,10 +19,12 @@ from controlplane.organizations.shapes import (
     new_id,
     page,
     policy_summary,
+    put,
     require_organization,
     root_shape,
+    with_tags,
+    without_resource,
 )
-from controlplane.organizations.tree import put
 from replication.entities import Organization, OrgPolicy
 from replication.policy import MalformedPolicyDocument, PolicyKind, parse_policy, policy_size
 from replication.state import IamState
@@ -23,12 +32,23 @@ from replication.state import IamState
 __all__ = ["OPERATIONS"]
 
 POLICIES_PER_TARGET = 5
-POLICY_CONTENT_LIMIT = 5120
 POLICIES_PER_ORGANIZATION = 1000
+#: the types the engine evaluates, with the grammar their content is parsed as
 _KINDS = {
     "SERVICE_CONTROL_POLICY": PolicyKind.SCP,
     "RESOURCE_CONTROL_POLICY": PolicyKind.RCP,
 }
+#: every policy type and its maximum document size in characters (AWS's quotas)
+POLICY_CONTENT_LIMITS = {
+    "SERVICE_CONTROL_POLICY": 5120,
+    "RESOURCE_CONTROL_POLICY": 5120,
+    "TAG_POLICY": 10000,
+    "BACKUP_POLICY": 10000,
+    "AISERVICES_OPT_OUT_POLICY": 2500,
+}
+_MALFORMED = (
+    "The provided policy document doesn't meet the requirements of the specified policy type."
+)
 
 
 def _with_policies(organization: Organization, policies: tuple[OrgPolicy, ...]) -> Organization:
@@ -55,7 +75,7 @@ def enable_policy_type(state: IamState, params: Params, caller: Caller, now: dat
     organization = require_organization(state, caller)
     _require_root(organization, params["RootId"])
     kind = params["PolicyType"]
-    if kind not in _KINDS:
+    if kind not in POLICY_CONTENT_LIMITS:
         raise org_error(
             "PolicyTypeNotAvailableForOrganizationException", f"{kind} is not available."
         )
@@ -63,8 +83,10 @@ def enable_policy_type(state: IamState, params: Params, caller: Caller, now: dat
         raise org_error(
             "PolicyTypeAlreadyEnabledException", "The specified policy type is already enabled."
         )
-    full = FULL_ACCESS[kind].model_copy(update={"targets": tuple(_targets(organization))})
-    policies = tuple(full if p.id == full.id else p for p in organization.policies)
+    policies = organization.policies
+    if kind in FULL_ACCESS:  # only SCPs and RCPs come with an AWS managed policy attached
+        full = FULL_ACCESS[kind].model_copy(update={"targets": tuple(_targets(organization))})
+        policies = tuple(full if p.id == full.id else p for p in organization.policies)
     changed = organization.model_copy(
         update={
             "enabled_policy_types": (*organization.enabled_policy_types, kind),
@@ -99,11 +121,20 @@ def disable_policy_type(state: IamState, params: Params, caller: Caller, now: da
 
 
 def _validated_content(content: str, kind: str) -> None:
-    if policy_size(content) > POLICY_CONTENT_LIMIT:
+    if policy_size(content) > POLICY_CONTENT_LIMITS[kind]:
         raise constraint_violation(
             "POLICY_CONTENT_LIMIT_EXCEEDED",
             "You attempted to create a policy that is larger than the maximum size.",
         )
+    if kind not in _KINDS:
+        # tag, backup and AI opt-out policies: a non-empty JSON object is all we check
+        try:
+            parsed = orjson.loads(content)
+        except orjson.JSONDecodeError:
+            raise org_error("MalformedPolicyDocumentException", _MALFORMED) from None
+        if not isinstance(parsed, dict) or not parsed:
+            raise org_error("MalformedPolicyDocumentException", _MALFORMED)
+        return
     try:
         parse_policy(content, _KINDS[kind])
     except MalformedPolicyDocument as error:
@@ -127,10 +158,10 @@ def _policy_result(organization: Organization, policy: OrgPolicy) -> dict[str, A
 
 
 def create_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
-    """CreatePolicy: an SCP or RCP, validated as its kind, at most 5,120 characters."""
+    """CreatePolicy: validated as its type, within the type's size quota."""
     organization = require_organization(state, caller)
     kind = params["Type"]
-    if kind not in _KINDS:
+    if kind not in POLICY_CONTENT_LIMITS:
         raise org_error(
             "PolicyTypeNotAvailableForOrganizationException", f"{kind} is not available."
         )
@@ -150,6 +181,7 @@ def create_policy(state: IamState, params: Params, caller: Caller, now: datetime
         content=params["Content"],
     )
     changed = _with_policies(organization, (*organization.policies, policy))
+    changed = with_tags(changed, policy.id, params.get("Tags"))
     return Outcome(_policy_result(changed, policy), put(changed))
 
 
@@ -194,7 +226,8 @@ def delete_policy(state: IamState, params: Params, caller: Caller, now: datetime
             "OUs, and accounts before performing this operation.",
         )
     policies = tuple(p for p in organization.policies if p.id != policy.id)
-    return Outcome({}, put(_with_policies(organization, policies)))
+    changed = _with_policies(without_resource(organization, policy.id), policies)
+    return Outcome({}, put(changed))
 
 
 def _require_target(organization: Organization, target: str) -> str:
@@ -243,7 +276,8 @@ def detach_policy(state: IamState, params: Params, caller: Caller, now: datetime
             "PolicyNotAttachedException", "The policy isn't attached to the specified target."
         )
     same_kind = [p for p in organization.policies if p.type == policy.type and target in p.targets]
-    if len(same_kind) == 1:
+    # only SCPs and RCPs must keep one policy on every target (their FullAccess default)
+    if len(same_kind) == 1 and policy.type in FULL_ACCESS:
         raise constraint_violation(
             "MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED",
             "You attempted to detach a policy from an entity that would leave it with fewer than "

@@ -11,20 +11,26 @@ from typing import Any, TypeVar
 import orjson
 
 from awswire.errors import AwsError
-from controlplane.iam.operation import Caller, Params
+from controlplane.iam.operation import Caller, Change, Handler, Operation, Params
 from controlplane.organizations.errors import org_error
-from replication.entities import OrgAccount, Organization, OrgPolicy, OrgUnit
+from replication.entities import OrgAccount, Organization, OrgPolicy, OrgTag, OrgUnit
 from replication.state import IamState
 
 __all__ = [
     "FULL_ACCESS",
     "account_shape",
     "new_id",
+    "org_operation",
     "page",
     "policy_summary",
+    "put",
+    "require_management",
     "require_organization",
     "root_shape",
+    "standalone_email",
     "unit_shape",
+    "with_tags",
+    "without_resource",
 ]
 
 SCP = "SERVICE_CONTROL_POLICY"
@@ -62,6 +68,49 @@ FULL_ACCESS: dict[str, OrgPolicy] = {
 }
 
 
+def _anything(state: IamState, params: Params, caller: Caller) -> str:
+    # Organizations actions are authorized on "*" (the handlers check who may do what)
+    return "*"
+
+
+def org_operation(name: str, handler: Handler, writes: bool) -> Operation:
+    """An Organizations action, authorized as ``organizations:<name>``."""
+    return Operation(name, handler, _anything, writes=writes, service="organizations")
+
+
+def put(organization: Organization) -> Change:
+    """The one change of an Organizations write: the whole organization after it."""
+    return Change("organization.put", organization.model_dump(mode="json"))
+
+
+def with_tags(
+    organization: Organization, resource_id: str, tags: Sequence[dict[str, str]] | None
+) -> Organization:
+    """The organization with ``tags`` (the wire's Key/Value list) set on one resource; a key
+    already there takes the new value."""
+    if not tags:
+        return organization
+    new = {t["Key"]: t["Value"] for t in tags}
+    kept = tuple(
+        t for t in organization.resource_tags if not (t.resource_id == resource_id and t.key in new)
+    )
+    added = tuple(OrgTag(resource_id=resource_id, key=k, value=v) for k, v in new.items())
+    return organization.model_copy(update={"resource_tags": (*kept, *added)})
+
+
+def without_resource(organization: Organization, resource_id: str) -> Organization:
+    """The organization with a removed account, OU or policy gone from every policy's targets
+    and its tags dropped."""
+    policies = tuple(
+        p.model_copy(update={"targets": tuple(t for t in p.targets if t != resource_id)})
+        if resource_id in p.targets
+        else p
+        for p in organization.policies
+    )
+    tags = tuple(t for t in organization.resource_tags if t.resource_id != resource_id)
+    return organization.model_copy(update={"policies": policies, "resource_tags": tags})
+
+
 def require_organization(state: IamState, caller: Caller) -> Organization:
     """The organization the caller's account manages or belongs to."""
     organization = state.organization_of(caller.account)
@@ -71,6 +120,22 @@ def require_organization(state: IamState, caller: Caller) -> Organization:
             "Your account is not a member of an organization.",
         )
     return organization
+
+
+def require_management(state: IamState, caller: Caller) -> Organization:
+    """The organization the caller's account manages: member accounts are refused, as in AWS."""
+    organization = require_organization(state, caller)
+    if caller.account != organization.management_account:
+        raise org_error(
+            "AccessDeniedException", "You don't have permissions to access this resource."
+        )
+    return organization
+
+
+def standalone_email(account_id: str) -> str:
+    """The root email address the emulator gives an account outside any organization (AWS
+    accounts always have one; the emulator's accounts are made without)."""
+    return f"root@{account_id}.example.com"
 
 
 def _base(organization: Organization) -> str:

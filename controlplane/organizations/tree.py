@@ -14,24 +14,23 @@ from controlplane.organizations.shapes import (
     account_shape,
     new_id,
     page,
+    put,
     require_organization,
     root_shape,
+    standalone_email,
     unit_shape,
+    with_tags,
+    without_resource,
 )
 from replication.arns import root_arn
 from replication.entities import Account, AccountRequest, OrgAccount, Organization, OrgUnit, Role
 from replication.ids import IdPrefix, new_account_id, new_unique_id
 from replication.state import IamState
 
-__all__ = ["OPERATIONS", "put", "with_default_policies"]
+__all__ = ["OPERATIONS", "put", "request_shape", "require_account", "with_default_policies"]
 
 OU_DEPTH_LIMIT = 5
 ACCESS_ROLE = "OrganizationAccountAccessRole"
-
-
-def put(organization: Organization) -> Change:
-    """The one change of an Organizations write: the whole organization after it."""
-    return Change("organization.put", organization.model_dump(mode="json"))
 
 
 def with_default_policies(organization: Organization, target: str) -> Organization:
@@ -69,7 +68,7 @@ def create_organization(state: IamState, params: Params, caller: Caller, now: da
             "The AWS account is already a member of an organization.",
         )
     root_id = new_id("r-", 4)
-    email = f"root@{caller.account}.example.com"
+    email = standalone_email(caller.account)
     management = OrgAccount(
         id=caller.account,
         name="management",
@@ -98,7 +97,7 @@ def describe_organization(
     return Outcome({"Organization": organization_shape(require_organization(state, caller))})
 
 
-def _request_shape(request: AccountRequest) -> dict[str, Any]:
+def request_shape(request: AccountRequest) -> dict[str, Any]:
     return {
         "Id": request.id,
         "AccountName": request.account_name,
@@ -132,10 +131,11 @@ def create_account(state: IamState, params: Params, caller: Caller, now: datetim
         }
     )
     changed = with_default_policies(changed, account.id)
+    changed = with_tags(changed, account.id, params.get("Tags"))
     role = _access_role(params, organization, account.id, now)
     entities = [changed, Account(id=account.id, created_at=now), role]
     batch = Change("batch.put", {"entities": [e.model_dump(mode="json") for e in entities]})
-    return Outcome({"CreateAccountStatus": _request_shape(request)}, batch)
+    return Outcome({"CreateAccountStatus": request_shape(request)}, batch)
 
 
 def _access_role(
@@ -175,7 +175,7 @@ def describe_create_account_status(
             "We can't find a create account request with the CreateAccountRequestId that you "
             "specified.",
         )
-    return Outcome({"CreateAccountStatus": _request_shape(request)})
+    return Outcome({"CreateAccountStatus": request_shape(request)})
 
 
 def require_account(organization: Organization, account_id: str) -> OrgAccount:
@@ -244,6 +244,7 @@ def create_organizational_unit(
     )
     changed = organization.model_copy(update={"units": (*organization.units, unit)})
     changed = with_default_policies(changed, unit.id)
+    changed = with_tags(changed, unit.id, params.get("Tags"))
     return Outcome({"OrganizationalUnit": unit_shape(changed, unit)}, put(changed))
 
 
@@ -281,12 +282,9 @@ def delete_organizational_unit(
             "The specified OU is not empty. Move all accounts to another root or OU and delete "
             "all child OUs, and then try the operation again.",
         )
-    policies = tuple(
-        p.model_copy(update={"targets": tuple(t for t in p.targets if t != unit.id)})
-        for p in organization.policies
-    )
     units = tuple(u for u in organization.units if u.id != unit.id)
-    return Outcome({}, put(organization.model_copy(update={"units": units, "policies": policies})))
+    changed = without_resource(organization, unit.id).model_copy(update={"units": units})
+    return Outcome({}, put(changed))
 
 
 def list_children(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
