@@ -15,9 +15,10 @@ from controlplane.iam.errors import (
     no_such_entity,
     root_credentials_unsupported,
 )
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
+from controlplane.iam.operation import Caller, Operation, Outcome, Params
 from controlplane.iam.password_policy import require_acceptable_password
 from controlplane.iam.secret_hashing import hash_secret, matches_hash
+from controlplane.iam.user_changes import user_put
 from controlplane.iam.users import require_user, user_resource
 from replication.entities import LoginProfile, User
 from replication.state import IamState
@@ -50,11 +51,6 @@ def _profile_shape(user: User, profile: LoginProfile) -> dict[str, Any]:
     }
 
 
-def _put(user: User, profile: LoginProfile | None) -> Change:
-    changed = user.model_copy(update={"login_profile": profile})
-    return Change("user.put", changed.model_dump(mode="json"))
-
-
 def _with_new_password(profile: LoginProfile, password: str, now: datetime) -> LoginProfile:
     """The profile holding ``password``; the replaced hash joins the remembered ones."""
     previous = (profile.password_hash, *profile.previous_hashes)[:REMEMBERED_PASSWORDS]
@@ -83,7 +79,9 @@ def create_login_profile(state: IamState, params: Params, caller: Caller, now: d
         password_reset_required=params.get("PasswordResetRequired", False),
         password_changed_at=now,
     )
-    return Outcome({"LoginProfile": _profile_shape(user, profile)}, _put(user, profile))
+    return Outcome(
+        {"LoginProfile": _profile_shape(user, profile)}, user_put(user, "login_profile", profile)
+    )
 
 
 def get_login_profile(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
@@ -103,14 +101,14 @@ def update_login_profile(state: IamState, params: Params, caller: Caller, now: d
         profile = profile.model_copy(
             update={"password_reset_required": params["PasswordResetRequired"]}
         )
-    return Outcome({}, _put(user, profile))
+    return Outcome({}, user_put(user, "login_profile", profile))
 
 
 def delete_login_profile(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """DeleteLoginProfile: the user can no longer sign in to the console."""
     user = _target_user(state, params, caller)
     _require_profile(user)
-    return Outcome({}, _put(user, None))
+    return Outcome({}, user_put(user, "login_profile", None))
 
 
 def change_password(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
@@ -130,7 +128,7 @@ def change_password(state: IamState, params: Params, caller: Caller, now: dateti
     changed = _with_new_password(profile, new_password, now).model_copy(
         update={"password_reset_required": False}
     )
-    return Outcome({}, _put(user, changed))
+    return Outcome({}, user_put(user, "login_profile", changed))
 
 
 OPERATIONS = (

@@ -13,9 +13,10 @@ from typing import Any
 
 from awswire.errors import AwsError
 from controlplane.iam.errors import limit_exceeded, no_such_entity
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
+from controlplane.iam.operation import Caller, Operation, Outcome, Params
 from controlplane.iam.pagination import paginate
 from controlplane.iam.secret_hashing import hash_secret
+from controlplane.iam.user_changes import user_put, with_status, without
 from controlplane.iam.users import require_user, user_resource
 from replication.entities import ServiceCredential, User
 from replication.ids import new_unique_id
@@ -59,11 +60,6 @@ def _require_credential(user: User | None, credential_id: str) -> tuple[User, Se
     return user, found
 
 
-def _put(user: User, credentials: tuple[ServiceCredential, ...]) -> Change:
-    changed = user.model_copy(update={"service_credentials": credentials})
-    return Change("user.put", changed.model_dump(mode="json"))
-
-
 def _metadata(user: User, credential: ServiceCredential) -> dict[str, Any]:
     return {
         "UserName": user.name,
@@ -103,7 +99,7 @@ def create_service_specific_credential(
     )
     return Outcome(
         {"ServiceSpecificCredential": _with_password(user, credential, password)},
-        _put(user, (*user.service_credentials, credential)),
+        user_put(user, "service_credentials", (*user.service_credentials, credential)),
     )
 
 
@@ -138,13 +134,8 @@ def update_service_specific_credential(
     user, target = _require_credential(
         _owner(state, params, caller), params["ServiceSpecificCredentialId"]
     )
-    if params["Status"] not in ("Active", "Inactive"):
-        raise AwsError("InvalidInput", f"Invalid status: {params['Status']}", 400)
-    credentials = tuple(
-        c.model_copy(update={"status": params["Status"]}) if c is target else c
-        for c in user.service_credentials
-    )
-    return Outcome({}, _put(user, credentials))
+    credentials = with_status(user.service_credentials, target, params["Status"])
+    return Outcome({}, user_put(user, "service_credentials", credentials))
 
 
 def reset_service_specific_credential(
@@ -159,7 +150,7 @@ def reset_service_specific_credential(
     credentials = tuple(reset if c is target else c for c in user.service_credentials)
     return Outcome(
         {"ServiceSpecificCredential": _with_password(user, reset, password)},
-        _put(user, credentials),
+        user_put(user, "service_credentials", credentials),
     )
 
 
@@ -170,8 +161,8 @@ def delete_service_specific_credential(
     user, target = _require_credential(
         _owner(state, params, caller), params["ServiceSpecificCredentialId"]
     )
-    remaining = tuple(c for c in user.service_credentials if c is not target)
-    return Outcome({}, _put(user, remaining))
+    remaining = without(user.service_credentials, target)
+    return Outcome({}, user_put(user, "service_credentials", remaining))
 
 
 OPERATIONS = (

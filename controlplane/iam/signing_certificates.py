@@ -16,8 +16,9 @@ from cryptography.hazmat.primitives import serialization
 
 from awswire.errors import AwsError
 from controlplane.iam.errors import limit_exceeded, no_such_entity, root_credentials_unsupported
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
+from controlplane.iam.operation import Caller, Operation, Outcome, Params
 from controlplane.iam.pagination import paginate
+from controlplane.iam.user_changes import user_put, with_status, without
 from controlplane.iam.users import require_user, user_resource
 from replication.entities import SigningCertificate, User
 from replication.state import IamState
@@ -59,11 +60,6 @@ def _require_certificate(user: User, certificate_id: str) -> SigningCertificate:
     return found
 
 
-def _put(user: User, certificates: tuple[SigningCertificate, ...]) -> Change:
-    changed = user.model_copy(update={"signing_certificates": certificates})
-    return Change("user.put", changed.model_dump(mode="json"))
-
-
 def _certificate_shape(user: User, certificate: SigningCertificate) -> dict[str, Any]:
     return {
         "UserName": user.name,
@@ -101,7 +97,7 @@ def upload_signing_certificate(
     )
     return Outcome(
         {"Certificate": _certificate_shape(user, certificate)},
-        _put(user, (*user.signing_certificates, certificate)),
+        user_put(user, "signing_certificates", (*user.signing_certificates, certificate)),
     )
 
 
@@ -123,14 +119,9 @@ def update_signing_certificate(
     user = _owner(state, params, caller)
     if user is None:
         raise root_credentials_unsupported("signing certificates")
-    if params["Status"] not in ("Active", "Inactive"):
-        raise AwsError("InvalidInput", f"Invalid status: {params['Status']}", 400)
     target = _require_certificate(user, params["CertificateId"])
-    certificates = tuple(
-        c.model_copy(update={"status": params["Status"]}) if c is target else c
-        for c in user.signing_certificates
-    )
-    return Outcome({}, _put(user, certificates))
+    certificates = with_status(user.signing_certificates, target, params["Status"])
+    return Outcome({}, user_put(user, "signing_certificates", certificates))
 
 
 def delete_signing_certificate(
@@ -141,8 +132,8 @@ def delete_signing_certificate(
     if user is None:
         raise root_credentials_unsupported("signing certificates")
     target = _require_certificate(user, params["CertificateId"])
-    remaining = tuple(c for c in user.signing_certificates if c is not target)
-    return Outcome({}, _put(user, remaining))
+    remaining = without(user.signing_certificates, target)
+    return Outcome({}, user_put(user, "signing_certificates", remaining))
 
 
 OPERATIONS = (

@@ -18,8 +18,9 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from awswire.errors import AwsError
 from controlplane.iam.errors import limit_exceeded, no_such_entity
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
+from controlplane.iam.operation import Caller, Operation, Outcome, Params
 from controlplane.iam.pagination import paginate
+from controlplane.iam.user_changes import user_put, with_status, without
 from controlplane.iam.users import require_user, user_resource
 from replication.entities import SshPublicKey, User
 from replication.ids import new_unique_id
@@ -88,11 +89,6 @@ def _require_key(user: User, key_id: str) -> SshPublicKey:
     return found
 
 
-def _put(user: User, keys: tuple[SshPublicKey, ...]) -> Change:
-    changed = user.model_copy(update={"ssh_public_keys": keys})
-    return Change("user.put", changed.model_dump(mode="json"))
-
-
 def _key_shape(user: User, key: SshPublicKey, body: str | None) -> dict[str, Any]:
     shape: dict[str, Any] = {
         "UserName": user.name,
@@ -129,7 +125,9 @@ def upload_ssh_public_key(
         uploaded_at=now,
     )
     shape = _key_shape(user, key, key.body)
-    return Outcome({"SSHPublicKey": shape}, _put(user, (*user.ssh_public_keys, key)))
+    return Outcome(
+        {"SSHPublicKey": shape}, user_put(user, "ssh_public_keys", (*user.ssh_public_keys, key))
+    )
 
 
 def get_ssh_public_key(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
@@ -155,14 +153,9 @@ def update_ssh_public_key(
 ) -> Outcome:
     """UpdateSSHPublicKey: make a key Active or Inactive."""
     user = require_user(state, caller.account, params["UserName"])
-    if params["Status"] not in ("Active", "Inactive"):
-        raise AwsError("InvalidInput", f"Invalid status: {params['Status']}", 400)
     target = _require_key(user, params["SSHPublicKeyId"])
-    keys = tuple(
-        k.model_copy(update={"status": params["Status"]}) if k is target else k
-        for k in user.ssh_public_keys
-    )
-    return Outcome({}, _put(user, keys))
+    keys = with_status(user.ssh_public_keys, target, params["Status"])
+    return Outcome({}, user_put(user, "ssh_public_keys", keys))
 
 
 def delete_ssh_public_key(
@@ -171,7 +164,7 @@ def delete_ssh_public_key(
     """DeleteSSHPublicKey: the key is gone for good."""
     user = require_user(state, caller.account, params["UserName"])
     target = _require_key(user, params["SSHPublicKeyId"])
-    return Outcome({}, _put(user, tuple(k for k in user.ssh_public_keys if k is not target)))
+    return Outcome({}, user_put(user, "ssh_public_keys", without(user.ssh_public_keys, target)))
 
 
 OPERATIONS = (
