@@ -20,7 +20,7 @@ from controlplane.organizations.shapes import (
     page,
     policy_summary,
     put,
-    require_organization,
+    require_management,
     root_shape,
     with_tags,
     without_resource,
@@ -72,7 +72,7 @@ def _require_root(organization: Organization, root_id: str) -> None:
 
 def enable_policy_type(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """EnablePolicyType: the type's FullAccess policy is attached to every root, OU, account."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     _require_root(organization, params["RootId"])
     kind = params["PolicyType"]
     if kind not in POLICY_CONTENT_LIMITS:
@@ -98,7 +98,7 @@ def enable_policy_type(state: IamState, params: Params, caller: Caller, now: dat
 
 def disable_policy_type(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """DisablePolicyType: every policy of the type is detached from everything."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     _require_root(organization, params["RootId"])
     kind = params["PolicyType"]
     if kind not in organization.enabled_policy_types:
@@ -159,7 +159,7 @@ def _policy_result(organization: Organization, policy: OrgPolicy) -> dict[str, A
 
 def create_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """CreatePolicy: validated as its type, within the type's size quota."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     kind = params["Type"]
     if kind not in POLICY_CONTENT_LIMITS:
         raise org_error(
@@ -187,7 +187,7 @@ def create_policy(state: IamState, params: Params, caller: Caller, now: datetime
 
 def describe_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """DescribePolicy."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     return Outcome(_policy_result(organization, _require_policy(organization, params["PolicyId"])))
 
 
@@ -200,7 +200,7 @@ def _customer_policy(organization: Organization, policy_id: str) -> OrgPolicy:
 
 def update_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """UpdatePolicy: new name, description and/or content."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     policy = _customer_policy(organization, params["PolicyId"])
     update: dict[str, Any] = {}
     for member, attribute in (("Name", "name"), ("Description", "description")):
@@ -217,7 +217,7 @@ def update_policy(state: IamState, params: Params, caller: Caller, now: datetime
 
 def delete_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """DeletePolicy: only when it is attached to nothing."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     policy = _customer_policy(organization, params["PolicyId"])
     if policy.targets:
         raise org_error(
@@ -241,7 +241,7 @@ def _require_target(organization: Organization, target: str) -> str:
 
 def attach_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """AttachPolicy: the type must be enabled; at most five policies of a type per target."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     policy = _require_policy(organization, params["PolicyId"])
     target = _require_target(organization, params["TargetId"])
     if policy.type not in organization.enabled_policy_types:
@@ -268,7 +268,7 @@ def attach_policy(state: IamState, params: Params, caller: Caller, now: datetime
 
 def detach_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """DetachPolicy: every target keeps at least one policy of each enabled type."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     policy = _require_policy(organization, params["PolicyId"])
     target = _require_target(organization, params["TargetId"])
     if target not in policy.targets:
@@ -292,7 +292,7 @@ def detach_policy(state: IamState, params: Params, caller: Caller, now: datetime
 
 def list_policies(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """ListPolicies: the policies of one type."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     found = [p for p in organization.policies if p.type == params["Filter"]]
     chunk, more = page(found, params)
     return Outcome({"Policies": [policy_summary(organization, p) for p in chunk], **more})
@@ -302,7 +302,7 @@ def list_policies_for_target(
     state: IamState, params: Params, caller: Caller, now: datetime
 ) -> Outcome:
     """ListPoliciesForTarget: the policies of one type attached directly to a target."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     target = _require_target(organization, params["TargetId"])
     found = [p for p in organization.policies if p.type == params["Filter"] and target in p.targets]
     chunk, more = page(found, params)
@@ -313,7 +313,7 @@ def list_targets_for_policy(
     state: IamState, params: Params, caller: Caller, now: datetime
 ) -> Outcome:
     """ListTargetsForPolicy."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     policy = _require_policy(organization, params["PolicyId"])
     units = {u.id: u.name for u in organization.units}
     names = {a.id: a.name for a in organization.accounts}

@@ -15,6 +15,7 @@ from controlplane.organizations.shapes import (
     new_id,
     page,
     put,
+    require_management,
     require_organization,
     root_shape,
     standalone_email,
@@ -110,7 +111,7 @@ def request_shape(request: AccountRequest) -> dict[str, Any]:
 
 def create_account(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """CreateAccount: the account exists at once (State SUCCEEDED), under the root."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     if any(a.email == params["Email"] for a in organization.accounts):
         raise org_error("DuplicateAccountException", "That account is already present.")
     account = OrgAccount(
@@ -166,7 +167,7 @@ def describe_create_account_status(
     state: IamState, params: Params, caller: Caller, now: datetime
 ) -> Outcome:
     """DescribeCreateAccountStatus."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     wanted = params["CreateAccountRequestId"]
     request = next((r for r in organization.account_requests if r.id == wanted), None)
     if request is None:
@@ -191,21 +192,21 @@ def require_account(organization: Organization, account_id: str) -> OrgAccount:
 
 def list_accounts(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """ListAccounts."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     chunk, more = page(organization.accounts, params)
     return Outcome({"Accounts": [account_shape(organization, a) for a in chunk], **more})
 
 
 def describe_account(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """DescribeAccount."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     account = require_account(organization, params["AccountId"])
     return Outcome({"Account": account_shape(organization, account)})
 
 
 def list_roots(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """ListRoots: the organization's one root."""
-    return Outcome({"Roots": [root_shape(require_organization(state, caller))]})
+    return Outcome({"Roots": [root_shape(require_management(state, caller))]})
 
 
 def require_parent(organization: Organization, parent_id: str, shape: str) -> str:
@@ -228,7 +229,7 @@ def create_organizational_unit(
     state: IamState, params: Params, caller: Caller, now: datetime
 ) -> Outcome:
     """CreateOrganizationalUnit: at most five levels of OUs under the root."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     parent = require_parent(organization, params["ParentId"], "ParentNotFoundException")
     siblings = [u for u in organization.units if u.parent_id == parent]
     if any(u.name == params["Name"] for u in siblings):
@@ -263,7 +264,7 @@ def describe_organizational_unit(
     state: IamState, params: Params, caller: Caller, now: datetime
 ) -> Outcome:
     """DescribeOrganizationalUnit."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     unit = require_unit(organization, params["OrganizationalUnitId"])
     return Outcome({"OrganizationalUnit": unit_shape(organization, unit)})
 
@@ -272,7 +273,7 @@ def delete_organizational_unit(
     state: IamState, params: Params, caller: Caller, now: datetime
 ) -> Outcome:
     """DeleteOrganizationalUnit: only an empty OU."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     unit = require_unit(organization, params["OrganizationalUnitId"])
     children = [a for a in organization.accounts if a.parent_id == unit.id]
     children += [u for u in organization.units if u.parent_id == unit.id]  # type: ignore[misc]
@@ -289,7 +290,7 @@ def delete_organizational_unit(
 
 def list_children(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """ListChildren: the accounts or OUs directly under a root or OU."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     parent = require_parent(organization, params["ParentId"], "ParentNotFoundException")
     if params["ChildType"] == "ACCOUNT":
         ids = [a.id for a in organization.accounts if a.parent_id == parent]
@@ -304,7 +305,7 @@ def list_accounts_for_parent(
     state: IamState, params: Params, caller: Caller, now: datetime
 ) -> Outcome:
     """ListAccountsForParent."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     parent = require_parent(organization, params["ParentId"], "ParentNotFoundException")
     found = [a for a in organization.accounts if a.parent_id == parent]
     chunk, more = page(found, params)
@@ -315,7 +316,7 @@ def list_organizational_units_for_parent(
     state: IamState, params: Params, caller: Caller, now: datetime
 ) -> Outcome:
     """ListOrganizationalUnitsForParent."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     parent = require_parent(organization, params["ParentId"], "ParentNotFoundException")
     found = [u for u in organization.units if u.parent_id == parent]
     chunk, more = page(found, params)
@@ -325,7 +326,7 @@ def list_organizational_units_for_parent(
 
 def list_parents(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """ListParents: the one parent of an account or OU."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     child = params["ChildId"]
     account = organization.member(child)
     unit = next((u for u in organization.units if u.id == child), None)
@@ -341,7 +342,7 @@ def list_parents(state: IamState, params: Params, caller: Caller, now: datetime)
 
 def move_account(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """MoveAccount: from its current parent to another root or OU."""
-    organization = require_organization(state, caller)
+    organization = require_management(state, caller)
     account = require_account(organization, params["AccountId"])
     source = require_parent(organization, params["SourceParentId"], "SourceParentNotFoundException")
     target = require_parent(

@@ -190,6 +190,14 @@ def test_a_member_leaves_and_the_management_account_cannot(
     member = _new_account(org, cluster, "lc-leaver")
     member_client = _client(cluster, **_session(cluster, ops_key, member))
     assert member_client.describe_organization()["Organization"]["Id"].startswith("o-")
+    # a member account sees its organization but may not manage it, even as an administrator
+    for call, kwargs in (
+        (member_client.list_accounts, {}),
+        (member_client.create_account, {"Email": "x@lifecycle.example.com", "AccountName": "x"}),
+        (member_client.list_roots, {}),
+        (member_client.list_policies, {"Filter": SCP}),
+    ):
+        assert _error(call, **kwargs)[:2] == ("AccessDeniedException", 400)
     member_client.leave_organization()
     assert _error(org.describe_account, AccountId=member)[0] == "AccountNotFoundException"
     assert _error(member_client.leave_organization)[0] == "AWSOrganizationsNotInUseException"
