@@ -14,6 +14,7 @@ import time
 import structlog
 from aiohttp import web
 
+from controlplane.api.credential_usage import CredentialUsage
 from controlplane.api.iam import IamApi
 from controlplane.api.organizations import OrganizationsApi
 from controlplane.authorizer import DataPlaneAuthorizer
@@ -47,7 +48,8 @@ async def _serve(args: argparse.Namespace) -> None:
     await writer.catch_up()
     _log.info("projection_loaded", version=writer.state.version)
     authorizer = DataPlaneAuthorizer(args.authorizer)
-    app = build_app(writer, IamApi(writer, authorizer), OrganizationsApi(writer, authorizer))
+    iam = IamApi(writer, authorizer, CredentialUsage(log.client))
+    app = build_app(writer, iam, OrganizationsApi(writer, authorizer))
     app.router.add_get("/metrics", metrics.page)
     app.middlewares.append(metrics.middleware())
     runner = web.AppRunner(app, access_log=None, handle_signals=False)

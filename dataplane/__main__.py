@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import time
@@ -18,6 +19,7 @@ from aiohttp import web
 
 from dataplane.admin import admin_routes, decision_observer, timing_middleware
 from dataplane.authorizer import Authorizer
+from dataplane.key_usage import DEFAULT_FLUSH_SECONDS, FLUSH_SECONDS_ENV, KeyUsage
 from dataplane.metrics import ReplicaMetrics
 from dataplane.replica import Replica, ReplicaIdentity
 from dataplane.server import build_app
@@ -53,6 +55,12 @@ def _arguments() -> argparse.Namespace:
         default=env("IAM_PLANES_DELAYS"),
         help="the region's delays as JSON (replication.delay.RegionDelays), from a profile",
     )
+    parser.add_argument(
+        "--key-usage-flush-seconds",
+        type=float,
+        default=float(env(FLUSH_SECONDS_ENV, str(DEFAULT_FLUSH_SECONDS))),
+        help="how often access keys' last uses are flushed to Redis",
+    )
     args = parser.parse_args()
     if args.az is None:
         args.az = args.region + _az_suffix(env("IAM_PLANES_POD_NAME"))
@@ -78,6 +86,10 @@ def _delays(args: argparse.Namespace) -> RegionDelays:
 async def _serve(args: argparse.Namespace) -> None:
     redis_url = os.environ.get("IAM_PLANES_REDIS_URL", "redis://127.0.0.1:6379/0")
     log = RedisChangeLog(connect(redis_url))
+    # a region reading a read-only Redis replica may name a writable one for key usage
+    usage_url = os.environ.get("IAM_PLANES_KEY_USAGE_REDIS_URL")
+    usage_client = connect(usage_url) if usage_url else log.client
+    key_usage = KeyUsage(args.region)
     replica = Replica(ReplicaIdentity(args.region, args.az), log, _delays(args), clock=time.time)
     metrics = ReplicaMetrics(replica)
     tokens = os.environ.get(TOKEN_KEYS_ENV)
@@ -89,6 +101,7 @@ async def _serve(args: argparse.Namespace) -> None:
         clock=time.time,
         token_keys=keys,
         on_decision=decision_observer(metrics, args.decision_log),
+        key_usage=key_usage,
     )
     app = build_app(replica, authorizer, extra_routes=admin_routes(replica, metrics))
     app.middlewares.append(timing_middleware(metrics))
@@ -101,12 +114,18 @@ async def _serve(args: argparse.Namespace) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     follower = asyncio.create_task(replica.run())
+    usage_flusher = asyncio.create_task(key_usage.run(usage_client, args.key_usage_flush_seconds))
     await own.start()
     await regional.start()
     _log.info("replica_listening", port=args.port, regional_port=args.regional_port)
     await stop.wait()
     follower.cancel()
     await runner.cleanup()
+    usage_flusher.cancel()  # it flushes once more, briefly, before it ends
+    with contextlib.suppress(asyncio.CancelledError):
+        await usage_flusher
+    if usage_client is not log.client:
+        await usage_client.aclose()
     await log.close()
     _log.info("replica_stopped")
 

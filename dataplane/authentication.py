@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from awswire.sigv4 import Headers, parse_signature, verify_signature
-from dataplane.principals import principal_by_access_key
+from dataplane.key_usage import KeyUsage
+from dataplane.principals import ResolvedPrincipal, principal_by_access_key
 from dataplane.queries import SignedRequest
 from dataplane.sts.callers import Caller
 from dataplane.sts.sessions import open_session
@@ -54,11 +55,15 @@ def authenticate_http(  # noqa: PLR0917 - state, keys, request, then where it is
     now: float,
     service: str,
     region: str | None,
+    *,
+    usage: KeyUsage | None = None,
+    action: str | None = None,
 ) -> Caller:
     """The caller whose key signed ``request`` for ``service`` in ``region``.
 
     Order as AWS checks: a malformed signature first, then an unknown or inactive key
     (InvalidClientTokenId) or an expired session (ExpiredToken), then scope, skew and HMAC.
+    A verified long-term key's use (for ``action``, else ``service``) is noted in ``usage``.
     """
     headers = request.headers
     claim = parse_signature(request.method, request.path, request.query, headers)
@@ -76,6 +81,8 @@ def authenticate_http(  # noqa: PLR0917 - state, keys, request, then where it is
         region,
         payload_hash=request.payload_hash,
     )
+    if usage is not None and isinstance(caller, ResolvedPrincipal):
+        usage.record(claim.access_key_id, action or service, now)
     return caller
 
 
@@ -84,9 +91,15 @@ def authenticate(
     signed: SignedRequest,
     clock: Callable[[], float],
     keys: TokenKeys | None = None,
+    *,
+    usage: KeyUsage | None = None,
+    action: str | None = None,
 ) -> Caller:
-    """The principal whose key signed the forwarded request ``signed``."""
+    """The principal whose key signed the forwarded request ``signed`` (its use for
+    ``action`` noted in ``usage``)."""
     request = HttpRequest(
         signed.method, signed.path, signed.query, signed.headers, payload_hash=signed.body_sha256
     )
-    return authenticate_http(state, keys, request, clock(), signed.service, signed.region)
+    return authenticate_http(
+        state, keys, request, clock(), signed.service, signed.region, usage=usage, action=action
+    )

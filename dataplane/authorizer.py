@@ -28,6 +28,7 @@ from dataplane.evaluation import (
     account_decisions,
     evaluate,
 )
+from dataplane.key_usage import KeyUsage
 from dataplane.policy_index import PolicyIndex, resource_account
 from dataplane.principals import principal_by_arn
 from dataplane.queries import AccessKeyPrincipal, AuthorizeQuery
@@ -111,8 +112,10 @@ class Authorizer:
         token_keys: TokenKeys | None = None,
         policies: PolicyIndex | None = None,
         on_decision: Callable[[dict[str, Any], AuthorizeQuery], None] | None = None,
+        key_usage: KeyUsage | None = None,
     ) -> None:
         self._on_decision = on_decision
+        self._key_usage = key_usage
         self._replica = replica
         self._clock = clock
         self._min_version_wait = min_version_wait
@@ -131,6 +134,11 @@ class Authorizer:
     def clock(self) -> Callable[[], float]:
         """The clock every answer is made at."""
         return self._clock
+
+    @property
+    def key_usage(self) -> KeyUsage | None:
+        """Where long-term access keys' uses are noted (None: not recorded)."""
+        return self._key_usage
 
     @property
     def token_keys(self) -> TokenKeys | None:
@@ -163,12 +171,20 @@ class Authorizer:
         return _Clocked(now, environment, round(self._replica.lag_ms(), 3))
 
     def _caller(
-        self, state: IamState, cache: _StateCache, query: AuthorizeQuery
+        self, state: IamState, cache: _StateCache, query: AuthorizeQuery, now: float
     ) -> tuple[Caller, str]:
-        """The caller and its cache key (``caller_cache_key``)."""
+        """The caller and its cache key (``caller_cache_key``); a long-term key's use is
+        noted at ``now`` on every query, cached or not."""
         caller: Caller
         if query.signed_request is not None:
-            caller = authenticate(state, query.signed_request, self._clock, self._token_keys)
+            caller = authenticate(
+                state,
+                query.signed_request,
+                self._clock,
+                self._token_keys,
+                usage=self._key_usage,
+                action=query.action,
+            )
             return caller, caller_cache_key(caller)
         named = query.principal
         if isinstance(named, str):
@@ -190,6 +206,8 @@ class Authorizer:
                 caller = resolve_key(state, self._token_keys, key_id, None, self._clock())[0]
                 found = cache.callers[(key_id,)] = (caller, caller_cache_key(caller))
                 self._cache_for(state)
+            if self._key_usage is not None:  # a dict store: no I/O on the hot path
+                self._key_usage.record(key_id, query.action, now)
             return found
         raise AwsError("ValidationError", "principal or signed_request is required.", 400)
 
@@ -249,7 +267,7 @@ class Authorizer:
 
     def _answer(self, state: IamState, query: AuthorizeQuery, clocked: _Clocked) -> dict[str, Any]:
         cache = self._cache if self._cache.state is state else self._cache_for(state)
-        caller, key = self._caller(state, cache, query)
+        caller, key = self._caller(state, cache, query, clocked.now)
         request, policies = self._request(state, cache, caller, key, query, clocked)
         decision = evaluate(request, policies)
         identity = self._replica.identity

@@ -192,7 +192,9 @@ def build_app(
     app[REPLICA_KEY] = replica
     app[AUTHORIZER_KEY] = authorizer
     app.on_startup.append(_tune_collector)
-    sts = StsApi(replica, authorizer.token_keys, authorizer.policies, authorizer.clock)
+    sts = StsApi(
+        replica, authorizer.token_keys, authorizer.policies, authorizer.clock, authorizer.key_usage
+    )
     app.router.add_post("/", sts.handle)
     app.router.add_get("/", sts.handle)
     app.router.add_post("/authorize", authorize)

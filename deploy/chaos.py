@@ -65,12 +65,12 @@ def start_target(state_dir: Path, target: str) -> int:
         save_cluster(state_dir, cluster)
         return process.pid
     if target == "controlplane":
-        record = start_process(cluster.controlplane, cluster.redis_url_for(cluster.controlplane))
+        record = start_process(cluster.controlplane, cluster)
         cluster.controlplane = record
     else:
         region = next(r for r in cluster.regions.values() if target in r.replicas)
         old = region.replicas[target]
-        region.replicas[target] = record = start_process(old, cluster.redis_url_for(old))
+        region.replicas[target] = record = start_process(old, cluster)
     save_cluster(state_dir, cluster)
     wait_healthy([f"{record.endpoint}/health"], timeout=60)
     assert record.pid is not None

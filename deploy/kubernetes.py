@@ -31,7 +31,11 @@ def _secret_env(name: str, key: str) -> dict[str, Any]:
 def _redis_url(region: str) -> list[dict[str, Any]]:
     password = _secret_env("REDIS_PASSWORD", "redis-password")
     url = f"redis://:$(REDIS_PASSWORD)@redis-{region}:{REDIS_PORT}/0"
-    return [password, {"name": "IAM_PLANES_REDIS_URL", "value": url}]
+    env = [password, {"name": "IAM_PLANES_REDIS_URL", "value": url}]
+    if region != CONTROL_PLANE_REGION:  # a read-only replica: key usage goes to the primary
+        primary = f"redis://:$(REDIS_PASSWORD)@redis-{CONTROL_PLANE_REGION}:{REDIS_PORT}/0"
+        env.append({"name": "IAM_PLANES_KEY_USAGE_REDIS_URL", "value": primary})
+    return env
 
 
 def _service(

@@ -62,11 +62,18 @@ def _token_keys(state_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def plane_env(cluster_redis_url: str, state_dir: Path | None = None) -> dict[str, str]:
-    """Environment every plane process gets: the Redis URL and token keys stay out of argv."""
+def plane_env(
+    cluster_redis_url: str, state_dir: Path | None = None, primary_redis_url: str | None = None
+) -> dict[str, str]:
+    """Environment every plane process gets: the Redis URL and token keys stay out of argv.
+
+    A process reading a regional (read-only) Redis records key usage on the primary.
+    """
     env = {"IAM_PLANES_REDIS_URL": cluster_redis_url, "PYTHONUNBUFFERED": "1"}
     if state_dir is not None:
         env["IAM_PLANES_TOKEN_KEYS"] = _token_keys(state_dir)
+    if primary_redis_url is not None and primary_redis_url != cluster_redis_url:
+        env["IAM_PLANES_KEY_USAGE_REDIS_URL"] = primary_redis_url
     return env
 
 
@@ -106,10 +113,11 @@ def _replica_argv(topology: Topology, region: str, az: str, port: int) -> list[s
     ]
 
 
-def start_process(record: ProcessRecord, redis_url: str) -> ProcessRecord:
+def start_process(record: ProcessRecord, cluster: ClusterFile) -> ProcessRecord:
     """Start (or restart) a plane process from its record; the new pid is in the result."""
     log_file = Path(record.log_file)  # STATE_DIR/logs/NAME.log
-    process = spawn(record.argv, log_file, plane_env(redis_url, log_file.parent.parent))
+    env = plane_env(cluster.redis_url_for(record), log_file.parent.parent, cluster.redis.url)
+    process = spawn(record.argv, log_file, env)
     return record.model_copy(update={"pid": process.pid})
 
 
@@ -200,8 +208,8 @@ def launch(state_dir: Path, topology: Topology, redis_url: str | None = None) ->
     # replicas first: the control plane authorizes its callers through us-east-1's data plane
     for region_record in cluster.regions.values():
         for az, record in region_record.replicas.items():
-            region_record.replicas[az] = start_process(record, cluster.redis_url_for(record))
-    cluster.controlplane = start_process(cluster.controlplane, redis.url)
+            region_record.replicas[az] = start_process(record, cluster)
+    cluster.controlplane = start_process(cluster.controlplane, cluster)
     save_cluster(state_dir, cluster)
     write_aws_profile(state_dir, cluster)
     health = [f"{p.endpoint}/health" for p in cluster.processes().values()]

@@ -18,8 +18,11 @@ from awswire.query import parse_query_request
 from awswire.wire import WireResponse
 from awswire.xml import query_error_response, serialize_query_result
 from controlplane.api.access import CallerAccess
+from controlplane.api.credential_usage import CredentialUsage
 from controlplane.authorizer import DataPlaneAuthorizer
 from controlplane.iam import OPERATIONS
+from controlplane.iam.access_key_usage import KEY_USAGE_OPERATIONS
+from controlplane.iam.credential_report import CREDENTIAL_REPORT_OPERATIONS
 from controlplane.iam.inline_simulation import custom_simulation, inline_results
 from controlplane.iam.operation import Caller
 from controlplane.iam.principal_simulation import principal_simulation
@@ -36,15 +39,24 @@ from controlplane.writer import Writer
 __all__ = ["VERSION_HEADER", "IamApi"]
 
 VERSION_HEADER = "x-iam-planes-version"
+#: actions answered from Redis data beside the projection (key uses, credential reports)
+_READ_AT_THE_EDGE = KEY_USAGE_OPERATIONS | CREDENTIAL_REPORT_OPERATIONS
 _log = structlog.get_logger("controlplane.api")
 
 
 class IamApi:
     """Serves IAM's Query API from the writer's projection."""
 
-    def __init__(self, writer: Writer, authorizer: DataPlaneAuthorizer) -> None:
+    def __init__(
+        self,
+        writer: Writer,
+        authorizer: DataPlaneAuthorizer,
+        credential_usage: CredentialUsage | None = None,
+    ) -> None:
         self._writer = writer
         self._authorizer = authorizer
+        # key uses and credential reports live in Redis beside the log (None: not served)
+        self._credential_usage = credential_usage
         self._access = CallerAccess(writer, authorizer)
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -62,6 +74,12 @@ class IamApi:
             caller = await self._access.authorize(request, body, operation, call.params)
             if call.operation in SIMULATIONS:
                 result, version = await self._simulate(call.operation, call.params, caller)
+            elif call.operation in _READ_AT_THE_EDGE and self._credential_usage is not None:
+                state = self._writer.state
+                result = await self._credential_usage.answer(
+                    call.operation, state, call.params, caller
+                )
+                version = state.version
             else:
                 outcome, version = await self._writer.execute(operation, call.params, caller)
                 result = outcome.result

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from controlplane.iam import (
+    access_key_usage,
     access_keys,
     account,
     account_summary,
     attachments,
     boundaries,
     context_keys,
+    credential_report,
     groups,
     identity_providers,
     instance_profiles,
@@ -57,6 +59,8 @@ OPERATIONS: dict[str, Operation] = {
         ssh_keys,
         signing_certificates,
         service_credentials,
+        access_key_usage,
+        credential_report,
     )
     for op in module.OPERATIONS
 }

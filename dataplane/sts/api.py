@@ -21,6 +21,7 @@ from awswire.wire import WireResponse
 from awswire.xml import query_error_response, serialize_query_result
 from dataplane.authentication import HttpRequest, authenticate_http
 from dataplane.authorizer import environment_keys
+from dataplane.key_usage import KeyUsage
 from dataplane.policy_index import PolicyIndex
 from dataplane.replica import Replica, StaleReplicaError
 from dataplane.sts.assume_role import assume_role
@@ -65,11 +66,13 @@ class StsApi:
         keys: TokenKeys | None,
         index: PolicyIndex,
         clock: Callable[[], float],
+        key_usage: KeyUsage | None = None,
     ) -> None:
         self._replica = replica
         self._keys = keys
         self._index = index
         self._clock = clock
+        self._key_usage = key_usage
 
     async def _state(self, request: web.Request) -> IamState:
         """The state to answer from: now, or once ``x-iam-planes-min-version`` is applied."""
@@ -105,7 +108,9 @@ class StsApi:
         caller = (
             None
             if parsed.operation in UNSIGNED
-            else authenticate_http(state, self._keys, http, now, "sts", region)
+            else authenticate_http(
+                state, self._keys, http, now, "sts", region, usage=self._key_usage
+            )
         )
         call = StsCall(
             state=state,

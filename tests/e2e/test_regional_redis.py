@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import redis
 
 from deploy.ports import free_port_block
 from tests.e2e.cluster import Cluster, http_json, iam_planes
+from tests.e2e.sts_helpers import sts, version_of
 
 pytestmark = pytest.mark.e2e
 
@@ -33,6 +35,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         str(free_port_block(50)),
         "--delay",
         "eu-west-1=100",
+        env={"IAM_PLANES_KEY_USAGE_FLUSH_SECONDS": "0.2"},
     )
     assert started.returncode == 0, started.stdout + started.stderr
     running = Cluster(state_dir)
@@ -57,6 +60,30 @@ def test_each_region_reads_its_own_redis_replica(cluster: Cluster) -> None:
     head = int(response["ResponseMetadata"]["HTTPHeaders"]["x-iam-planes-version"])
     states = cluster.wait_converged(head)
     assert len({s["digest"] for s in states.values()}) == 1
+
+
+def test_key_usage_in_a_replica_region_reaches_the_primary(cluster: Cluster) -> None:
+    """A region reading a read-only Redis replica still records key usage (on the primary),
+    so GetAccessKeyLastUsed names the region where the key was used."""
+    iam = cluster.iam()
+    iam.create_user(UserName="traveller")
+    created = iam.create_access_key(UserName="traveller")
+    key = created["AccessKey"]
+    cluster.wait_converged(version_of(created))
+    signed = {
+        "aws_access_key_id": key["AccessKeyId"],
+        "aws_secret_access_key": key["SecretAccessKey"],
+    }
+    sts(cluster, "ap-northeast-1", **signed).get_caller_identity()
+    deadline = time.monotonic() + 60
+    while True:
+        used = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]
+        if used["Region"] == "ap-northeast-1":
+            break
+        assert time.monotonic() < deadline, used
+        time.sleep(0.1)
+    assert used["ServiceName"] == "sts"
+    assert "LastUsedDate" in used
 
 
 def test_regions_keep_answering_with_the_primary_redis_dead(cluster: Cluster) -> None:
