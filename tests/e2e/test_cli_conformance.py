@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
 
 from tests.e2e.aws_cli import AwsCli
 from tests.e2e.cluster import Cluster, running_cluster
@@ -237,6 +242,85 @@ def test_identity_providers_mfa_alias_and_authorization_details(
     details = aws.ok("iam", "get-account-authorization-details", "--filter", "User")
     assert "cli-detail" in [u["UserName"] for u in details["UserDetailList"]]
     assert details["RoleDetailList"] == []
+
+
+def _self_signed() -> tuple[str, str]:
+    """A self-signed certificate and its private key, both PEM."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cli.example.com")])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(datetime(2024, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2099, 1, 1, tzinfo=UTC))
+        .sign(key, hashes.SHA256())
+    )
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode(), private.decode()
+
+
+def test_user_credentials_and_certificates(aws: AwsCli, tmp_path: Path) -> None:
+    """Password policy and login profiles, SSH keys, signing and server certificates."""
+    assert aws.fails("iam", "get-account-password-policy") == "NoSuchEntity"
+    aws.ok(
+        "iam", "update-account-password-policy", "--minimum-password-length", "12",
+        "--require-numbers",
+    )  # fmt: skip
+    policy = aws.ok("iam", "get-account-password-policy")["PasswordPolicy"]
+    assert policy["MinimumPasswordLength"] == 12
+    assert policy["RequireNumbers"] is True
+    aws.ok("iam", "create-user", "--user-name", "cli-cred")
+    assert aws.fails(
+        "iam", "create-login-profile", "--user-name", "cli-cred", "--password", "short1"
+    ) == "PasswordPolicyViolation"  # fmt: skip
+    aws.ok(
+        "iam", "create-login-profile", "--user-name", "cli-cred",
+        "--password", "long-enough-password-1", "--password-reset-required",
+    )  # fmt: skip
+    profile = aws.ok("iam", "get-login-profile", "--user-name", "cli-cred")["LoginProfile"]
+    assert profile["PasswordResetRequired"] is True
+    assert aws.fails("iam", "delete-user", "--user-name", "cli-cred") == "DeleteConflict"
+
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    openssh = rsa_key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    uploaded = aws.ok(
+        "iam", "upload-ssh-public-key", "--user-name", "cli-cred",
+        "--ssh-public-key-body", openssh.decode(),
+    )["SSHPublicKey"]  # fmt: skip
+    assert uploaded["SSHPublicKeyId"].startswith("APKA")
+    listed = aws.ok("iam", "list-ssh-public-keys", "--user-name", "cli-cred")["SSHPublicKeys"]
+    assert [k["SSHPublicKeyId"] for k in listed] == [uploaded["SSHPublicKeyId"]]
+
+    body, private_key = _self_signed()
+    (tmp_path / "cert.pem").write_text(body)
+    (tmp_path / "key.pem").write_text(private_key)
+    signing = aws.ok(
+        "iam", "upload-signing-certificate", "--user-name", "cli-cred",
+        "--certificate-body", f"file://{tmp_path / 'cert.pem'}",
+    )["Certificate"]  # fmt: skip
+    assert signing["Status"] == "Active"
+    server = aws.ok(
+        "iam", "upload-server-certificate", "--server-certificate-name", "cli-edge",
+        "--certificate-body", f"file://{tmp_path / 'cert.pem'}",
+        "--private-key", f"file://{tmp_path / 'key.pem'}",
+    )["ServerCertificateMetadata"]  # fmt: skip
+    assert server["ServerCertificateId"].startswith("ASCA")
+    got = aws.ok("iam", "get-server-certificate", "--server-certificate-name", "cli-edge")
+    assert "PrivateKey" not in got["ServerCertificate"]
+    assert aws.fails(
+        "iam", "upload-server-certificate", "--server-certificate-name", "cli-bad",
+        "--certificate-body", "not a certificate",
+        "--private-key", f"file://{tmp_path / 'key.pem'}",
+    ) == "MalformedCertificate"  # fmt: skip
 
 
 def test_simulation(aws: AwsCli, cluster: Cluster) -> None:
