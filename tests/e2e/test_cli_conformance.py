@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 
 from tests.e2e.aws_cli import AwsCli
+from tests.e2e.certificates import openssh_public_key, self_signed
 from tests.e2e.cluster import Cluster, running_cluster
 
 pytestmark = pytest.mark.e2e
@@ -244,28 +240,6 @@ def test_identity_providers_mfa_alias_and_authorization_details(
     assert details["RoleDetailList"] == []
 
 
-def _self_signed() -> tuple[str, str]:
-    """A self-signed certificate and its private key, both PEM."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cli.example.com")])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(datetime(2024, 1, 1, tzinfo=UTC))
-        .not_valid_after(datetime(2099, 1, 1, tzinfo=UTC))
-        .sign(key, hashes.SHA256())
-    )
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM).decode(), private.decode()
-
-
 def test_user_credentials_and_certificates(aws: AwsCli, tmp_path: Path) -> None:
     """Password policy and login profiles, SSH keys, signing and server certificates."""
     assert aws.fails("iam", "get-account-password-policy") == "NoSuchEntity"
@@ -288,19 +262,16 @@ def test_user_credentials_and_certificates(aws: AwsCli, tmp_path: Path) -> None:
     assert profile["PasswordResetRequired"] is True
     assert aws.fails("iam", "delete-user", "--user-name", "cli-cred") == "DeleteConflict"
 
-    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    openssh = rsa_key.public_key().public_bytes(
-        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
-    )
+    openssh = openssh_public_key()
     uploaded = aws.ok(
         "iam", "upload-ssh-public-key", "--user-name", "cli-cred",
-        "--ssh-public-key-body", openssh.decode(),
+        "--ssh-public-key-body", openssh,
     )["SSHPublicKey"]  # fmt: skip
     assert uploaded["SSHPublicKeyId"].startswith("APKA")
     listed = aws.ok("iam", "list-ssh-public-keys", "--user-name", "cli-cred")["SSHPublicKeys"]
     assert [k["SSHPublicKeyId"] for k in listed] == [uploaded["SSHPublicKeyId"]]
 
-    body, private_key = _self_signed()
+    body, private_key = self_signed()
     (tmp_path / "cert.pem").write_text(body)
     (tmp_path / "key.pem").write_text(private_key)
     signing = aws.ok(

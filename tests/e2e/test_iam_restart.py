@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from tests.e2e.aws_cli import AwsCli
+from tests.e2e.certificates import openssh_public_key, self_signed
 from tests.e2e.cluster import Cluster, iam_planes, running_cluster
 
 pytestmark = pytest.mark.e2e
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.e2e
 ALLOW_S3 = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
 )
+SAML_METADATA = "<EntityDescriptor>" + "x" * 1000 + "</EntityDescriptor>"
 EC2_TRUST = json.dumps(
     {
         "Version": "2012-10-17",
@@ -60,7 +62,23 @@ def _populate(iam: Any) -> None:
         Url="https://idp.example.com", ClientIDList=["app"], ThumbprintList=["a" * 40]
     )
     iam.create_virtual_mfa_device(VirtualMFADeviceName="token")
+    iam.tag_mfa_device(SerialNumber=_mfa_serial(iam), Tags=[{"Key": "k", "Value": "v"}])
     iam.create_account_alias(AccountAlias="restart-test")
+    iam.update_account_password_policy(MinimumPasswordLength=10, RequireSymbols=True)
+    iam.create_login_profile(UserName="ann", Password="a-long-pass-phrase!")
+    iam.upload_ssh_public_key(UserName="ann", SSHPublicKeyBody=openssh_public_key())
+    body, private_key = self_signed()
+    iam.upload_signing_certificate(UserName="ann", CertificateBody=body)
+    iam.upload_server_certificate(
+        ServerCertificateName="edge", CertificateBody=body, PrivateKey=private_key
+    )
+    iam.create_service_specific_credential(UserName="ann", ServiceName="codecommit.amazonaws.com")
+    iam.create_saml_provider(Name="corp", SAMLMetadataDocument=SAML_METADATA)
+    iam.generate_credential_report()
+
+
+def _mfa_serial(iam: Any) -> str:
+    return str(iam.list_virtual_mfa_devices()["VirtualMFADevices"][0]["SerialNumber"])
 
 
 def _organizations(cluster: Cluster) -> Any:
@@ -85,16 +103,21 @@ def _populate_organization(org: Any) -> None:
         Content=deny, Description="", Name="d", Type="SERVICE_CONTROL_POLICY"
     )
     org.attach_policy(PolicyId=policy["Policy"]["PolicySummary"]["Id"], TargetId=unit)
+    org.tag_resource(ResourceId=unit, Tags=[{"Key": "team", "Value": "blue"}])
+    org.invite_account_to_organization(Target={"Id": "invitee@example.com", "Type": "EMAIL"})
 
 
 def _organization_answers(org: Any) -> dict[str, Any]:
     root = org.list_roots()["Roots"][0]["Id"]
+    unit = org.list_organizational_units_for_parent(ParentId=root)["OrganizationalUnits"][0]["Id"]
     return {
         "organization": _clean(org.describe_organization()),
         "accounts": _clean(org.list_accounts()),
         "roots": _clean(org.list_roots()),
         "units": _clean(org.list_organizational_units_for_parent(ParentId=root)),
         "policies": _clean(org.list_policies(Filter="SERVICE_CONTROL_POLICY")),
+        "unit_tags": _clean(org.list_tags_for_resource(ResourceId=unit)),
+        "handshakes": _clean(org.list_handshakes_for_organization()),
     }
 
 
@@ -133,6 +156,17 @@ def _every_answer(iam: Any) -> dict[str, Any]:
         "virtual_mfa_devices": iam.list_virtual_mfa_devices,
         "account_aliases": iam.list_account_aliases,
         "authorization_details": iam.get_account_authorization_details,
+        "account_summary": iam.get_account_summary,
+        "mfa_tags": lambda: iam.list_mfa_device_tags(SerialNumber=_mfa_serial(iam)),
+        "password_policy": iam.get_account_password_policy,
+        "login_profile": lambda: iam.get_login_profile(UserName="ann"),
+        "ssh_keys": lambda: iam.list_ssh_public_keys(UserName="ann"),
+        "signing_certificates": lambda: iam.list_signing_certificates(UserName="ann"),
+        "server_certificates": iam.list_server_certificates,
+        "server_certificate": lambda: iam.get_server_certificate(ServerCertificateName="edge"),
+        "service_credentials": lambda: iam.list_service_specific_credentials(UserName="ann"),
+        "saml_providers": iam.list_saml_providers,
+        "credential_report": iam.get_credential_report,
     }
     return {name: _clean(call()) for name, call in calls.items()}
 
