@@ -1,13 +1,18 @@
-"""A small catalogue of AWS managed policies (``arn:aws:iam::aws:policy/...``).
+"""The catalogue of AWS managed policies (``arn:aws:iam::aws:policy/...``).
 
 They exist in every account without being created, cannot be changed, and are attached like
-customer managed policies. The documents are the current default versions, abridged where
-AWS's own run to hundreds of actions (the read-only ones keep their shape: Get/List/Describe).
+customer managed policies. The data lives in ``aws_managed_policies.json`` next to this module
+(shipped as package data): each entry carries AWS's policy id, path, description, dates, default
+version id and that version's exact document, as the AWS Managed Policy Reference Guide shows
+them. Only the default version is kept, under its real version id; an entry marked ``abridged``
+keeps the shape of a document too large to carry whole.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
+from importlib.resources import files
+from typing import Any
 
 import orjson
 
@@ -15,65 +20,50 @@ from replication.entities import ManagedPolicy, PolicyVersion
 
 __all__ = ["AWS_MANAGED_POLICIES", "aws_managed_policy"]
 
-_PUBLISHED = datetime(2015, 2, 6, 18, 39, 46, tzinfo=UTC)
+_DATA_FILE = "aws_managed_policies.json"
+_ARN_PREFIX = "arn:aws:iam::aws:policy/"
 
 
-def _document(*statements: dict[str, object]) -> str:
-    return orjson.dumps({"Version": "2012-10-17", "Statement": list(statements)}).decode()
-
-
-def _allow(action: str | list[str], resource: str = "*") -> dict[str, object]:
-    return {"Effect": "Allow", "Action": action, "Resource": resource}
-
-
-_DOCUMENTS: dict[str, tuple[str, str]] = {
-    "AdministratorAccess": ("ANPAIWMBCKSKIEE64ZLYK", _document(_allow("*"))),
-    "PowerUserAccess": (
-        "ANPAJYRXTHIB4FOVS3ZXS",
-        _document(
-            {
-                "Effect": "Allow",
-                "NotAction": ["iam:*", "organizations:*", "account:*"],
-                "Resource": "*",
-            },
-            _allow(["iam:CreateServiceLinkedRole", "iam:ListRoles", "organizations:Describe*"]),
-        ),
-    ),
-    "ReadOnlyAccess": (
-        "ANPAILL3HVNFSB6DCOWYQ",
-        _document(_allow(["*:Get*", "*:List*", "*:Describe*"])),
-    ),
-    "IAMFullAccess": (
-        "ANPAI7XKCFMBPM3QQRRVQ",
-        _document(_allow(["iam:*", "organizations:Describe*"])),
-    ),
-    "IAMReadOnlyAccess": ("ANPAJKSO7NDY4T57MWDSQ", _document(_allow(["iam:Get*", "iam:List*"]))),
-    "AmazonS3FullAccess": (
-        "ANPAIFIR6V6BVTRAHWINE",
-        _document(_allow(["s3:*", "s3-object-lambda:*"])),
-    ),
-    "AmazonS3ReadOnlyAccess": (
-        "ANPAIZTJ4DXE7G6AGAE6M",
-        _document(_allow(["s3:Get*", "s3:List*", "s3:Describe*"])),
-    ),
-}
-
-AWS_MANAGED_POLICIES: dict[str, ManagedPolicy] = {
-    name: ManagedPolicy(
+def _policy(entry: dict[str, Any]) -> ManagedPolicy:
+    created = datetime.fromisoformat(entry["create_date"])
+    updated = datetime.fromisoformat(entry["update_date"])
+    version_id: str = entry["default_version_id"]
+    return ManagedPolicy(
         account="aws",
-        name=name,
-        policy_id=policy_id,
-        created_at=_PUBLISHED,
-        updated_at=_PUBLISHED,
-        versions=(PolicyVersion(version_id="v1", document=document, created_at=_PUBLISHED),),
+        name=entry["name"],
+        path=entry["path"],
+        policy_id=entry["policy_id"],
+        description=entry["description"],
+        created_at=created,
+        updated_at=updated,
+        default_version=version_id,
+        # versions are numbered v1, v2...: the next one AWS would publish (never by a user)
+        next_version=int(version_id.removeprefix("v")) + 1,
+        versions=(
+            PolicyVersion(
+                version_id=version_id,
+                # compact, keys in AWS's order: what GetPolicyVersion hands back
+                document=orjson.dumps(entry["document"]).decode(),
+                # a policy's update date is its default version's creation date
+                created_at=updated,
+            ),
+        ),
     )
-    for name, (policy_id, document) in _DOCUMENTS.items()
-}
+
+
+def _load() -> dict[str, ManagedPolicy]:
+    raw = orjson.loads(files(__package__ or "replication").joinpath(_DATA_FILE).read_bytes())
+    return {entry["name"]: _policy(entry) for entry in raw["policies"]}
+
+
+AWS_MANAGED_POLICIES: dict[str, ManagedPolicy] = _load()
+"""The catalogue by policy name (names are unique across AWS managed policies)."""
+
+_BY_ARN: dict[str, ManagedPolicy] = {p.arn: p for p in AWS_MANAGED_POLICIES.values()}
 
 
 def aws_managed_policy(arn: str) -> ManagedPolicy | None:
-    """The AWS managed policy with that ARN, if the catalogue has it."""
-    prefix = "arn:aws:iam::aws:policy/"
-    if not arn.startswith(prefix):
+    """The AWS managed policy with that exact ARN (path included), if the catalogue has it."""
+    if not arn.startswith(_ARN_PREFIX):
         return None
-    return AWS_MANAGED_POLICIES.get(arn[len(prefix) :])
+    return _BY_ARN.get(arn)
