@@ -27,6 +27,11 @@ CALLER = Caller(ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root", None)
 ALICE = Principal.iam_user(f"arn:aws:iam::{ACCOUNT}:user/alice", unique_id="AIDAALICE000000000001")
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 ARN = "arn:aws:iam::aws:policy/"
+TABLE = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders"
+LAMBDA_LOGS = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/fn:log-stream:s"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/app"
+ROTATOR = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:SecretsManagerRotator"
+OTHER_FN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:billing"
 
 
 @pytest.mark.parametrize("name", sorted(AWS_MANAGED_POLICIES))
@@ -111,6 +116,14 @@ def _decision(policy_name: str, action: str, resource: str = "*") -> Outcome:
         ("ReadOnlyAccess", "ec2:DescribeInstances", "*", Outcome.ALLOW),
         ("ReadOnlyAccess", "s3:PutObject", "arn:aws:s3:::b/k", Outcome.IMPLICIT_DENY),
         ("ReadOnlyAccess", "iam:CreateUser", "*", Outcome.IMPLICIT_DENY),
+        ("AmazonEC2ReadOnlyAccess", "ec2:DescribeInstances", "*", Outcome.ALLOW),
+        ("AmazonDynamoDBReadOnlyAccess", "dynamodb:PutItem", TABLE, Outcome.IMPLICIT_DENY),
+        # log reads are scoped to Lambda's own log groups
+        ("AWSLambda_ReadOnlyAccess", "logs:GetLogEvents", LAMBDA_LOGS, Outcome.ALLOW),
+        # PassRole only when passed to lambda.amazonaws.com (iam:PassedToService absent here)
+        ("AWSLambda_FullAccess", "iam:PassRole", ROLE, Outcome.IMPLICIT_DENY),
+        ("SecretsManagerReadWrite", "lambda:InvokeFunction", ROTATOR, Outcome.ALLOW),
+        ("SecretsManagerReadWrite", "lambda:InvokeFunction", OTHER_FN, Outcome.IMPLICIT_DENY),
     ],
 )
 def test_spot_check_evaluations(
