@@ -19,6 +19,7 @@ __all__ = [
     "invalid_client_token_id",
     "invalid_parameter_value",
     "missing_authentication_token",
+    "service_failure",
     "signature_does_not_match",
     "validation_error",
 ]
@@ -114,3 +115,12 @@ def invalid_client_token_id() -> AuthFailure:
 def access_denied(message: str) -> AwsError:
     """``AccessDenied`` (403) with the caller-supplied explanation."""
     return AwsError("AccessDenied", message, 403)
+
+
+def service_failure(
+    message: str = (
+        "The request processing has failed because of an unknown error, exception or failure."
+    ),
+) -> AwsError:
+    """``ServiceFailure`` (500): the service's fault, never the caller's."""
+    return AwsError("ServiceFailure", message, 500, sender_fault=False)

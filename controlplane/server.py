@@ -12,7 +12,7 @@ import orjson
 import structlog
 from aiohttp import web
 
-from awswire.errors import AwsError
+from awswire.errors import AwsError, service_failure
 from awswire.xml import query_error_response
 from controlplane.api.iam import VERSION_HEADER, IamApi
 from controlplane.api.organizations import TARGET_PREFIX, OrganizationsApi
@@ -53,10 +53,7 @@ async def _never_a_traceback(
         raise
     except Exception:
         _log.exception("request_failed")
-        failure = AwsError(
-            "ServiceFailure", "The request processing has failed.", 500, sender_fault=False
-        )
-        return _xml_error(failure, version)
+        return _xml_error(service_failure("The request processing has failed."), version)
 
 
 async def _health(request: web.Request) -> web.Response:

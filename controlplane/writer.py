@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import structlog
 from redis.exceptions import RedisError
 
-from awswire.errors import AwsError
+from awswire.errors import service_failure
 from controlplane.iam.operation import Caller, Operation, Outcome, Params
 from replication.events import ChangeEvent
 from replication.log import AppendConflictError, RedisChangeLog
@@ -25,15 +25,6 @@ from replication.state import IamState, apply, empty_state
 __all__ = ["Writer"]
 
 _log = structlog.get_logger("controlplane.writer")
-
-
-def _service_failure() -> AwsError:
-    return AwsError(
-        "ServiceFailure",
-        "The request processing has failed because of an unknown error, exception or failure.",
-        500,
-        sender_fault=False,
-    )
 
 
 class Writer:
@@ -87,8 +78,8 @@ class Writer:
                 except (RedisError, OSError) as error:
                     _log.error("log_unavailable", error=type(error).__name__)
                     self._stale = True
-                    raise _service_failure() from None
-            raise _service_failure()
+                    raise service_failure() from None
+            raise service_failure()
 
     async def _write(
         self, operation: Operation, params: Params, caller: Caller

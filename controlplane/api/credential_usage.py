@@ -15,7 +15,7 @@ import structlog
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
-from awswire.errors import AwsError
+from awswire.errors import AwsError, service_failure
 from controlplane.iam.access_key_usage import access_key_last_used, key_id_of
 from controlplane.iam.credential_report import (
     REPORT_KEY_PREFIX,
@@ -33,15 +33,6 @@ from replication.state import IamState
 __all__ = ["CredentialUsage"]
 
 _log = structlog.get_logger("controlplane.credential_usage")
-
-
-def _unavailable() -> AwsError:
-    return AwsError(
-        "ServiceFailure",
-        "The request processing has failed because of an unknown error, exception or failure.",
-        500,
-        sender_fault=False,
-    )
 
 
 class CredentialUsage:
@@ -65,7 +56,7 @@ class CredentialUsage:
                 return report_result(await self._stored(caller.account))
         except RedisError as error:
             _log.error("credential_usage_unavailable", action=action, error=type(error).__name__)
-            raise _unavailable() from None
+            raise service_failure() from None
         raise AwsError("NotImplemented", f"iam-planes does not implement {action} yet.", 501)
 
     async def _stored(self, account: str) -> StoredReport | None:

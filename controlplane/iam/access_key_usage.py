@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from awswire.errors import AwsError, access_denied
+from awswire.errors import access_denied, service_failure
 from controlplane.iam.operation import Caller, Operation, Outcome, Params
 from replication.arns import root_arn
 from replication.entities import AccessKey
@@ -72,12 +72,7 @@ def access_key_last_used(
 def _answered_at_the_edge(
     state: IamState, params: Params, caller: Caller, now: datetime
 ) -> Outcome:
-    raise AwsError(
-        "ServiceFailure",
-        "GetAccessKeyLastUsed is answered by the API edge.",
-        500,
-        sender_fault=False,
-    )
+    raise service_failure("GetAccessKeyLastUsed is answered by the API edge.")
 
 
 OPERATIONS = (Operation("GetAccessKeyLastUsed", _answered_at_the_edge, _key_owner, writes=False),)

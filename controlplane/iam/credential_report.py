@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from awswire.errors import AwsError
+from awswire.errors import AwsError, service_failure
 from controlplane.iam.operation import Caller, Operation, Outcome, Params
 from replication.arns import root_arn
 from replication.entities import AccessKey, SigningCertificate, User
@@ -246,12 +246,7 @@ def report_result(stored: StoredReport | None) -> dict[str, Any]:
 def _answered_at_the_edge(
     state: IamState, params: Params, caller: Caller, now: datetime
 ) -> Outcome:
-    raise AwsError(
-        "ServiceFailure",
-        "Credential reports are answered by the API edge.",
-        500,
-        sender_fault=False,
-    )
+    raise service_failure("Credential reports are answered by the API edge.")
 
 
 def _anything(state: IamState, params: Params, caller: Caller) -> str:

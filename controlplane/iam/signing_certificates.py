@@ -53,6 +53,14 @@ def _owner(state: IamState, params: Params, caller: Caller) -> User | None:
     return require_user(state, caller.account, name) if name else None
 
 
+def _owned(state: IamState, params: Params, caller: Caller) -> User:
+    """The user whose certificates a change is about (the root user's are not supported)."""
+    user = _owner(state, params, caller)
+    if user is None:
+        raise root_credentials_unsupported("signing certificates")
+    return user
+
+
 def _require_certificate(user: User, certificate_id: str) -> SigningCertificate:
     found = next((c for c in user.signing_certificates if c.certificate_id == certificate_id), None)
     if found is None:
@@ -75,9 +83,7 @@ def upload_signing_certificate(
 ) -> Outcome:
     """UploadSigningCertificate: a PEM certificate, Active; at most two per user, and a
     certificate already held by any user of the account is refused."""
-    user = _owner(state, params, caller)
-    if user is None:
-        raise root_credentials_unsupported("signing certificates")
+    user = _owned(state, params, caller)
     body = params["CertificateBody"]
     der = _der_of(body)
     held = (c for u in state.users_of(caller.account) for c in u.signing_certificates)
@@ -116,9 +122,7 @@ def update_signing_certificate(
     state: IamState, params: Params, caller: Caller, now: datetime
 ) -> Outcome:
     """UpdateSigningCertificate: make a certificate Active or Inactive."""
-    user = _owner(state, params, caller)
-    if user is None:
-        raise root_credentials_unsupported("signing certificates")
+    user = _owned(state, params, caller)
     target = _require_certificate(user, params["CertificateId"])
     certificates = with_status(user.signing_certificates, target, params["Status"])
     return Outcome({}, user_put(user, "signing_certificates", certificates))
@@ -128,9 +132,7 @@ def delete_signing_certificate(
     state: IamState, params: Params, caller: Caller, now: datetime
 ) -> Outcome:
     """DeleteSigningCertificate: the certificate is gone for good."""
-    user = _owner(state, params, caller)
-    if user is None:
-        raise root_credentials_unsupported("signing certificates")
+    user = _owned(state, params, caller)
     target = _require_certificate(user, params["CertificateId"])
     remaining = without(user.signing_certificates, target)
     return Outcome({}, user_put(user, "signing_certificates", remaining))
