@@ -7,11 +7,10 @@ authorized on, and shapes the answer from the projection and the use the edge re
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from awswire.errors import access_denied, service_failure
-from controlplane.iam.operation import Caller, Operation, Outcome, Params
+from awswire.errors import access_denied
+from controlplane.iam.operation import Caller, Operation, Params, answered_at_the_edge
 from replication.arns import root_arn
 from replication.entities import AccessKey
 from replication.key_usage import KeyUse
@@ -69,10 +68,4 @@ def access_key_last_used(
     return {"UserName": key.user_name or "root", "AccessKeyLastUsed": last_used}
 
 
-def _answered_at_the_edge(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
-    raise service_failure("GetAccessKeyLastUsed is answered by the API edge.")
-
-
-OPERATIONS = (Operation("GetAccessKeyLastUsed", _answered_at_the_edge, _key_owner, writes=False),)
+OPERATIONS = (Operation("GetAccessKeyLastUsed", answered_at_the_edge, _key_owner, writes=False),)

@@ -13,7 +13,7 @@ from controlplane.iam.access_keys import ACCESS_KEYS_PER_USER
 from controlplane.iam.attachments import MANAGED_POLICIES_PER_ENTITY
 from controlplane.iam.groups import GROUPS_PER_ACCOUNT, GROUPS_PER_USER
 from controlplane.iam.managed_policies import POLICIES_PER_ACCOUNT, VERSIONS_PER_POLICY
-from controlplane.iam.operation import Caller, Operation, Outcome, Params
+from controlplane.iam.operation import Caller, Operation, Outcome, Params, any_resource
 from controlplane.iam.roles import ROLES_PER_ACCOUNT
 from controlplane.iam.server_certificates import SERVER_CERTIFICATES_PER_ACCOUNT
 from controlplane.iam.signing_certificates import SIGNING_CERTIFICATES_PER_USER
@@ -79,6 +79,4 @@ def get_account_summary(state: IamState, params: Params, caller: Caller, now: da
     return Outcome({"SummaryMap": summary_map(state, caller.account)})
 
 
-OPERATIONS = (
-    Operation("GetAccountSummary", get_account_summary, lambda s, p, c: "*", writes=False),
-)
+OPERATIONS = (Operation("GetAccountSummary", get_account_summary, any_resource, writes=False),)

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from controlplane.iam.errors import invalid_input, no_such_entity
-from controlplane.iam.operation import Caller, Operation, Outcome, Params
+from controlplane.iam.operation import Caller, Operation, Outcome, Params, any_resource
 from replication.entities import Group, Role, User
 from replication.policy import MalformedPolicyDocument, PolicyDocument, PolicyKind, parse_policy
 from replication.state import IamState
@@ -134,7 +134,7 @@ OPERATIONS = (
     Operation(
         "GetContextKeysForCustomPolicy",
         get_context_keys_for_custom_policy,
-        lambda s, p, c: "*",
+        any_resource,
         writes=False,
     ),
     Operation(

@@ -18,8 +18,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from awswire.errors import AwsError, service_failure
-from controlplane.iam.operation import Caller, Operation, Outcome, Params
+from awswire.errors import AwsError
+from controlplane.iam.operation import (
+    Operation,
+    answered_at_the_edge,
+    any_resource,
+)
 from replication.arns import root_arn
 from replication.entities import AccessKey, SigningCertificate, User
 from replication.key_usage import KeyUse
@@ -243,17 +247,7 @@ def report_result(stored: StoredReport | None) -> dict[str, Any]:
     }
 
 
-def _answered_at_the_edge(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
-    raise service_failure("Credential reports are answered by the API edge.")
-
-
-def _anything(state: IamState, params: Params, caller: Caller) -> str:
-    return "*"
-
-
 OPERATIONS = (
-    Operation("GenerateCredentialReport", _answered_at_the_edge, _anything, writes=False),
-    Operation("GetCredentialReport", _answered_at_the_edge, _anything, writes=False),
+    Operation("GenerateCredentialReport", answered_at_the_edge, any_resource, writes=False),
+    Operation("GetCredentialReport", answered_at_the_edge, any_resource, writes=False),
 )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from awswire.errors import AwsError
+from awswire.errors import AwsError, service_failure
 from replication.events import ChangeKind
 from replication.state import IamState
 
@@ -24,6 +24,8 @@ __all__ = [
     "Outcome",
     "Params",
     "ResourceOf",
+    "answered_at_the_edge",
+    "any_resource",
     "listing_resource",
 ]
 
@@ -84,6 +86,17 @@ class Outcome:
 
 Handler = Callable[[IamState, Params, Caller, datetime], Outcome]
 ResourceOf = Callable[[IamState, Params, Caller], str]
+
+
+def any_resource(state: IamState, params: Params, caller: Caller) -> str:
+    """The resource of actions authorized on ``*`` (they name no resource of their own)."""
+    return "*"
+
+
+def answered_at_the_edge(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+    """The handler of actions the API edge answers itself (they need the data plane or Redis
+    beside the projection): the writer never runs it."""
+    raise service_failure("This action is answered by the API edge, not the writer.")
 
 
 def listing_resource(kind: str) -> ResourceOf:

@@ -9,12 +9,17 @@ HTTP call in between.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from awswire.errors import AwsError
 from controlplane.iam.errors import invalid_input
-from controlplane.iam.operation import Caller, Operation, Outcome, Params
+from controlplane.iam.operation import (
+    Caller,
+    Operation,
+    Params,
+    answered_at_the_edge,
+    any_resource,
+)
 from controlplane.iam.pagination import paginate
 from replication.state import IamState
 
@@ -184,21 +189,11 @@ def evaluation_results(
     return {"EvaluationResults": results, **more}, version
 
 
-def _answered_at_the_edge(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
-    raise AssertionError("simulations are answered by the API edge, not the writer")
-
-
 def _source(state: IamState, params: Params, caller: Caller) -> str:
     return str(params["PolicySourceArn"])
 
 
-def _anything(state: IamState, params: Params, caller: Caller) -> str:
-    return "*"
-
-
 OPERATIONS = (
-    Operation("SimulatePrincipalPolicy", _answered_at_the_edge, _source, writes=False),
-    Operation("SimulateCustomPolicy", _answered_at_the_edge, _anything, writes=False),
+    Operation("SimulatePrincipalPolicy", answered_at_the_edge, _source, writes=False),
+    Operation("SimulateCustomPolicy", answered_at_the_edge, any_resource, writes=False),
 )

@@ -12,11 +12,12 @@ from typing import Any
 
 import orjson
 
-from controlplane.iam.operation import Caller, Operation, Outcome, Params
+from controlplane.iam.operation import Caller, Outcome, Params
 from controlplane.organizations.errors import constraint_violation, org_error
 from controlplane.organizations.shapes import (
     FULL_ACCESS,
     new_id,
+    org_operation,
     page,
     policy_summary,
     put,
@@ -331,24 +332,16 @@ def list_targets_for_policy(
     return Outcome({"Targets": [shape(t) for t in chunk], **more})
 
 
-def _any(state: IamState, params: Params, caller: Caller) -> str:
-    return "*"
-
-
-def _op(name: str, handler: Any, writes: bool) -> Operation:
-    return Operation(name, handler, _any, writes=writes, service="organizations")
-
-
 OPERATIONS = (
-    _op("EnablePolicyType", enable_policy_type, True),
-    _op("DisablePolicyType", disable_policy_type, True),
-    _op("CreatePolicy", create_policy, True),
-    _op("DescribePolicy", describe_policy, False),
-    _op("UpdatePolicy", update_policy, True),
-    _op("DeletePolicy", delete_policy, True),
-    _op("AttachPolicy", attach_policy, True),
-    _op("DetachPolicy", detach_policy, True),
-    _op("ListPolicies", list_policies, False),
-    _op("ListPoliciesForTarget", list_policies_for_target, False),
-    _op("ListTargetsForPolicy", list_targets_for_policy, False),
+    org_operation("EnablePolicyType", enable_policy_type, True),
+    org_operation("DisablePolicyType", disable_policy_type, True),
+    org_operation("CreatePolicy", create_policy, True),
+    org_operation("DescribePolicy", describe_policy, False),
+    org_operation("UpdatePolicy", update_policy, True),
+    org_operation("DeletePolicy", delete_policy, True),
+    org_operation("AttachPolicy", attach_policy, True),
+    org_operation("DetachPolicy", detach_policy, True),
+    org_operation("ListPolicies", list_policies, False),
+    org_operation("ListPoliciesForTarget", list_policies_for_target, False),
+    org_operation("ListTargetsForPolicy", list_targets_for_policy, False),
 )

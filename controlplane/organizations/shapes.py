@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import orjson
 
 from awswire.errors import AwsError
-from controlplane.iam.operation import Caller, Change, Handler, Operation, Params
+from controlplane.iam.operation import Caller, Change, Handler, Operation, Params, any_resource
 from controlplane.organizations.errors import org_error
 from replication.entities import OrgAccount, Organization, OrgPolicy, OrgTag, OrgUnit
 from replication.state import IamState
@@ -68,14 +68,10 @@ FULL_ACCESS: dict[str, OrgPolicy] = {
 }
 
 
-def _anything(state: IamState, params: Params, caller: Caller) -> str:
-    # Organizations actions are authorized on "*" (the handlers check who may do what)
-    return "*"
-
-
 def org_operation(name: str, handler: Handler, writes: bool) -> Operation:
     """An Organizations action, authorized as ``organizations:<name>``."""
-    return Operation(name, handler, _anything, writes=writes, service="organizations")
+    # the handlers check who may do what: every action is authorized on "*"
+    return Operation(name, handler, any_resource, writes=writes, service="organizations")
 
 
 def put(organization: Organization) -> Change:

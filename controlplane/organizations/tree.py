@@ -7,12 +7,13 @@ from typing import Any
 
 import orjson
 
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
+from controlplane.iam.operation import Caller, Change, Outcome, Params
 from controlplane.organizations.errors import constraint_violation, org_error
 from controlplane.organizations.shapes import (
     FULL_ACCESS,
     account_shape,
     new_id,
+    org_operation,
     page,
     put,
     require_management,
@@ -358,28 +359,20 @@ def move_account(state: IamState, params: Params, caller: Caller, now: datetime)
     return Outcome({}, put(organization.model_copy(update={"accounts": accounts})))
 
 
-def _any(state: IamState, params: Params, caller: Caller) -> str:
-    return "*"
-
-
-def _op(name: str, handler: Any, writes: bool) -> Operation:
-    return Operation(name, handler, _any, writes=writes, service="organizations")
-
-
 OPERATIONS = (
-    _op("CreateOrganization", create_organization, True),
-    _op("DescribeOrganization", describe_organization, False),
-    _op("CreateAccount", create_account, True),
-    _op("DescribeCreateAccountStatus", describe_create_account_status, False),
-    _op("ListAccounts", list_accounts, False),
-    _op("DescribeAccount", describe_account, False),
-    _op("ListRoots", list_roots, False),
-    _op("CreateOrganizationalUnit", create_organizational_unit, True),
-    _op("DescribeOrganizationalUnit", describe_organizational_unit, False),
-    _op("DeleteOrganizationalUnit", delete_organizational_unit, True),
-    _op("ListChildren", list_children, False),
-    _op("ListAccountsForParent", list_accounts_for_parent, False),
-    _op("ListOrganizationalUnitsForParent", list_organizational_units_for_parent, False),
-    _op("ListParents", list_parents, False),
-    _op("MoveAccount", move_account, True),
+    org_operation("CreateOrganization", create_organization, True),
+    org_operation("DescribeOrganization", describe_organization, False),
+    org_operation("CreateAccount", create_account, True),
+    org_operation("DescribeCreateAccountStatus", describe_create_account_status, False),
+    org_operation("ListAccounts", list_accounts, False),
+    org_operation("DescribeAccount", describe_account, False),
+    org_operation("ListRoots", list_roots, False),
+    org_operation("CreateOrganizationalUnit", create_organizational_unit, True),
+    org_operation("DescribeOrganizationalUnit", describe_organizational_unit, False),
+    org_operation("DeleteOrganizationalUnit", delete_organizational_unit, True),
+    org_operation("ListChildren", list_children, False),
+    org_operation("ListAccountsForParent", list_accounts_for_parent, False),
+    org_operation("ListOrganizationalUnitsForParent", list_organizational_units_for_parent, False),
+    org_operation("ListParents", list_parents, False),
+    org_operation("MoveAccount", move_account, True),
 )
