@@ -26,8 +26,11 @@ def iam(cluster: Cluster) -> Any:
     return cluster.iam()
 
 
-def error_of(call: Callable[..., Any], **kwargs: Any) -> tuple[str, int, str]:
-    """The AWS error code, HTTP status and message a call fails with."""
+def error_with_response(
+    call: Callable[..., Any], **kwargs: Any
+) -> tuple[str, int, str, dict[str, Any]]:
+    """The AWS error code, HTTP status and message a call fails with, and the whole error
+    response (for members such as Organizations' ``Reason``)."""
     with pytest.raises(botocore.exceptions.ClientError) as raised:
         call(**kwargs)
     error = raised.value.response
@@ -35,7 +38,14 @@ def error_of(call: Callable[..., Any], **kwargs: Any) -> tuple[str, int, str]:
         error["Error"]["Code"],
         error["ResponseMetadata"]["HTTPStatusCode"],
         error["Error"]["Message"],
+        dict(error),
     )
+
+
+def error_of(call: Callable[..., Any], **kwargs: Any) -> tuple[str, int, str]:
+    """The AWS error code, HTTP status and message a call fails with."""
+    code, status, message, _ = error_with_response(call, **kwargs)
+    return code, status, message
 
 
 def document(*statements: dict[str, Any]) -> str:

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
-import botocore.exceptions
 import pytest
 
+from tests.controlplane.conftest import error_of, error_with_response
 from tests.e2e.cluster import Cluster, http_json
 from tests.e2e.sts_helpers import version_of
 
@@ -35,17 +35,6 @@ def org(cluster: Cluster) -> Iterator[Any]:
     yield client
 
 
-def _error(call: Any, **kwargs: Any) -> tuple[str, int, dict[str, Any]]:
-    with pytest.raises(botocore.exceptions.ClientError) as raised:
-        call(**kwargs)
-    response = raised.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        dict(response),
-    )
-
-
 def _root(org: Any) -> str:
     return str(org.list_roots()["Roots"][0]["Id"])
 
@@ -54,14 +43,14 @@ def test_organization_and_accounts(org: Any) -> None:
     """The organization exists once; CreateAccount succeeds at once and is listed."""
     described = org.describe_organization()["Organization"]
     assert described["Id"].startswith("o-")
-    assert _error(org.create_organization)[:2] == ("AlreadyInOrganizationException", 400)
+    assert error_of(org.create_organization)[:2] == ("AlreadyInOrganizationException", 400)
     status = org.create_account(Email="dev@example.com", AccountName="dev")["CreateAccountStatus"]
     assert status["State"] == "SUCCEEDED"
     again = org.describe_create_account_status(CreateAccountRequestId=status["Id"])
     assert again["CreateAccountStatus"]["AccountId"] == status["AccountId"]
     account = org.describe_account(AccountId=status["AccountId"])["Account"]
     assert (account["Name"], account["JoinedMethod"]) == ("dev", "CREATED")
-    assert _error(org.create_account, Email="dev@example.com", AccountName="x")[0] == (
+    assert error_of(org.create_account, Email="dev@example.com", AccountName="x")[0] == (
         "DuplicateAccountException"
     )
     first = org.list_accounts(MaxResults=1)
@@ -76,7 +65,7 @@ def test_organizational_units_and_moves(org: Any) -> None:
     root = _root(org)
     unit = org.create_organizational_unit(ParentId=root, Name="workloads")["OrganizationalUnit"]
     assert unit["Id"].startswith("ou-")
-    assert _error(org.create_organizational_unit, ParentId=root, Name="workloads")[0] == (
+    assert error_of(org.create_organizational_unit, ParentId=root, Name="workloads")[0] == (
         "DuplicateOrganizationalUnitException"
     )
     account = org.create_account(Email="ou@example.com", AccountName="ou")["CreateAccountStatus"]
@@ -87,10 +76,10 @@ def test_organizational_units_and_moves(org: Any) -> None:
     assert children == [{"Id": account["AccountId"], "Type": "ACCOUNT"}]
     parents = org.list_parents(ChildId=account["AccountId"])["Parents"]
     assert parents == [{"Id": unit["Id"], "Type": "ORGANIZATIONAL_UNIT"}]
-    assert _error(org.delete_organizational_unit, OrganizationalUnitId=unit["Id"])[0] == (
+    assert error_of(org.delete_organizational_unit, OrganizationalUnitId=unit["Id"])[0] == (
         "OrganizationalUnitNotEmptyException"
     )
-    assert _error(org.list_children, ParentId="ou-none-12345678", ChildType="ACCOUNT")[0] == (
+    assert error_of(org.list_children, ParentId="ou-none-12345678", ChildType="ACCOUNT")[0] == (
         "ParentNotFoundException"
     )
 
@@ -98,39 +87,41 @@ def test_organizational_units_and_moves(org: Any) -> None:
 def test_service_control_policies(org: Any) -> None:
     """Enabling SCPs attaches FullAWSAccess everywhere; policies attach with AWS's limits."""
     root = _root(org)
-    assert _error(org.attach_policy, PolicyId="p-FullAWSAccess", TargetId=root)[0] == (
+    assert error_of(org.attach_policy, PolicyId="p-FullAWSAccess", TargetId=root)[0] == (
         "PolicyTypeNotEnabledException"
     )
     enabled = org.enable_policy_type(RootId=root, PolicyType=SCP)["Root"]
     assert enabled["PolicyTypes"] == [{"Type": SCP, "Status": "ENABLED"}]
-    assert _error(org.enable_policy_type, RootId=root, PolicyType=SCP)[0] == (
+    assert error_of(org.enable_policy_type, RootId=root, PolicyType=SCP)[0] == (
         "PolicyTypeAlreadyEnabledException"
     )
     on_root = org.list_policies_for_target(TargetId=root, Filter=SCP)["Policies"]
     assert [(p["Name"], p["AwsManaged"]) for p in on_root] == [("FullAWSAccess", True)]
-    code, _, response = _error(org.detach_policy, PolicyId="p-FullAWSAccess", TargetId=root)
+    code, _, _, response = error_with_response(
+        org.detach_policy, PolicyId="p-FullAWSAccess", TargetId=root
+    )
     assert code == "ConstraintViolationException"
     assert response["Reason"] == "MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED"
     policy = org.create_policy(Content=DENY_S3, Description="no s3", Name="deny-s3", Type=SCP)
     policy_id = policy["Policy"]["PolicySummary"]["Id"]
     org.attach_policy(PolicyId=policy_id, TargetId=root)
-    assert _error(org.attach_policy, PolicyId=policy_id, TargetId=root)[0] == (
+    assert error_of(org.attach_policy, PolicyId=policy_id, TargetId=root)[0] == (
         "DuplicatePolicyAttachmentException"
     )
     targets = org.list_targets_for_policy(PolicyId=policy_id)["Targets"]
     assert [t["Type"] for t in targets] == ["ROOT"]
-    assert _error(org.delete_policy, PolicyId=policy_id)[0] == "PolicyInUseException"
+    assert error_of(org.delete_policy, PolicyId=policy_id)[0] == "PolicyInUseException"
     updated = org.update_policy(PolicyId=policy_id, Name="deny-s3-v2")["Policy"]
     assert updated["PolicySummary"]["Name"] == "deny-s3-v2"
     org.detach_policy(PolicyId=policy_id, TargetId=root)
     org.delete_policy(PolicyId=policy_id)
-    assert _error(org.describe_policy, PolicyId=policy_id)[0] == "PolicyNotFoundException"
+    assert error_of(org.describe_policy, PolicyId=policy_id)[0] == "PolicyNotFoundException"
 
 
 def test_policy_limits_and_validation(org: Any) -> None:
     """A malformed SCP, an oversized one and a sixth policy on a target are refused."""
     root = _root(org)
-    assert _error(org.create_policy, Content="{}", Description="", Name="bad", Type=SCP)[0] == (
+    assert error_of(org.create_policy, Content="{}", Description="", Name="bad", Type=SCP)[0] == (
         "MalformedPolicyDocumentException"
     )
     huge = json.dumps(
@@ -141,7 +132,7 @@ def test_policy_limits_and_validation(org: Any) -> None:
             ],
         }
     )
-    code, _, response = _error(
+    code, _, _, response = error_with_response(
         org.create_policy, Content=huge, Description="", Name="huge", Type=SCP
     )
     assert (code, response["Reason"]) == (
@@ -153,7 +144,7 @@ def test_policy_limits_and_validation(org: Any) -> None:
         created = org.create_policy(Content=DENY_S3, Description="", Name=f"l{index}", Type=SCP)
         org.attach_policy(PolicyId=created["Policy"]["PolicySummary"]["Id"], TargetId=unit["Id"])
     extra = org.create_policy(Content=DENY_S3, Description="", Name="l-extra", Type=SCP)
-    code, _, response = _error(
+    code, _, _, response = error_with_response(
         org.attach_policy, PolicyId=extra["Policy"]["PolicySummary"]["Id"], TargetId=unit["Id"]
     )
     assert (code, response["Reason"]) == (

@@ -15,9 +15,9 @@ from datetime import timedelta
 from typing import Any
 
 import boto3
-import botocore.exceptions
 import pytest
 
+from tests.controlplane.conftest import error_of, error_with_response
 from tests.e2e.cluster import Cluster
 from tests.e2e.sts_helpers import allow, ask, credentials_of, policy, sts, version_of
 
@@ -40,18 +40,6 @@ def _client(cluster: Cluster, **credentials: str) -> Any:
         endpoint_url=cluster.file.controlplane.endpoint,
         region_name="us-east-1",
         **(credentials or cluster.root_credentials()),
-    )
-
-
-def _error(call: Any, **kwargs: Any) -> tuple[str, int, str, dict[str, Any]]:
-    with pytest.raises(botocore.exceptions.ClientError) as raised:
-        call(**kwargs)
-    response = raised.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-        dict(response),
     )
 
 
@@ -82,7 +70,7 @@ def org(cluster: Cluster) -> Iterator[Any]:
             if account["Id"] != management:
                 client.remove_account_from_organization(AccountId=account["Id"])
     client.delete_organization()
-    assert _error(client.describe_organization)[0] == "AWSOrganizationsNotInUseException"
+    assert error_of(client.describe_organization)[0] == "AWSOrganizationsNotInUseException"
 
 
 @pytest.fixture(scope="module")
@@ -159,24 +147,24 @@ def test_removed_account_leaves_the_organizations_scps_behind(
     _all_answer(cluster, session, "ExplicitDeny")
 
     management = org.describe_organization()["Organization"]["MasterAccountId"]
-    code, status, message, _ = _error(org.remove_account_from_organization, AccountId=management)
+    code, status, message = error_of(org.remove_account_from_organization, AccountId=management)
     assert (code, status) == ("MasterCannotLeaveOrganizationException", 400)
     assert message.startswith("You can't remove a management account from an organization.")
     member_client = _client(cluster, **session)
-    assert _error(member_client.remove_account_from_organization, AccountId=member)[:2] == (
+    assert error_of(member_client.remove_account_from_organization, AccountId=member)[:2] == (
         "AccessDeniedException",
         400,
     )
 
     org.remove_account_from_organization(AccountId=member)
     _all_answer(cluster, session, "Allow")
-    assert _error(org.describe_account, AccountId=member)[:2] == ("AccountNotFoundException", 400)
-    assert _error(org.remove_account_from_organization, AccountId=member)[0] == (
+    assert error_of(org.describe_account, AccountId=member)[:2] == ("AccountNotFoundException", 400)
+    assert error_of(org.remove_account_from_organization, AccountId=member)[0] == (
         "AccountNotFoundException"
     )
     targets = org.list_targets_for_policy(PolicyId=policy_id)["Targets"]
     assert member not in [t["TargetId"] for t in targets]
-    assert _error(member_client.describe_organization)[:2] == (
+    assert error_of(member_client.describe_organization)[:2] == (
         "AWSOrganizationsNotInUseException",
         400,
     )
@@ -197,11 +185,11 @@ def test_a_member_leaves_and_the_management_account_cannot(
         (member_client.list_roots, {}),
         (member_client.list_policies, {"Filter": SCP}),
     ):
-        assert _error(call, **kwargs)[:2] == ("AccessDeniedException", 400)
+        assert error_of(call, **kwargs)[:2] == ("AccessDeniedException", 400)
     member_client.leave_organization()
-    assert _error(org.describe_account, AccountId=member)[0] == "AccountNotFoundException"
-    assert _error(member_client.leave_organization)[0] == "AWSOrganizationsNotInUseException"
-    assert _error(org.leave_organization)[:2] == ("MasterCannotLeaveOrganizationException", 400)
+    assert error_of(org.describe_account, AccountId=member)[0] == "AccountNotFoundException"
+    assert error_of(member_client.leave_organization)[0] == "AWSOrganizationsNotInUseException"
+    assert error_of(org.leave_organization)[:2] == ("MasterCannotLeaveOrganizationException", 400)
 
 
 def test_invitations_are_declined_canceled_and_accepted(
@@ -221,7 +209,7 @@ def test_invitations_are_declined_canceled_and_accepted(
     assert first["ExpirationTimestamp"] - first["RequestedTimestamp"] == timedelta(days=15)
     assert {"Id": guest, "Type": "ACCOUNT"} in first["Parties"]
     assert {"Value": "join us", "Type": "NOTES"} in first["Resources"]
-    assert _error(org.invite_account_to_organization, Target=target)[:2] == (
+    assert error_of(org.invite_account_to_organization, Target=target)[:2] == (
         "DuplicateHandshakeException",
         400,
     )
@@ -229,17 +217,17 @@ def test_invitations_are_declined_canceled_and_accepted(
     assert [h["Id"] for h in mine] == [first["Id"]]
     declined = guest_client.decline_handshake(HandshakeId=first["Id"])["Handshake"]
     assert declined["State"] == "DECLINED"
-    assert _error(guest_client.accept_handshake, HandshakeId=first["Id"])[:2] == (
+    assert error_of(guest_client.accept_handshake, HandshakeId=first["Id"])[:2] == (
         "InvalidHandshakeTransitionException",
         400,
     )
-    assert _error(guest_client.decline_handshake, HandshakeId=first["Id"])[0] == (
+    assert error_of(guest_client.decline_handshake, HandshakeId=first["Id"])[0] == (
         "HandshakeAlreadyInStateException"
     )
 
     second = org.invite_account_to_organization(Target=target)["Handshake"]
     assert org.cancel_handshake(HandshakeId=second["Id"])["Handshake"]["State"] == "CANCELED"
-    assert _error(org.cancel_handshake, HandshakeId=second["Id"])[0] == (
+    assert error_of(org.cancel_handshake, HandshakeId=second["Id"])[0] == (
         "HandshakeAlreadyInStateException"
     )
     assert guest_client.describe_handshake(HandshakeId=second["Id"])["Handshake"]["State"] == (
@@ -259,7 +247,7 @@ def test_invitations_are_declined_canceled_and_accepted(
     assert org.list_tags_for_resource(ResourceId=guest)["Tags"] == [
         {"Key": "team", "Value": "guests"}
     ]
-    assert _error(guest_client.accept_handshake, HandshakeId=third["Id"])[0] == (
+    assert error_of(guest_client.accept_handshake, HandshakeId=third["Id"])[0] == (
         "HandshakeAlreadyInStateException"
     )
     states = {h["Id"]: h["State"] for h in org.list_handshakes_for_organization()["Handshakes"]}
@@ -268,13 +256,15 @@ def test_invitations_are_declined_canceled_and_accepted(
         "CANCELED",
         "ACCEPTED",
     ]
-    code, status, _, response = _error(org.invite_account_to_organization, Target=target)
+    code, status, _, response = error_with_response(
+        org.invite_account_to_organization, Target=target
+    )
     assert (code, status, response["Reason"]) == (
         "HandshakeConstraintViolationException",
         400,
         "ALREADY_IN_AN_ORGANIZATION",
     )
-    assert _error(org.describe_handshake, HandshakeId="h-0000000000")[:2] == (
+    assert error_of(org.describe_handshake, HandshakeId="h-0000000000")[:2] == (
         "HandshakeNotFoundException",
         400,
     )
@@ -290,7 +280,7 @@ def test_a_member_of_another_organization_cannot_accept_and_deleting_needs_it_em
     other_client = _client(cluster, **_session(cluster, ops_key, other))
     other_client.create_organization(FeatureSet="ALL")
     handshake = org.invite_account_to_organization(Target={"Type": "ACCOUNT", "Id": other})
-    code, _, _, response = _error(
+    code, _, _, response = error_with_response(
         other_client.accept_handshake, HandshakeId=handshake["Handshake"]["Id"]
     )
     assert (code, response["Reason"]) == (
@@ -299,18 +289,18 @@ def test_a_member_of_another_organization_cannot_accept_and_deleting_needs_it_em
     )
     their_member = other_client.create_account(Email="inner@lifecycle.example.com", AccountName="x")
     inner = their_member["CreateAccountStatus"]["AccountId"]
-    code, status, message, _ = _error(other_client.delete_organization)
+    code, status, message = error_of(other_client.delete_organization)
     assert (code, status) == ("OrganizationNotEmptyException", 400)
     assert "remove all accounts except the management account" in message
     other_client.remove_account_from_organization(AccountId=inner)
     other_client.delete_organization()
-    assert _error(other_client.describe_organization)[0] == "AWSOrganizationsNotInUseException"
+    assert error_of(other_client.describe_organization)[0] == "AWSOrganizationsNotInUseException"
 
     by_email = org.invite_account_to_organization(
         Target={"Type": "EMAIL", "Id": "someone@lifecycle.example.com"}
     )["Handshake"]
     assert {"Value": "someone@lifecycle.example.com", "Type": "EMAIL"} in by_email["Resources"]
-    code, _, _, response = _error(
+    code, _, _, response = error_with_response(
         org.invite_account_to_organization, Target={"Type": "ORGANIZATION", "Id": "o-abcdefghij"}
     )
     assert (code, response["Reason"]) == ("InvalidInputException", "INVALID_PARTY_TYPE_TARGET")
@@ -322,9 +312,12 @@ def test_close_account_rename_ou_and_create_account_statuses(org: Any, cluster: 
     member = _new_account(org, cluster, "lc-closing")
     org.close_account(AccountId=member)
     assert org.describe_account(AccountId=member)["Account"]["Status"] == "SUSPENDED"
-    assert _error(org.close_account, AccountId=member)[:2] == ("AccountAlreadyClosedException", 400)
+    assert error_of(org.close_account, AccountId=member)[:2] == (
+        "AccountAlreadyClosedException",
+        400,
+    )
     management = org.describe_organization()["Organization"]["MasterAccountId"]
-    code, _, _, response = _error(org.close_account, AccountId=management)
+    code, _, _, response = error_with_response(org.close_account, AccountId=management)
     assert (code, response["Reason"]) == (
         "ConstraintViolationException",
         "CANNOT_CLOSE_MANAGEMENT_ACCOUNT",
@@ -335,10 +328,10 @@ def test_close_account_rename_ou_and_create_account_statuses(org: Any, cluster: 
     org.create_organizational_unit(ParentId=root, Name="lc-taken")
     renamed = org.update_organizational_unit(OrganizationalUnitId=unit["Id"], Name="lc-new")
     assert renamed["OrganizationalUnit"] == {**unit, "Name": "lc-new"}
-    assert _error(org.update_organizational_unit, OrganizationalUnitId=unit["Id"], Name="lc-taken")[
-        :2
-    ] == ("DuplicateOrganizationalUnitException", 400)
-    assert _error(
+    assert error_of(
+        org.update_organizational_unit, OrganizationalUnitId=unit["Id"], Name="lc-taken"
+    )[:2] == ("DuplicateOrganizationalUnitException", 400)
+    assert error_of(
         org.update_organizational_unit, OrganizationalUnitId="ou-none-12345678", Name="x"
     )[0] == ("OrganizationalUnitNotFoundException")
 
@@ -368,12 +361,12 @@ def test_tags_on_accounts_units_roots_and_policies(org: Any, cluster: Cluster) -
     assert org.list_tags_for_resource(ResourceId=policy_id)["Tags"] == [
         {"Key": "owner", "Value": "lifecycle"}
     ]
-    assert _error(org.list_tags_for_resource, ResourceId="ou-none-12345678")[:2] == (
+    assert error_of(org.list_tags_for_resource, ResourceId="ou-none-12345678")[:2] == (
         "TargetNotFoundException",
         400,
     )
     too_many = [{"Key": f"k{i}", "Value": "v"} for i in range(50)]
-    code, _, _, response = _error(org.tag_resource, ResourceId=member, Tags=too_many)
+    code, _, _, response = error_with_response(org.tag_resource, ResourceId=member, Tags=too_many)
     assert (code, response["Reason"]) == ("ConstraintViolationException", "MAX_TAG_LIMIT_EXCEEDED")
 
 
@@ -382,7 +375,7 @@ def test_trusted_access_and_delegated_administrators(org: Any, cluster: Cluster)
     before it can be removed from the organization."""
     service = "securityhub.amazonaws.com"
     member = _new_account(org, cluster, "lc-delegate")
-    code, _, _, response = _error(
+    code, _, _, response = error_with_response(
         org.register_delegated_administrator, AccountId=member, ServicePrincipal=service
     )
     assert (code, response["Reason"]) == (
@@ -393,11 +386,11 @@ def test_trusted_access_and_delegated_administrators(org: Any, cluster: Cluster)
     enabled = org.list_aws_service_access_for_organization()["EnabledServicePrincipals"]
     assert service in [s["ServicePrincipal"] for s in enabled]
     org.register_delegated_administrator(AccountId=member, ServicePrincipal=service)
-    assert _error(org.register_delegated_administrator, AccountId=member, ServicePrincipal=service)[
-        :2
-    ] == ("AccountAlreadyRegisteredException", 400)
+    assert error_of(
+        org.register_delegated_administrator, AccountId=member, ServicePrincipal=service
+    )[:2] == ("AccountAlreadyRegisteredException", 400)
     management = org.describe_organization()["Organization"]["MasterAccountId"]
-    code, _, _, response = _error(
+    code, _, _, response = error_with_response(
         org.register_delegated_administrator, AccountId=management, ServicePrincipal=service
     )
     assert response["Reason"] == "CANNOT_REGISTER_MASTER_AS_DELEGATED_ADMINISTRATOR"
@@ -405,19 +398,21 @@ def test_trusted_access_and_delegated_administrators(org: Any, cluster: Cluster)
     assert [a["Id"] for a in admins] == [member]
     services = org.list_delegated_services_for_account(AccountId=member)["DelegatedServices"]
     assert [s["ServicePrincipal"] for s in services] == [service]
-    code, _, _, response = _error(org.remove_account_from_organization, AccountId=member)
+    code, _, _, response = error_with_response(
+        org.remove_account_from_organization, AccountId=member
+    )
     assert response["Reason"] == "CANNOT_REMOVE_DELEGATED_ADMINISTRATOR_FROM_ORG"
     org.deregister_delegated_administrator(AccountId=member, ServicePrincipal=service)
-    assert _error(
+    assert error_of(
         org.deregister_delegated_administrator, AccountId=member, ServicePrincipal=service
     )[:2] == ("AccountNotRegisteredException", 400)
-    assert _error(org.list_delegated_services_for_account, AccountId=member)[0] == (
+    assert error_of(org.list_delegated_services_for_account, AccountId=member)[0] == (
         "AccountNotRegisteredException"
     )
     org.disable_aws_service_access(ServicePrincipal=service)
     enabled = org.list_aws_service_access_for_organization()["EnabledServicePrincipals"]
     assert service not in [s["ServicePrincipal"] for s in enabled]
-    code, _, _, response = _error(
+    code, _, _, response = error_with_response(
         org.enable_aws_service_access, ServicePrincipal="nothing.example.com"
     )
     assert (code, response["Reason"]) == ("InvalidInputException", "UNRECOGNIZED_SERVICE_PRINCIPAL")
@@ -429,11 +424,11 @@ def test_stored_only_policy_types(org: Any, kind: str) -> None:
     listed, detached down to none and disabled; no AWS managed policy comes with them."""
     root = _root(org)
     _enabled(org, kind)
-    assert _error(org.enable_policy_type, RootId=root, PolicyType=kind)[0] == (
+    assert error_of(org.enable_policy_type, RootId=root, PolicyType=kind)[0] == (
         "PolicyTypeAlreadyEnabledException"
     )
     assert org.list_policies_for_target(TargetId=root, Filter=kind)["Policies"] == []
-    code, status, _, _ = _error(
+    code, status, _ = error_of(
         org.create_policy, Content="{not json", Description="", Name=f"lc-{kind}-bad", Type=kind
     )
     assert (code, status) == ("MalformedPolicyDocumentException", 400)
