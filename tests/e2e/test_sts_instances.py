@@ -30,6 +30,9 @@ EU = "eu-west-1"
 PINNED, ELSEWHERE = "i-0aaaaaaaaaaaaaaa1", "i-0bbbbbbbbbbbbbbb2"
 CHAIN_PINNED, CHAIN_ELSEWHERE = "i-0ccccccccccccccc3", "i-0ddddddddddddddd4"
 OBJECT = "arn:aws:s3:::instances-bucket/key"
+EC2_TRUST = policy(
+    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+)
 
 
 @pytest.fixture(scope="module")
@@ -70,14 +73,10 @@ def test_instance_credentials_are_stable_and_pinned_to_their_instance(cluster: C
     fetch; a role policy on ec2:SourceInstanceARN allows one instance, not the other."""
     iam, account = cluster.iam(), cluster.account
     pinned_arn = f"arn:aws:ec2:{EU}:{account}:instance/{PINNED}"
-    ec2_trust = policy(
-        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
-         "Action": "sts:AssumeRole"}
-    )  # fmt: skip
     pinned = {"StringEquals": {"ec2:SourceInstanceARN": pinned_arn, "ec2:RoleDelivery": "2.0"}}
     read = policy({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
                    "Condition": pinned})  # fmt: skip
-    iam.create_role(RoleName="pinned", AssumeRolePolicyDocument=ec2_trust)
+    iam.create_role(RoleName="pinned", AssumeRolePolicyDocument=EC2_TRUST)
     iam.put_role_policy(RoleName="pinned", PolicyName="read", PolicyDocument=read)
     iam.create_instance_profile(InstanceProfileName="pinned-servers")
     iam.add_role_to_instance_profile(InstanceProfileName="pinned-servers", RoleName="pinned")
@@ -104,10 +103,6 @@ def test_sts_sees_the_instance_of_instance_credentials(cluster: Cluster) -> None
     into another role only from the pinned instance."""
     iam, account = cluster.iam(), cluster.account
     pinned_arn = f"arn:aws:ec2:{EU}:{account}:instance/{CHAIN_PINNED}"
-    ec2_trust = policy(
-        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
-         "Action": "sts:AssumeRole"}
-    )  # fmt: skip
     account_trust = policy(
         {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
          "Action": "sts:AssumeRole"}
@@ -118,7 +113,7 @@ def test_sts_sees_the_instance_of_instance_credentials(cluster: Cluster) -> None
          "Condition": {"StringEquals": {"ec2:SourceInstanceARN": pinned_arn}}}
     )  # fmt: skip
     iam.create_role(RoleName="chained-target", AssumeRolePolicyDocument=account_trust)
-    iam.create_role(RoleName="chainer", AssumeRolePolicyDocument=ec2_trust)
+    iam.create_role(RoleName="chainer", AssumeRolePolicyDocument=EC2_TRUST)
     iam.put_role_policy(RoleName="chainer", PolicyName="chain", PolicyDocument=chain)
     iam.create_instance_profile(InstanceProfileName="chainers")
     iam.add_role_to_instance_profile(InstanceProfileName="chainers", RoleName="chainer")
