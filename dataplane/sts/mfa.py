@@ -6,13 +6,11 @@ next 30-second step is accepted, as AWS tolerates small clock drift.
 
 from __future__ import annotations
 
-import base64
 import binascii
-import hashlib
-import hmac
-import struct
 from collections.abc import Mapping
 from typing import Any
+
+import pyotp
 
 from awswire.errors import AwsError, access_denied
 from dataplane.principals import ResolvedPrincipal
@@ -23,18 +21,13 @@ from replication.state import IamState
 __all__ = ["mfa_claims", "totp"]
 
 STEP_SECONDS = 30
-DIGITS = 6
-_DRIFT_STEPS = (-1, 0, 1)
+# one step of drift either way, as AWS tolerates
+_VALID_WINDOW = 1
 
 
 def totp(seed: str, at: float) -> str:
-    """The six-digit code of a Base32 ``seed`` at epoch ``at`` (HMAC-SHA1, 30 s steps)."""
-    key = base64.b32decode(seed.upper() + "=" * (-len(seed) % 8))
-    counter = struct.pack(">Q", int(at // STEP_SECONDS))
-    digest = hmac.new(key, counter, hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
-    return f"{value % 10**DIGITS:0{DIGITS}d}"
+    """The six-digit code of a Base32 ``seed`` at epoch ``at``."""
+    return pyotp.TOTP(seed, interval=STEP_SECONDS).at(int(at))
 
 
 def _device(state: IamState, caller: ResolvedPrincipal, serial: str) -> MfaDevice | None:
@@ -53,10 +46,11 @@ def _device(state: IamState, caller: ResolvedPrincipal, serial: str) -> MfaDevic
 
 def _valid(seed: str, code: str, now: float) -> bool:
     try:
-        expected = {totp(seed, now + step * STEP_SECONDS) for step in _DRIFT_STEPS}
+        return pyotp.TOTP(seed, interval=STEP_SECONDS).verify(
+            code, for_time=int(now), valid_window=_VALID_WINDOW
+        )
     except (binascii.Error, ValueError):
         return False
-    return any(hmac.compare_digest(code, candidate) for candidate in expected)
 
 
 def mfa_claims(

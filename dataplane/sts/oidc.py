@@ -9,17 +9,13 @@ by ``kid``, the audience is one of the provider's client IDs, then ``exp``/``nbf
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+import jwt
+from jwt.types import Options
 
 from awswire.errors import AwsError
 from replication.entities import OidcProvider
@@ -28,14 +24,18 @@ __all__ = ["IdToken", "expired", "invalid_token", "parse_token", "verify_token"]
 
 # AWS accepts a small clock skew on ``nbf``/``iat`` (tokens minted "now" by a fast clock)
 NOT_BEFORE_LEEWAY = 300
-_HASHES: dict[str, hashes.HashAlgorithm] = {
-    "RS256": hashes.SHA256(),
-    "RS384": hashes.SHA384(),
-    "RS512": hashes.SHA512(),
-    "ES256": hashes.SHA256(),
-    "ES384": hashes.SHA384(),
+# the JWS algorithms AWS accepts from identity providers; never "none" or an HMAC, whose
+# "key" would be the provider's public JWK (the algorithm-confusion attack)
+SUPPORTED_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384")
+# PyJWT checks the signature only: AWS's own order and messages for the claims follow it
+_SIGNATURE_ONLY: Options = {
+    "verify_signature": True,
+    "verify_aud": False,
+    "verify_exp": False,
+    "verify_nbf": False,
+    "verify_iat": False,
+    "verify_iss": False,
 }
-_CURVES: dict[str, ec.EllipticCurve] = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1()}
 
 
 def invalid_token(message: str) -> AwsError:
@@ -53,18 +53,13 @@ def expired(now: float, expires: float) -> AwsError:
     )
 
 
-def _b64(part: str) -> bytes:
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-
-
 @dataclass(frozen=True, slots=True)
 class IdToken:
-    """A parsed (not yet verified) JWT: header, claims, and the signed bytes."""
+    """A parsed (not yet verified) JWT: its header and claims, and the compact form."""
 
     header: Mapping[str, Any]
     claims: Mapping[str, Any]
-    signed: bytes
-    signature: bytes
+    compact: str
 
     @property
     def issuer_host(self) -> str:
@@ -80,17 +75,15 @@ class IdToken:
 
 def parse_token(token: str) -> IdToken:
     """The JWT's parts; InvalidIdentityToken unless it is a well-formed JWS compact token."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise invalid_token("The ID Token provided is not a valid JWT.")
+    not_a_jwt = invalid_token("The ID Token provided is not a valid JWT.")
     try:
-        header, claims = json.loads(_b64(parts[0])), json.loads(_b64(parts[1]))
-        signature = _b64(parts[2])
-    except (binascii.Error, ValueError):
-        raise invalid_token("The ID Token provided is not a valid JWT.") from None
-    if not isinstance(header, dict) or not isinstance(claims, dict):
-        raise invalid_token("The ID Token provided is not a valid JWT.")
-    return IdToken(header, claims, f"{parts[0]}.{parts[1]}".encode("ascii"), signature)
+        header = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        raise not_a_jwt from None
+    if not isinstance(claims, dict):
+        raise not_a_jwt
+    return IdToken(header, claims, token)
 
 
 def _key_for(token: IdToken, provider: OidcProvider) -> Mapping[str, Any]:
@@ -110,34 +103,17 @@ def _key_for(token: IdToken, provider: OidcProvider) -> Mapping[str, Any]:
     return dict(matching[0])
 
 
-def _int(jwk: Mapping[str, Any], name: str) -> int:
-    return int.from_bytes(_b64(str(jwk[name])), "big")
-
-
 def _verify_signature(token: IdToken, jwk: Mapping[str, Any]) -> None:
     """Check the JWS signature with the JWK; InvalidIdentityToken when it does not verify."""
     alg = str(token.header.get("alg", ""))
-    algorithm = _HASHES.get(alg)
-    bad = invalid_token("The signature of the ID Token is invalid.")
-    if algorithm is None:
+    if alg not in SUPPORTED_ALGORITHMS:
         raise invalid_token(f"Unsupported token signing algorithm: {alg}")
+    bad = invalid_token("The signature of the ID Token is invalid.")
     try:
-        if alg.startswith("RS") and jwk.get("kty") == "RSA":
-            rsa_key = rsa.RSAPublicNumbers(_int(jwk, "e"), _int(jwk, "n")).public_key()
-            rsa_key.verify(token.signature, token.signed, padding.PKCS1v15(), algorithm)
-            return
-        if alg.startswith("ES") and jwk.get("kty") == "EC" and jwk.get("crv") in _CURVES:
-            curve = _CURVES[str(jwk["crv"])]
-            numbers = ec.EllipticCurvePublicNumbers(_int(jwk, "x"), _int(jwk, "y"), curve)
-            half = len(token.signature) // 2
-            r = int.from_bytes(token.signature[:half], "big")
-            s = int.from_bytes(token.signature[half:], "big")
-            der = encode_dss_signature(r, s)
-            numbers.public_key().verify(der, token.signed, ec.ECDSA(algorithm))
-            return
-    except (InvalidSignature, KeyError, ValueError, binascii.Error):
+        key = jwt.PyJWK({**jwk, "alg": alg})
+        jwt.decode(token.compact, key, algorithms=[alg], options=_SIGNATURE_ONLY)
+    except (jwt.PyJWTError, ValueError, TypeError):
         raise bad from None
-    raise bad
 
 
 def verify_token(token: IdToken, provider: OidcProvider, now: float) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +13,7 @@ import pytest
 from awswire.errors import AwsError
 from dataplane.sts.oidc import parse_token, verify_token
 from replication.entities import OidcProvider
-from tests.sts.jwt_signing import SigningKey, jwks
+from tests.sts.jwt_signing import SigningKey, b64url, jwks
 
 NOW = 1_800_000_000
 RSA = SigningKey.generate("rsa-1", "RS256")
@@ -59,3 +62,22 @@ def test_audience_expiry_and_subject() -> None:
     assert _code(EC.sign(_claims(exp=NOW - 1))) == "ExpiredTokenException"
     assert _code(RSA.sign(_claims(nbf=NOW + 3600))) == "InvalidIdentityToken"
     assert _code(RSA.sign(_claims(sub=""))) == "IDPRejectedClaim"
+
+
+def _unsigned(header: dict[str, Any], claims: dict[str, Any], signature: bytes = b"") -> str:
+    return ".".join(
+        b64url(part)
+        for part in (json.dumps(header).encode(), json.dumps(claims).encode(), signature)
+    )
+
+
+def test_algorithm_confusion_is_refused() -> None:
+    """``none``, an HMAC keyed with the public JWK, and an algorithm the key is not for fail."""
+    public_jwk = json.dumps(RSA.jwk()).encode()
+    header = {"alg": "HS256", "typ": "JWT", "kid": RSA.kid}
+    signing_input = _unsigned(header, _claims()).rsplit(".", 1)[0].encode()
+    forged = hmac.new(public_jwk, signing_input, hashlib.sha256).digest()
+    assert _code(_unsigned(header, _claims(), forged)) == "InvalidIdentityToken"
+    assert _code(_unsigned({"alg": "none", "kid": RSA.kid}, _claims())) == "InvalidIdentityToken"
+    es_header_on_rsa_key = {"alg": "ES256", "typ": "JWT", "kid": RSA.kid}
+    assert _code(_unsigned(es_header_on_rsa_key, _claims(), b"x" * 64)) == "InvalidIdentityToken"
