@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 test: lint
-	$(BIN)/python -m pytest -n $(WORKERS) --durations=15
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --durations=15
 
 # Not run by CI: the newest releases pyproject.toml admits, in a scratch venv, through the
 # same checks. This is how an upgrade is found and tried before `make lock` moves the pins.
@@ -46,7 +46,7 @@ test-latest:
 	$(LATEST)/bin/ruff format --check .
 	$(LATEST)/bin/mypy
 	$(LATEST)/bin/lint-imports
-	$(LATEST)/bin/python -m pytest -n $(WORKERS) -p no:cacheprovider
+	$(LATEST)/bin/python -m pytest -n $(WORKERS) --dist loadfile -p no:cacheprovider
 
 # Regenerates the lock from pyproject.toml (runtime + dev) and requirements/build.in with uv,
 # fetched into a scratch venv on demand: users never need it.
