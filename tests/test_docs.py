@@ -179,7 +179,7 @@ def test_readme_links_the_three_documents() -> None:
 
 def test_checks_catch_planted_faults(tmp_path: Path) -> None:
     """Each check reports a fault planted in otherwise clean input."""
-    pointer = "see ../" + OUTSIDE + "spec/rules.md"
+    pointer = "see ../" + OUTSIDE + "notes.md"
     assert outside_pointers({"a.py": "x = 1\n" + pointer}) == ["a.py:2"]
     page = "### R1 — One\n### R2 — Two\n- **A1 Note.** text\n"
     assert undefined_rules({"a.py": "(R1, R2)"}, page) == {}
