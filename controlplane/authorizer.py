@@ -70,7 +70,7 @@ class DataPlaneAuthorizer:
         return list(answer)
 
     async def evaluate_inline(self, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Evaluate evaluate-input.md objects (policies inline) with the data plane's engine;
+        """Evaluate docs/evaluate-input.md objects (policies inline) with the data plane's engine;
         each answer carries the version, region and AZ of the replica that made it."""
         try:
             async with self._client().post(self._evaluate_url, data=orjson.dumps(documents)) as (

@@ -1,6 +1,6 @@
 """``POST /evaluate``: the engine on inline policies, served by every replica.
 
-The body is one evaluate-input.md object or a JSON array of them; the answer is what
+The body is one docs/evaluate-input.md object or a JSON array of them; the answer is what
 ``iam-planes evaluate`` prints for it (a decision or an error object each), plus the version,
 region and AZ of the replica that answered. Nothing is read from the replicated state: the
 version only says which replica (and which engine) answered, as every data-plane answer does.

@@ -252,7 +252,9 @@ def _parser() -> argparse.ArgumentParser:
     snapshot = with_state_dir(commands.add_parser("snapshot", help="snapshot the state now"))
     snapshot.set_defaults(run=_snapshot)
 
-    evaluate = commands.add_parser("evaluate", help="evaluate a request offline (spec format)")
+    evaluate = commands.add_parser(
+        "evaluate", help="evaluate a request offline (format: docs/evaluate-input.md)"
+    )
     evaluate.add_argument("file", help="a JSON file, or - for standard input")
     evaluate.add_argument("--explain", action="store_true", help="print every stage as a table")
     evaluate.set_defaults(run=_evaluate)

@@ -1,4 +1,4 @@
-"""``iam-planes evaluate FILE|-``: decide evaluate-input.md queries offline (no servers).
+"""``iam-planes evaluate FILE|-``: decide docs/evaluate-input.md queries offline (no servers).
 
 Prints one decision object per query (a JSON array for an array input); ``--explain`` prints
 a table per query instead, with every stage of the decision and the statements that matched.

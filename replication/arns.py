@@ -1,4 +1,4 @@
-"""ARNs of IAM entities (spec R84). IAM ARNs have an empty region field."""
+"""ARNs of IAM entities (docs/evaluation.md R84). IAM ARNs have an empty region field."""
 
 from __future__ import annotations
 

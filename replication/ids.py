@@ -1,4 +1,4 @@
-"""Unique IDs and credentials with AWS's prefixes (spec R85)."""
+"""Unique IDs and credentials with AWS's prefixes (docs/evaluation.md R85)."""
 
 from __future__ import annotations
 

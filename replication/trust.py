@@ -1,4 +1,4 @@
-"""Unique-ID rewriting of trust policies (spec R22), shared by both planes.
+"""Unique-ID rewriting of trust policies (docs/evaluation.md R22), shared by both planes.
 
 When a trust policy is saved, every IAM user or role ARN in its ``Principal`` is bound to the
 unique ID that entity has then (``Role.trust_principal_ids``). While that entity lives, the

@@ -2,7 +2,7 @@
 with ``PolicyInputList`` / ``PermissionsBoundaryPolicyInputList``.
 
 The control plane never evaluates: it writes each (action, resource) pair as one
-evaluate-input.md object carrying every policy that applies, the us-east-1 data plane's
+docs/evaluate-input.md object carrying every policy that applies, the us-east-1 data plane's
 ``/evaluate`` answers with the replicas' engine, and this module turns the answers back into
 IAM's ``EvaluationResult`` structures, naming each matched statement by the policy it came
 from and its row and column in the text the caller sent. Both halves are pure.

@@ -2,7 +2,7 @@
 
 Parse with :func:`replication.policy.parse_policy`, compile each document once with
 :func:`compile_policy` (or let :func:`build_policy_set` do both), build a :class:`Request`,
-then call :func:`evaluate`. :func:`evaluate_document` is the JSON edge of evaluate-input.md::
+then call :func:`evaluate`. :func:`evaluate_document` is the JSON edge of docs/evaluate-input.md::
 
     alice = Principal.iam_user("arn:aws:iam::111122223333:user/alice",
                                unique_id="AIDA...", tags={"team": "eng"}, org=Org("o-1"))

@@ -1,4 +1,4 @@
-"""Condition blocks compiled into tests (spec R24-R35).
+"""Condition blocks compiled into tests (docs/evaluation.md R24-R35).
 
 Each ``operator: {key: values}`` entry becomes one closure ``test(ctx, derived, missing)``:
 absent keys follow R29/R30/R32, multivalued request values R32/R33, and values with policy

@@ -1,4 +1,4 @@
-"""Derived context keys (spec R36-R39) and normalisation of the request context.
+"""Derived context keys (docs/evaluation.md R36-R39) and normalisation of the request context.
 
 Keys are stored lower-cased (R31: key names and tag keys compare case-insensitively); values
 are AWS strings or tuples of strings (multivalued keys, ``()`` = present but empty).

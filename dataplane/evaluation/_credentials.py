@@ -1,4 +1,4 @@
-"""Rules that decide before any policy is read (spec R70, R82, R83)."""
+"""Rules that decide before any policy is read (docs/evaluation.md R70, R82, R83)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""AUTHORIZE stage: the decision procedure of spec §7 as one decision table over facts.
+"""AUTHORIZE stage: the decision procedure (docs/evaluation.md §7) as one table over facts.
 
 :func:`evaluate` reduces a request and its policies to :class:`Facts`; :func:`decide` maps
 facts to an outcome and the stage that decided it. Rows are tried top to bottom; the first
@@ -45,7 +45,7 @@ class Facts(NamedTuple):
 
 
 def _limits(facts: Facts, granted_by: Stage) -> Verdict:
-    """limits_ok of §7: the boundary, then the session policies, may cut a grant (R43, R45)."""
+    """The limits (docs/evaluation.md §7): boundary, then session policies, may cut (R43, R45)."""
     match facts:
         case Facts(boundary=False):
             return _IMPLICIT, Stage.BOUNDARY  # R45/R47: boundary lacks an Allow
@@ -58,7 +58,7 @@ def _limits(facts: Facts, granted_by: Stage) -> Verdict:
 
 
 def principal_side(facts: Facts) -> Verdict:
-    """principal_side of §7: identity Allow, then boundary and session limits (R45)."""
+    """The identity path (docs/evaluation.md §7): identity Allow, then the limits (R45)."""
     match facts:
         case Facts(caller=Caller.ROOT):
             return _ALLOW, Stage.IDENTITY  # R52: root starts from "everything allowed"
@@ -71,7 +71,7 @@ def principal_side(facts: Facts) -> Verdict:
 
 
 def decide(facts: Facts) -> Verdict:
-    """Map facts to (outcome, deciding stage); one row per rule of spec §7."""
+    """Map facts to (outcome, deciding stage); one row per rule of docs/evaluation.md §7."""
     match facts:
         case Facts(explicit_deny=True):
             return _EXPLICIT, Stage.EXPLICIT_DENY  # R2: a matching Deny anywhere wins

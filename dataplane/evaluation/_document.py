@@ -1,4 +1,4 @@
-"""The JSON edge of the engine (evaluate-input.md): one input object in, one output dict out.
+"""The JSON edge of the engine (docs/evaluate-input.md): one input object in, one output dict out.
 
 :func:`evaluate_document` never raises for bad input: a malformed policy or request becomes
 ``{"error": {"code", "message", "path"}}``. :func:`build_policy_set` turns stored JSON policy
@@ -33,7 +33,7 @@ PolicySource = str | Mapping[str, Any] | PolicyDocument
 
 
 class InvalidInput(ValueError):
-    """A request object that does not follow evaluate-input.md."""
+    """A request object that does not follow docs/evaluate-input.md."""
 
     def __init__(self, message: str, path: str) -> None:
         super().__init__(message)
@@ -334,7 +334,7 @@ def _run(obj: Any, with_facts: bool, with_accounts: bool = False) -> dict[str, A
 
 
 def evaluate_document(obj: Any, *, with_accounts: bool = False) -> dict[str, Any]:
-    """Evaluate one evaluate-input.md object; returns the decision dict or an error object.
+    """Evaluate one docs/evaluate-input.md object; returns the decision dict or an error object.
 
     ``with_accounts`` adds ``account_decisions`` (each account's decision) to a
     cross-account answer, for IAM's simulation.

@@ -1,4 +1,4 @@
-"""EVALUATE stage: scan the candidate statements once, reduce them to facts, decide (spec §7).
+"""EVALUATE stage: scan the candidates once, reduce them to facts, decide (docs/evaluation.md §7).
 
 Every candidate statement (its set applies and its action test passed, via the policy-set
 index) is tested for resource, principal and conditions (R5). Applicable statements are

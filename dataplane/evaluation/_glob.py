@@ -1,4 +1,4 @@
-"""Wildcard patterns compiled once into fast matchers (spec R14, R16, R35).
+"""Wildcard patterns compiled once into fast matchers (docs/evaluation.md R14, R16, R35).
 
 A set of patterns becomes one callable: exact strings go to a frozenset, ``prefix*`` patterns
 to a ``str.startswith`` tuple, and only the rest to a single precompiled regex. In ARN mode a

@@ -30,7 +30,7 @@ class Outcome(StrEnum):
 
 
 class Stage(StrEnum):
-    """The stage that decided (R89; names as in evaluate-input.md)."""
+    """The stage that decided (R89; names as in docs/evaluate-input.md)."""
 
     EXPLICIT_DENY = "explicit_deny"
     RCP = "rcp"
@@ -53,7 +53,7 @@ class Level(IntEnum):
 
 
 class PrincipalType(StrEnum):
-    """The principal types of evaluate-input.md."""
+    """The principal types of docs/evaluate-input.md."""
 
     IAM_USER = "IAMUser"
     ASSUMED_ROLE = "AssumedRole"
@@ -126,7 +126,7 @@ class MatchedStatement(NamedTuple):
     statement_index: int
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form of evaluate-input.md."""
+        """JSON form of docs/evaluate-input.md."""
         return {
             "policy": self.policy,
             "sid": self.sid,
@@ -150,7 +150,7 @@ class Decision(NamedTuple):
         return self.decision is Outcome.ALLOW
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form of evaluate-input.md."""
+        """JSON form of docs/evaluate-input.md."""
         return {
             "decision": self.decision.value,
             "decided_by": self.decided_by.value,

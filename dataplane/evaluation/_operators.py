@@ -1,4 +1,4 @@
-"""Typed value tests of the condition operators (spec R34, R35), built once per condition.
+"""Typed value tests of condition operators (docs/evaluation.md R34, R35), built once per condition.
 
 A value test answers, for one request value, whether it matches *some* policy value of the
 positive operator (``True``/``False``), or ``None`` when the request value cannot be read as

@@ -1,4 +1,4 @@
-"""The authenticated caller and its identity chain (spec R18-R23, R36).
+"""The authenticated caller and its identity chain (docs/evaluation.md R18-R23, R36).
 
 A :class:`Principal` precomputes, once, everything the hot path needs: its derived context
 keys, the identifiers that match it at DIRECT and PARENT level, and the chain NotPrincipal

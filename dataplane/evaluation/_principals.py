@@ -1,4 +1,4 @@
-"""Principal and NotPrincipal elements compiled into match-level tests (spec R18-R23)."""
+"""Principal and NotPrincipal compiled into match-level tests (docs/evaluation.md R18-R23)."""
 
 from __future__ import annotations
 

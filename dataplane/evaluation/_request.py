@@ -1,4 +1,4 @@
-"""One authorization query: principal, action, resource, owner and context (evaluate-input.md).
+"""One authorization query: principal, action, resource, owner and context (docs/evaluate-input.md).
 
 Construction does the per-request normalisation once (lower-cased action and context keys,
 the resolved resource owner, resource-derived keys R39), so :func:`evaluate` does not.
@@ -70,7 +70,7 @@ def _infer_account(resource: str, principal: Principal) -> str | None:
 def resolve_owner(
     owner: ResourceOwner | None, principal: Principal, resource: str, action: str
 ) -> ResourceOwner:
-    """Fill the unset fields of a resource owner as evaluate-input.md describes."""
+    """Fill the unset fields of a resource owner as docs/evaluate-input.md describes."""
     given = owner or ResourceOwner()
     org: Org | None = principal.org if given.org == "principal" else given.org
     return ResourceOwner(
@@ -285,7 +285,7 @@ class Request:
 
     @property
     def owner(self) -> ResourceOwner:
-        """The resolved resource owner (evaluate-input.md)."""
+        """The resolved resource owner (docs/evaluate-input.md)."""
         return self.state[7]
 
     @property

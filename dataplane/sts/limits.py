@@ -1,7 +1,7 @@
 """STS's own parameter rules beyond botocore's model: durations, session policies, tags.
 
 The model already checks lengths, ranges and patterns when the request is parsed; these are
-the rules AWS enforces in the service itself (spec R72-R77).
+the rules AWS enforces in the service itself (docs/evaluation.md R72-R77).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The typed AST of an IAM policy document (spec R6-R12), produced by :func:`parse_policy`."""
+"""The typed AST of a policy document (docs/evaluation.md R6-R12), made by :func:`parse_policy`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Condition operator names (spec R12, R35): the base operators and how a name decomposes."""
+"""Condition operator names (docs/evaluation.md R12, R35): the base operators, how a name splits."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""PARSE stage: JSON text or mapping -> validated :class:`PolicyDocument` (spec R6-R12, R90).
+"""PARSE stage: JSON text or mapping -> validated :class:`PolicyDocument`.
+
+The rules are R6-R12 and R90 of docs/evaluation.md.
 
 Validation is per :class:`PolicyKind`; every failure is a :class:`MalformedPolicyDocument`
 whose message reads like AWS's and whose ``path`` names the offending element.

@@ -1,4 +1,4 @@
-"""Characters and sizes of policy text (spec R13)."""
+"""Characters and sizes of policy text (docs/evaluation.md R13)."""
 
 from __future__ import annotations
 

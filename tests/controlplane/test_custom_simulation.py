@@ -124,7 +124,7 @@ def test_custom_policy_with_a_resource_policy_names_the_caller(iam: Any) -> None
             "Effect": "Allow",
             "Principal": {"AWS": caller},
             "Action": "s3:GetObject",
-            "Resource": "arn:aws:s3:::shared/*",
+            "Resource": "arn:aws:s3:::common/*",
         }
     )
     answer = iam.simulate_custom_policy(
@@ -132,7 +132,7 @@ def test_custom_policy_with_a_resource_policy_names_the_caller(iam: Any) -> None
         ResourcePolicy=resource_policy,
         CallerArn=caller,
         ActionNames=["s3:GetObject"],
-        ResourceArns=["arn:aws:s3:::shared/x"],
+        ResourceArns=["arn:aws:s3:::common/x"],
     )
     result = answer["EvaluationResults"][0]
     assert result["EvalDecision"] == "allowed"

@@ -80,7 +80,7 @@ def documents(principal: bool = False) -> st.SearchStrategy[dict[str, Any]]:
 
 @st.composite
 def queries(draw: st.DrawFn) -> dict[str, Any]:
-    """A full evaluate-input.md object for alice with identity, boundary and resource policies."""
+    """A full docs/evaluate-input.md object for alice: identity, boundary and resource policies."""
     policies: dict[str, Any] = {"identity": draw(st.lists(documents(), max_size=3))}
     if draw(st.booleans()):
         policies["boundary"] = draw(documents())

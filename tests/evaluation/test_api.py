@@ -101,7 +101,10 @@ def test_role_session_constructor() -> None:
 
 
 def test_resource_owner_inference() -> None:
-    """Owner account comes from the ARN; kind is kms_key / role_trust / generic (input spec)."""
+    """Owner account comes from the ARN; kind is kms_key / role_trust / generic.
+
+    The inference rules are those of docs/evaluate-input.md.
+    """
     alice = Principal.iam_user(ALICE, org=Org("o-1"))
     key = Request(alice, "kms:Decrypt", "arn:aws:kms:us-east-1:444455556666:key/k")
     role = Request(alice, "sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/r")
@@ -168,7 +171,7 @@ def test_decision_table_rows() -> None:
 
 
 def test_decision_to_dict_shape() -> None:
-    """Decision.to_dict has exactly the fields of evaluate-input.md."""
+    """Decision.to_dict has exactly the fields of docs/evaluate-input.md."""
     decision = evaluate(
         Request(Principal.anonymous(), "s3:GetObject", "arn:aws:s3:::b/k"), PolicySet()
     )

@@ -1,4 +1,4 @@
-"""Coverage of the spec by the corpus: every rule R1-R90 and every condition operator."""
+"""Coverage of docs/evaluation.md by the corpus: every rule R1-R90 and every condition operator."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def test_every_rule_is_covered_or_explained() -> None:
 
 
 def test_corpus_names_only_known_rules() -> None:
-    """Corpus cases cite only rules that exist in the spec."""
+    """Corpus cases cite only rules that docs/evaluation.md defines."""
     assert _rules_in_corpus() <= set(ALL_RULES)
 
 
