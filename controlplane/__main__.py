@@ -62,10 +62,12 @@ async def _serve(args: argparse.Namespace) -> None:
     snapshots = asyncio.create_task(
         snapshot_periodically(log, lambda: writer.state, clock=time.time)
     )
+    follower = asyncio.create_task(writer.follow_log())
     await site.start()
     _log.info("controlplane_listening", port=args.port)
     await stop.wait()
     snapshots.cancel()
+    follower.cancel()
     await runner.cleanup()
     await authorizer.close()
     await log.close()
