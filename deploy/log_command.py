@@ -88,7 +88,9 @@ def render_entry(entry: RawEntry, show_secrets: bool) -> str:
         lines.append(f"decoded: BAD, {entry.decoded.reason.value}: {entry.decoded.detail}")
         lines.append(f"the planes stop at version {entry.version - 1} until it is repaired")
     elif entry.decoded is not None and repair is not None:
-        lines.append(f"decoded: bad, replaced by its repair ({entry.decoded.kind})")
+        lines.append(
+            f"decoded: replaced by its repair, a {entry.decoded.kind} event that changes nothing"
+        )
     elif entry.decoded is not None:
         decoded = entry.decoded
         lines.append(f"decoded: OK, {decoded.kind} by {decoded.action} in {decoded.account!r}")
