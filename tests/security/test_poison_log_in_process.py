@@ -24,6 +24,7 @@ from replication.events import REPAIR_KIND, ChangeEvent, encode_event
 from replication.log import (
     HEAD_KEY,
     STREAM_KEY,
+    AppendConflictError,
     PoisonedLogError,
     RedisChangeLog,
     RepairRefusedError,
@@ -173,6 +174,8 @@ async def test_an_entry_added_without_moving_the_head_is_a_conflict_for_the_writ
     await log.client.xadd(STREAM_KEY, {b"e": b"not json"}, id="4-0")
     assert await log.head() == 3
     assert await log.newest_version() == 4
+    with pytest.raises(AppendConflictError):
+        await log.append(_event(4))
     writer = Writer(log, clock=time.time)
     await writer.catch_up()
     assert writer.state.version == 3
