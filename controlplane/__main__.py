@@ -43,7 +43,7 @@ def _arguments() -> argparse.Namespace:
 
 async def _serve(args: argparse.Namespace) -> None:
     log = RedisChangeLog(connect(os.environ.get("IAM_PLANES_REDIS_URL", "redis://127.0.0.1/0")))
-    metrics = ControlPlaneMetrics(log, lambda: writer.state)
+    metrics = ControlPlaneMetrics(log, lambda: writer.state, lambda: writer.halted)
     writer = Writer(log, clock=time.time, on_append=metrics.observe_append)
     await writer.catch_up()
     _log.info("projection_loaded", version=writer.state.version)

@@ -148,6 +148,8 @@ def _halt_and_repair(cluster: Cluster, iam: Any, client: redis.Redis, name: str)
     _, health = http_json(f"{cluster.file.controlplane.endpoint}/health")
     assert health["status"] == "HALTED"
     assert health["halted"]["bad_version"] == bad
+    metrics = _metrics(cluster.file.controlplane.endpoint)
+    assert f"iam_planes_controlplane_halted_bad_version {float(bad)}" in metrics
 
     if name == "unknown kind":  # the other places a person looks, once
         _check_status_watch_metrics_and_logs(cluster, bad)
