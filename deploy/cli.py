@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+from redis.exceptions import RedisError
 from rich.console import Console
 
 from deploy.accounts import ensure_account
@@ -203,10 +204,14 @@ def _log(args: argparse.Namespace) -> int:
     redis_url = _log_redis_url(args)
     if redis_url is None:
         return 1
-    if args.verb == "show":
-        status, text = log_show(redis_url, args.version, args.show_secrets)
-    else:
-        status, text = log_repair(redis_url, args.version, args.reason)
+    try:
+        if args.verb == "show":
+            status, text = log_show(redis_url, args.version, args.show_secrets)
+        else:
+            status, text = log_repair(redis_url, args.version, args.reason)
+    except (RedisError, OSError) as error:
+        _console.print(f"cannot reach the log's Redis: {type(error).__name__}")
+        return 1
     print(text)  # plain stdout: entries are data, not markup
     return status
 
@@ -222,11 +227,22 @@ def _with_state_dir(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return sub
 
 
+def _log_version(text: str) -> int:
+    """A log version argument: a positive integer (versions start at 1)."""
+    try:
+        version = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a version: {text!r}") from None
+    if version < 1:
+        raise argparse.ArgumentTypeError("versions start at 1")
+    return version
+
+
 def _add_log_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     log = commands.add_parser("log", help="inspect or repair the change log")
     log_verbs = log.add_subparsers(dest="verb", required=True)
     show = _with_state_dir(log_verbs.add_parser("show", help="print one entry as stored"))
-    show.add_argument("version", type=int)
+    show.add_argument("version", type=_log_version)
     show.add_argument(
         "--show-secrets", action="store_true", help="print secret-looking values unredacted"
     )
@@ -236,7 +252,7 @@ def _add_log_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
             help="replace a bad entry by a no-op log.repair event so the planes resume",
         )
     )
-    repair.add_argument("version", type=int)
+    repair.add_argument("version", type=_log_version)
     repair.add_argument("--reason", required=True, help="why; recorded with the repair")
     for verb in (show, repair):
         verb.add_argument("--redis-url", default=os.environ.get("IAM_PLANES_REDIS_URL"))
