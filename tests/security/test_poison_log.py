@@ -117,6 +117,9 @@ def _halt_and_repair(cluster: Cluster, iam: Any, client: redis.Redis, name: str)
     """Append the bad entry ``name`` at the next version, check every plane halts loudly there
     and keeps answering, repair it with the CLI; return the user written after the repair."""
     fields_at, reason = BAD_ENTRIES[name]
+    state_dir = str(cluster.state_dir)
+    if name == "schema 99":  # a replica restarted below bootstraps from this snapshot
+        assert iam_planes("snapshot", "--state-dir", state_dir).returncode == 0
     bad = int(client.get(HEAD_KEY) or 0) + 1  # type: ignore[arg-type]
     client.xadd(STREAM_KEY, fields_at(bad), id=f"{bad}-0")  # type: ignore[arg-type]
     client.set(HEAD_KEY, bad)
@@ -153,11 +156,18 @@ def _halt_and_repair(cluster: Cluster, iam: Any, client: redis.Redis, name: str)
 
     if name == "unknown kind":  # the other places a person looks, once
         _check_status_watch_metrics_and_logs(cluster, bad)
+    if name == "schema 99":  # a replica (re)started on the poisoned log halts, not STARTING
+        az = next(iter(cluster.replicas()))
+        assert iam_planes("chaos", "kill", az, "--state-dir", state_dir).returncode == 0
+        started = iam_planes("chaos", "start", az, "--state-dir", state_dir)
+        assert started.returncode == 0, started.stdout + started.stderr
+        _wait(f"{az} HALTED after its restart", lambda: _all_halted_at(cluster, bad))
+        restarted = _metrics(cluster.replicas()[az])
+        assert f"iam_planes_bootstrap_snapshot_version {float(bad - 1)}" in restarted
 
     repaired = iam_planes(
-        "log", "repair", str(bad), "--reason", f"e2e: {name}",
-        "--state-dir", str(cluster.state_dir),
-    )  # fmt: skip
+        "log", "repair", str(bad), "--reason", f"e2e: {name}", "--state-dir", state_dir
+    )
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     _wait(f"{name}: every replica OK past {bad}", lambda: _all_ok_at_least(cluster, bad))
     user = f"acknowledged-after-{name.replace(' ', '-')}"

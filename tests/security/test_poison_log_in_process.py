@@ -283,3 +283,27 @@ async def test_a_replica_started_on_a_poisoned_log_halts_instead_of_starting_for
         await _until(lambda: replica.status is ReplicaStatus.OK and replica.state.version == 4)
     finally:
         task.cancel()
+
+
+async def test_a_replica_that_cannot_fold_an_accepted_event_halts_and_keeps_serving(
+    log: RedisChangeLog,
+) -> None:
+    """Decoding checks what the fold reads; should the two ever disagree (a bug), the replica
+    halts at the version before the event instead of its follower task dying silently."""
+    replica, task = _replica(log)
+    try:
+        await _until(lambda: replica.state.version == 3)
+        unfoldable = _event(4).model_copy(update={"kind": "group.put"})  # a user's payload
+        with capture_logs() as logs:
+            replica._hold([unfoldable])  # as if decoding had let it through
+            await _until(lambda: replica.status is ReplicaStatus.HALTED)
+        assert replica.state.version == 3
+        assert replica.halted is not None
+        assert replica.halted.version == 4
+        assert replica.halted.detail == "apply failed with ValidationError"
+        assert [line["event"] for line in logs if line["log_level"] == "error"] == [
+            "log_entry_unusable"
+        ]
+        assert not task.done()  # the follower lives on
+    finally:
+        task.cancel()
