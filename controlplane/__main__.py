@@ -43,7 +43,7 @@ def _arguments() -> argparse.Namespace:
 
 async def _serve(args: argparse.Namespace) -> None:
     log = RedisChangeLog(connect(os.environ.get("IAM_PLANES_REDIS_URL", "redis://127.0.0.1/0")))
-    metrics = ControlPlaneMetrics(log, lambda: writer.state)
+    metrics = ControlPlaneMetrics(log, lambda: writer.state, lambda: writer.halted)
     writer = Writer(log, clock=time.time, on_append=metrics.observe_append)
     await writer.catch_up()
     _log.info("projection_loaded", version=writer.state.version)
@@ -62,10 +62,12 @@ async def _serve(args: argparse.Namespace) -> None:
     snapshots = asyncio.create_task(
         snapshot_periodically(log, lambda: writer.state, clock=time.time)
     )
+    follower = asyncio.create_task(writer.follow_log())
     await site.start()
     _log.info("controlplane_listening", port=args.port)
     await stop.wait()
     snapshots.cancel()
+    follower.cancel()
     await runner.cleanup()
     await authorizer.close()
     await log.close()

@@ -21,6 +21,7 @@ from prometheus_client import (
 )
 from redis.exceptions import RedisError
 
+from replication.entries import BadEntry
 from replication.log import STREAM_KEY, RedisChangeLog
 from replication.snapshot import latest_snapshots
 from replication.state import IamState
@@ -34,13 +35,24 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class ControlPlaneMetrics:
     """Every metric the control plane exports, in a registry of its own."""
 
-    def __init__(self, log: RedisChangeLog, state: Callable[[], IamState]) -> None:
+    def __init__(
+        self,
+        log: RedisChangeLog,
+        state: Callable[[], IamState],
+        halted: Callable[[], BadEntry | None] = lambda: None,
+    ) -> None:
         self.registry = CollectorRegistry()
         self._log = log
         self._state = state
+        self._halted = halted
         self.version = Gauge(
             "iam_planes_controlplane_version",
             "Newest version in the projection",
+            registry=self.registry,
+        )
+        self.halted_bad_version = Gauge(
+            "iam_planes_controlplane_halted_bad_version",
+            "Version of the log entry that halts writes (0: writes are accepted)",
             registry=self.registry,
         )
         self.stream_length = Gauge(
@@ -89,6 +101,8 @@ class ControlPlaneMetrics:
     async def page(self, request: web.Request) -> web.Response:
         """``GET /metrics``: refresh the gauges that are read, then render."""
         self.version.set(self._state().version)
+        halted = self._halted()
+        self.halted_bad_version.set(0 if halted is None else halted.version)
         try:
             self.stream_length.set(await self._log.client.xlen(STREAM_KEY))
             snapshots = await latest_snapshots(self._log.client)

@@ -7,6 +7,7 @@ Both APIs share the port, as AWS's SDKs only need one endpoint URL per service: 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 import structlog
@@ -57,8 +58,13 @@ async def _never_a_traceback(
 
 
 async def _health(request: web.Request) -> web.Response:
+    """200 while the control plane serves; HALTED (still 200: reads are served) while the log
+    holds an entry it cannot apply, with that entry's version and reason."""
     writer = request.app[WRITER_KEY]
-    body = {"status": "OK", "version": writer.state.version}
+    body: dict[str, Any] = {"status": "OK", "version": writer.state.version}
+    if writer.halted is not None:
+        body["status"] = "HALTED"
+        body["halted"] = writer.halted.as_json()
     return web.Response(body=orjson.dumps(body), content_type="application/json")
 
 

@@ -37,6 +37,16 @@ class ReplicaMetrics:
         self.up = Gauge(
             "iam_planes_replica_ok", "1 when the replica follows its log", registry=self.registry
         )
+        self.halted = Gauge(
+            "iam_planes_replica_halted",
+            "1 while the replica is halted at a log entry it cannot apply",
+            registry=self.registry,
+        )
+        self.halted_bad_version = Gauge(
+            "iam_planes_replica_halted_bad_version",
+            "Version of the log entry the replica is halted at (0: not halted)",
+            registry=self.registry,
+        )
         self.partitioned = Gauge(
             "iam_planes_partitioned", "1 while the replica is partitioned", registry=self.registry
         )
@@ -74,6 +84,8 @@ class ReplicaMetrics:
         self.lag.set(replica.lag_ms() / 1000)
         self.up.set(1 if replica.status.value == "OK" else 0)
         self.partitioned.set(1 if replica.partitioned else 0)
+        self.halted.set(0 if replica.halted is None else 1)
+        self.halted_bad_version.set(0 if replica.halted is None else replica.halted.version)
         self.snapshot_version.set(replica.bootstrapped_from_snapshot or 0)
         for arrival in replica.arrivals:
             if arrival.version > self._seen_version:

@@ -10,6 +10,7 @@ __all__ = [
     "AccessKeyPrincipal",
     "AuthorizeAnswer",
     "AuthorizeQuery",
+    "HaltedAt",
     "MatchedStatement",
     "ReplicaState",
     "SignedRequest",
@@ -82,8 +83,20 @@ class AuthorizeAnswer(_Strict):
     lag_ms: float
 
 
+class HaltedAt(_Strict):
+    """Where a halted replica stopped: the last version it applies, the entry after it that
+    cannot be applied, why (``replication.entries.BadReason``), and since when."""
+
+    version: int
+    bad_version: int
+    reason: str
+    detail: str
+    kind: str | None
+    since: float | None
+
+
 class ReplicaState(_Strict):
-    """``GET /state``: where this replica stands."""
+    """``GET /state``: where this replica stands (``halted`` is set while it is HALTED)."""
 
     region: str
     az: str
@@ -94,3 +107,4 @@ class ReplicaState(_Strict):
     status: str
     entities: int
     last_applied_at: float | None
+    halted: HaltedAt | None = None

@@ -3,6 +3,11 @@
 The replica owns one reference to the current ``IamState``; applying an event builds the next
 state and swaps the reference, so a request always sees one consistent version. Answers keep
 flowing from the last state whatever happens to Redis or the control plane.
+
+An entry it cannot apply (``replication.entries``) halts it at the version before that entry:
+it keeps answering at that version, as a partitioned replica does, says HALTED with the
+entry's version and reason, logs one error line, and polls the entry until an operator's
+repair stands in for it (``iam-planes log repair``); then it resumes by itself.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from replication.delay import RegionDelays
+from replication.entries import BadEntry, BadReason, LogEntry
 from replication.events import ChangeEvent
 from replication.log import ChangeLogReader
 from replication.state import IamState, apply, empty_state
@@ -38,16 +44,19 @@ _log = structlog.get_logger("dataplane.replica")
 
 _TAIL_BLOCK_MS = 1000
 _RETRY_SECONDS = 0.5
+_HALTED_RECHECK_SECONDS = 0.5
 _ARRIVALS_KEPT = 10_000
 
 
 class ReplicaStatus(StrEnum):
-    """Where the replica stands: serving its state, still loading, or cut off from its log."""
+    """Where the replica stands: serving its state, still loading, cut off from its log, or
+    halted at an entry it cannot apply (it serves, as it does when cut off)."""
 
     STARTING = "STARTING"
     OK = "OK"
     NOT_READY = "NOT_READY"
     ERROR = "ERROR"
+    HALTED = "HALTED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +111,9 @@ class Replica:
         self.last_applied_at: float | None = None
         self.bootstrapped_from_snapshot: int | None = None
         self.partitioned = False
+        self.halted: BadEntry | None = None
+        self.halted_since: float | None = None
+        self._apply_failed = False  # an event passed decoding but not apply: stop for good
         self._log = log
         self._clock = clock
         self._rng = rng or random.Random()
@@ -149,22 +161,30 @@ class Replica:
         self._arrived.set()
         _log.warning("partition_changed", partitioned=partitioned, version=self.state.version)
 
+    def _serving_status(self) -> ReplicaStatus:
+        return ReplicaStatus.HALTED if self.halted is not None else ReplicaStatus.OK
+
     async def _read_forever(self) -> None:
         first = True
         while True:
             try:
-                if self.partitioned:
+                if self.partitioned or self._apply_failed:
                     await asyncio.sleep(0.05)
                     continue
                 if first:
                     await self._bootstrap()
                     first = False
-                events = await self._log.wait_after(self._read_version, _TAIL_BLOCK_MS)
+                if self.halted is not None:
+                    # the bad entry is read again and again (not waited for: it is there)
+                    # until a repair stands in for it
+                    await asyncio.sleep(_HALTED_RECHECK_SECONDS)
+                    entries = await self._log.read_after(self._read_version, 2000)
+                else:
+                    entries = await self._log.wait_after(self._read_version, _TAIL_BLOCK_MS)
                 if self.partitioned:
                     continue  # what arrived during the partition is read again after the heal
-                self._hold(events)
-                if self.status is not ReplicaStatus.OK and not first:
-                    self.status = ReplicaStatus.OK
+                self._hold(entries)
+                self.status = self._serving_status()
             except LogTrimmedError:
                 _log.warning("log_trimmed_behind_replica", version=self._read_version)
                 first = True  # bootstrap again, from a snapshot once one is usable here
@@ -185,28 +205,61 @@ class Replica:
             self._read_version = snapshot.version
             self.bootstrapped_from_snapshot = snapshot.version
             _log.info("snapshot_loaded", version=snapshot.version)
-        while True:
-            events = await self._log.read_after(self._read_version, 2000)
-            if not events:
+        while self.halted is None:
+            entries = await self._log.read_after(self._read_version, 2000)
+            if not entries:
                 break
-            self._hold(events)
+            self._hold(entries)
         self._apply_due()
-        self.status = ReplicaStatus.OK
+        self.status = self._serving_status()
         _log.info("replica_bootstrapped", version=self.state.version, read=self._read_version)
 
-    def _hold(self, events: list[ChangeEvent]) -> None:
-        fresh = [e for e in events if e.version > self._read_version]
+    def _hold(self, entries: list[LogEntry]) -> None:
+        fresh = [e for e in entries if e.version > self._read_version]
         if fresh and fresh[0].version != self._read_version + 1:
             raise LogTrimmedError(f"next event is {fresh[0].version}, have {self._read_version}")
+        if fresh and self.halted is not None and isinstance(fresh[0], ChangeEvent):
+            self._resume(fresh[0])
         for event in fresh:
+            if isinstance(event, BadEntry):
+                self._halt(event)
+                break
             delay_ms = self.delays.spec_for(event.kind).draw(self._rng)
             due = event.committed_at + delay_ms / 1000
             if self._pending:  # never apply out of log order, whatever the jitter drew
                 due = max(due, self._pending[-1][0])
             self._pending.append((due, event))
             self._read_version = event.version
-        if events:
+        if entries:
             self._arrived.set()
+
+    def _halt(self, bad: BadEntry) -> None:
+        """Stop reading at ``bad``: what was read before it still applies when due."""
+        if self.halted == bad:
+            return
+        self.halted = bad
+        self.halted_since = self._clock()
+        self.status = ReplicaStatus.HALTED
+        # version, kind and reason only: the entry may hold secrets
+        _log.error(
+            "log_entry_unusable",
+            bad_version=bad.version,
+            halted_at=bad.version - 1,
+            kind=bad.kind,
+            reason=bad.reason.value,
+        )
+
+    def _resume(self, replacement: ChangeEvent) -> None:
+        assert self.halted is not None
+        _log.warning(
+            "log_entry_repaired",
+            bad_version=self.halted.version,
+            kind=replacement.kind,
+            action=replacement.action,
+        )
+        self.halted = None
+        self.halted_since = None
+        self.status = ReplicaStatus.OK
 
     def _apply_due(self) -> int:
         if self.partitioned:
@@ -216,7 +269,11 @@ class Replica:
         applied = 0
         while self._pending and self._pending[0][0] <= now:
             _, event = self._pending.popleft()
-            state = apply(state, event)
+            try:
+                state = apply(state, event)
+            except Exception as error:
+                self._stop_applying(event, error)
+                break
             applied += 1
             self.arrivals.append(
                 Arrival(event.version, event.kind, event.action, event.committed_at, now)
@@ -225,6 +282,14 @@ class Replica:
             self.state = state
             self.last_applied_at = now
         return applied
+
+    def _stop_applying(self, event: ChangeEvent, error: Exception) -> None:
+        """An event decoding accepted failed to apply: a bug, not a bad entry. Halt for good
+        (a repair cannot replace a well-formed entry); a restart with the fix resumes."""
+        self._pending.clear()
+        self._apply_failed = True
+        detail = f"apply failed with {type(error).__name__}"
+        self._halt(BadEntry(event.version, BadReason.INVALID, detail, event.kind))
 
     async def _apply_forever(self) -> None:
         while True:

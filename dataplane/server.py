@@ -21,7 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 from awswire.errors import AwsError
 from dataplane.authorizer import Authorizer
 from dataplane.inline_evaluation import evaluate_handler
-from dataplane.queries import AuthorizeQuery, ReplicaState
+from dataplane.queries import AuthorizeQuery, HaltedAt, ReplicaState
 from dataplane.replica import Replica, ReplicaStatus, StaleReplicaError
 from dataplane.sts.api import StsApi
 from dataplane.sts.authorization_message import encode_authorization_message
@@ -134,8 +134,15 @@ async def state(request: web.Request) -> web.Response:
         status=replica.status.value,
         entities=current.entity_count,
         last_applied_at=replica.last_applied_at,
+        halted=_halted_at(replica),
     )
     return _json(body.model_dump())
+
+
+def _halted_at(replica: Replica) -> HaltedAt | None:
+    if replica.halted is None:
+        return None
+    return HaltedAt(**replica.halted.as_json(), since=replica.halted_since)
 
 
 async def applied(request: web.Request) -> web.Response:
@@ -160,10 +167,21 @@ async def applied(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    """200 once the replica has bootstrapped and serves; 503 before."""
+    """200 once the replica has bootstrapped and serves; 503 before.
+
+    A HALTED replica answers 200, as one cut off from its log (ERROR) does: it still serves
+    consistent answers at the version before the bad entry, and every replica meets the same
+    entry, so taking halted replicas out of a load balancer (or restarting them) would turn
+    stale answers into no answers at all. The status field, ``halted``, ``/metrics`` and the
+    log line are what alert a person.
+    """
     replica = request.app[REPLICA_KEY]
-    ready = replica.status in (ReplicaStatus.OK, ReplicaStatus.ERROR)
-    return _json({"status": replica.status.value}, 200 if ready else 503)
+    ready = replica.status in (ReplicaStatus.OK, ReplicaStatus.ERROR, ReplicaStatus.HALTED)
+    body: dict[str, Any] = {"status": replica.status.value, "version": replica.state.version}
+    halted = _halted_at(replica)
+    if halted is not None:
+        body["halted"] = halted.model_dump()
+    return _json(body, 200 if ready else 503)
 
 
 async def not_found(request: web.Request) -> web.Response:

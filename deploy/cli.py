@@ -1,4 +1,4 @@
-"""The ``iam-planes`` command: up, down, status, chaos, evaluate."""
+"""The ``iam-planes`` command: up, down, status, chaos, evaluate, log."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+from redis.exceptions import RedisError
 from rich.console import Console
 
 from deploy.accounts import ensure_account
@@ -22,7 +23,7 @@ from deploy.processes import is_running
 from deploy.status import cluster_status
 from deploy.topology import DEFAULT_BASE_PORT, DEFAULT_REGIONS, Topology
 from replication.delay import DelaySpec, load_profile, parse_delay_option
-from replication.log import RedisChangeLog, connect
+from replication.log import PoisonedLogError, RedisChangeLog, connect
 from replication.snapshot import SnapshotInfo
 from replication.snapshotter import snapshot_now
 
@@ -175,9 +176,44 @@ def _snapshot(args: argparse.Namespace) -> int:
         finally:
             await log.close()
 
-    info = asyncio.run(take())
+    try:
+        info = asyncio.run(take())
+    except PoisonedLogError as poisoned:
+        _console.print(
+            f"no snapshot: {poisoned}; see `iam-planes log show {poisoned.entry.version}`"
+        )
+        return 1
     _console.print(f"snapshot at version {info.version}: {info.size} bytes, digest {info.digest}")
     return 0
+
+
+def _log_redis_url(args: argparse.Namespace) -> str | None:
+    """The Redis holding the log: ``--redis-url`` (or its variable), else the cluster's."""
+    if args.redis_url:
+        return str(args.redis_url)
+    try:
+        return load_cluster(_state_dir(args)).redis.url
+    except FileNotFoundError:
+        _console.print("no cluster: run `iam-planes up`, or give --redis-url")
+        return None
+
+
+def _log(args: argparse.Namespace) -> int:
+    from deploy.log_command import log_repair, log_show
+
+    redis_url = _log_redis_url(args)
+    if redis_url is None:
+        return 1
+    try:
+        if args.verb == "show":
+            status, text = log_show(redis_url, args.version, args.show_secrets)
+        else:
+            status, text = log_repair(redis_url, args.version, args.reason)
+    except (RedisError, OSError) as error:
+        _console.print(f"cannot reach the log's Redis: {type(error).__name__}")
+        return 1
+    print(text)  # plain stdout: entries are data, not markup
+    return status
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -186,15 +222,48 @@ def _evaluate(args: argparse.Namespace) -> int:
     return evaluate_command(args.file, args.explain)
 
 
+def _with_state_dir(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    sub.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR))
+    return sub
+
+
+def _log_version(text: str) -> int:
+    """A log version argument: a positive integer (versions start at 1)."""
+    try:
+        version = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a version: {text!r}") from None
+    if version < 1:
+        raise argparse.ArgumentTypeError("versions start at 1")
+    return version
+
+
+def _add_log_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    log = commands.add_parser("log", help="inspect or repair the change log")
+    log_verbs = log.add_subparsers(dest="verb", required=True)
+    show = _with_state_dir(log_verbs.add_parser("show", help="print one entry as stored"))
+    show.add_argument("version", type=_log_version)
+    show.add_argument(
+        "--show-secrets", action="store_true", help="print secret-looking values unredacted"
+    )
+    repair = _with_state_dir(
+        log_verbs.add_parser(
+            "repair",
+            help="replace a bad entry by a no-op log.repair event so the planes resume",
+        )
+    )
+    repair.add_argument("version", type=_log_version)
+    repair.add_argument("--reason", required=True, help="why; recorded with the repair")
+    for verb in (show, repair):
+        verb.add_argument("--redis-url", default=os.environ.get("IAM_PLANES_REDIS_URL"))
+    log.set_defaults(run=_log)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="iam-planes", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def with_state_dir(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sub.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR))
-        return sub
-
-    up = with_state_dir(commands.add_parser("up", help="start Redis, the control plane, replicas"))
+    up = _with_state_dir(commands.add_parser("up", help="start Redis, the control plane, replicas"))
     up.add_argument("--detach", action="store_true", help="return once everything is healthy")
     up.add_argument("--regions", nargs="+", help="regions (default: %(default)s)")
     up.add_argument("--delay", action="append", metavar="REGION=MS[+-JITTER]")
@@ -211,14 +280,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     up.set_defaults(run=_up)
 
-    down = with_state_dir(commands.add_parser("down", help="stop everything `up` started"))
+    down = _with_state_dir(commands.add_parser("down", help="stop everything `up` started"))
     down.set_defaults(run=_down)
 
-    status = with_state_dir(commands.add_parser("status", help="every process and its state"))
+    status = _with_state_dir(commands.add_parser("status", help="every process and its state"))
     status.add_argument("--json", action="store_true")
     status.set_defaults(run=_status)
 
-    chaos = with_state_dir(commands.add_parser("chaos", help="kill or restart a process"))
+    chaos = _with_state_dir(commands.add_parser("chaos", help="kill or restart a process"))
     chaos.add_argument("verb", choices=["kill", "start", "partition", "heal", "run"])
     chaos.add_argument(
         "target",
@@ -245,12 +314,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(run=_demo)
 
-    watch = with_state_dir(commands.add_parser("watch", help="a live dashboard of the cluster"))
+    watch = _with_state_dir(commands.add_parser("watch", help="a live dashboard of the cluster"))
     watch.add_argument("--interval", type=float, default=0.5)
     watch.set_defaults(run=lambda a: _watch(_state_dir(a), a.interval))
 
-    snapshot = with_state_dir(commands.add_parser("snapshot", help="snapshot the state now"))
+    snapshot = _with_state_dir(commands.add_parser("snapshot", help="snapshot the state now"))
     snapshot.set_defaults(run=_snapshot)
+
+    _add_log_parser(commands)
 
     evaluate = commands.add_parser(
         "evaluate", help="evaluate a request offline (format: docs/evaluate-input.md)"

@@ -1,4 +1,8 @@
-"""``iam-planes status``: every process, whether it is up, and where its replica stands."""
+"""``iam-planes status``: every process, whether it is up, and where its replica stands.
+
+A process halted at a log entry it cannot apply shows HALTED, and the ``halted`` column names
+the entry's version and why (``iam-planes log show VERSION`` prints the entry).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from rich.table import Table
 from deploy.cluster_file import ClusterFile
 from deploy.processes import is_running
 
-__all__ = ["StatusReport", "cluster_status", "fetch_json", "http_json"]
+__all__ = ["StatusReport", "cluster_status", "fetch_json", "halted_text", "http_json"]
 
 
 def fetch_json(url: str, timeout: float = 1.0) -> dict[str, Any] | None:
@@ -47,7 +51,7 @@ class StatusReport:
     def table(self) -> Table:
         """The rows rendered for the terminal."""
         table = Table(title="iam-planes cluster")
-        for column in ("process", "pid", "endpoint", "up", "status", "version", "lag_ms"):
+        for column in ("process", "pid", "endpoint", "up", "status", "version", "lag_ms", "halted"):
             table.add_column(column)
         for row in self.rows:
             table.add_row(*("" if row.get(c) is None else str(row[c]) for c in row))
@@ -90,4 +94,12 @@ def _row(
         "status": state.get("status"),
         "version": state.get("version"),
         "lag_ms": state.get("lag_ms"),
+        "halted": halted_text(state.get("halted")),
     }
+
+
+def halted_text(halted: dict[str, Any] | None) -> str | None:
+    """``at v6: v7 unknown kind`` for a halted process (from its ``halted`` record)."""
+    if not halted:
+        return None
+    return f"at v{halted['version']}: v{halted['bad_version']} {halted['reason']}"

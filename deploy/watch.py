@@ -2,7 +2,9 @@
 
 Regions x AZs with applied version, lag, status and the last change's arrival; the control
 plane and Redis; the newest changes with a mark for each replica that has applied them. It
-rereads ``cluster.json`` on every frame, so processes restarted by chaos show up again.
+rereads ``cluster.json`` on every frame, so processes restarted by chaos show up again. A
+process halted at a bad log entry shows HALTED with the entry's version and reason, and the
+entry itself shows in the newest changes as bad (or repaired).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import orjson
 import redis
 from rich.console import Group
 from rich.live import Live
@@ -20,18 +21,23 @@ from rich.text import Text
 
 from deploy.cluster_file import ClusterFile, load_cluster
 from deploy.processes import is_running
-from deploy.status import fetch_json
+from deploy.status import fetch_json, halted_text
+from replication.entries import BadEntry, classify_entry
+from replication.log import STREAM_KEY
+from replication.repairs import REPAIRS_KEY
 
 __all__ = ["render_frame", "watch"]
 
 _NEWEST = 8
 
 
-def _status_text(up: bool, status: str | None) -> Text:
+def _status_text(up: bool, status: str | None, halted: dict[str, Any] | None = None) -> Text:
     if not up:
         return Text("DOWN", style="bold red")
     if status == "OK":
         return Text("OK", style="green")
+    if status == "HALTED":
+        return Text(f"HALTED {halted_text(halted) or ''}".rstrip(), style="bold red")
     return Text(status or "?", style="yellow")
 
 
@@ -59,13 +65,24 @@ def _replica_rows(cluster: ClusterFile) -> list[dict[str, Any]]:
 
 
 def _newest_changes(cluster: ClusterFile) -> list[dict[str, Any]] | None:
+    """The newest entries as ``{version, action}``; a bad entry's action says why it is bad."""
     try:
         client = redis.Redis.from_url(cluster.redis.url, socket_timeout=0.3)
-        entries = client.xrevrange("iam:log", count=_NEWEST)
+        entries: list[tuple[bytes, dict[bytes, bytes]]]
+        entries = client.xrevrange(STREAM_KEY, count=_NEWEST)  # type: ignore[assignment]
+        changes = []
+        for entry_id, fields in entries:
+            entry = classify_entry(entry_id, fields)
+            if isinstance(entry, BadEntry):
+                repaired = client.hexists(REPAIRS_KEY, str(entry.version))
+                state = "repaired" if repaired else "BAD ENTRY"
+                changes.append({"version": entry.version, "action": f"{state}: {entry.reason}"})
+            else:
+                changes.append({"version": entry.version, "action": entry.action})
         client.close()
     except redis.RedisError:
         return None
-    return [orjson.loads(fields[b"e"]) for _, fields in entries]  # type: ignore[index,union-attr]
+    return changes
 
 
 def _short(region: str, az: str) -> str:
@@ -85,7 +102,9 @@ def render_frame(cluster: ClusterFile) -> Group:
     planes.add_row(
         "controlplane (us-east-1)",
         str(cluster.controlplane.pid),
-        _status_text(health is not None, "OK" if health else None),
+        _status_text(
+            health is not None, (health or {}).get("status"), (health or {}).get("halted")
+        ),
         str((health or {}).get("version", "")),
     )
     changes = _newest_changes(cluster)
@@ -102,7 +121,7 @@ def render_frame(cluster: ClusterFile) -> Group:
         replicas.add_row(
             row["region"],
             row["az"],
-            _status_text(row["up"], state.get("status")),
+            _status_text(row["up"], state.get("status"), state.get("halted")),
             str(state.get("version", "")),
             str(state.get("lag_ms", "")),
             f"v{last['version']} {last['action']}" if last.get("version") else "",

@@ -1,8 +1,8 @@
 """The change-event envelope: the one record the control plane writes and every replica folds.
 
-The envelope is frozen and versioned (``schema_version``). Stored records are decoded through
-``decode_event``, which runs the upcasters in order, so old log entries stay readable when the
-schema grows.
+The envelope is frozen and versioned (``schema_version``). Stored records are decoded by
+``replication.entries``, which runs the upcasters in order, so old log entries stay readable
+when the schema grows, and refuses records of a newer schema than this code knows.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
+    "REPAIR_KIND",
+    "UPCASTERS",
     "ChangeEvent",
     "ChangeKind",
-    "decode_event",
     "encode_event",
 ]
 
@@ -48,7 +49,12 @@ ChangeKind = Literal[
     "organization.put",
     "organization.delete",
     "batch.put",
+    "log.repair",
 ]
+
+# An operator's repair of a bad log entry (``iam-planes log repair``): it stands in for the
+# entry at its version and changes no entity; its payload records why (replication.repairs).
+REPAIR_KIND: ChangeKind = "log.repair"
 
 
 class ChangeEvent(BaseModel):
@@ -60,14 +66,15 @@ class ChangeEvent(BaseModel):
     (CreateAccount: the account, its organization and its access role), folded atomically;
     an optional ``"deletes": [EntityKey, ...]`` is folded first, for a call that moves entities
     to new keys (UpdateUser renaming a user: its old key goes, the user and its access keys
-    are put under the new name).
+    are put under the new name). ``log.repair`` changes nothing but the version: it is what
+    an operator's repair puts in place of an entry no reader could apply.
     ``committed_at`` is the writer's wall clock in epoch seconds when it appended the event:
     replicas hold the event until ``committed_at`` plus their propagation delay.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    schema_version: int = CURRENT_SCHEMA_VERSION
+    schema_version: int = Field(default=CURRENT_SCHEMA_VERSION, ge=1, le=CURRENT_SCHEMA_VERSION)
     version: int
     committed_at: float
     kind: ChangeKind
@@ -86,13 +93,3 @@ UPCASTERS: dict[int, Upcaster] = {}
 def encode_event(event: ChangeEvent) -> bytes:
     """The stored form of an event: compact JSON with sorted keys."""
     return orjson.dumps(event.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-
-
-def decode_event(raw: bytes | str) -> ChangeEvent:
-    """Read a stored event, upcasting it to the current schema first."""
-    record: dict[str, Any] = orjson.loads(raw)
-    schema = int(record.get("schema_version", 1))
-    while schema < CURRENT_SCHEMA_VERSION:
-        record = UPCASTERS[schema](record)
-        schema = int(record["schema_version"])
-    return ChangeEvent.model_validate(record)

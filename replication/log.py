@@ -4,17 +4,31 @@ Appends are compare-and-append: a Lua script refuses any version that is not the
 so a restarted or concurrent writer can never fork or gap the log. The stream and its head
 counter change in one atomic script, and with ``appendfsync always`` Redis replies only once
 the append is on disk: an acknowledged append is durable.
+
+Every entry read is decoded by ``replication.entries``: a reader gets events up to the first
+entry that cannot be applied and that entry as a ``BadEntry``, never anything after it, unless
+an operator has repaired it (``replication.repairs``), in which case its replacement.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Protocol, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from replication.events import ChangeEvent, decode_event, encode_event
+from replication.entries import BadEntry, LogEntry, classify_entry, version_of
+from replication.events import ChangeEvent, encode_event
+from replication.repairs import (
+    REPAIR_SCRIPT,
+    REPAIRS_KEY,
+    RepairRecord,
+    entry_sha256,
+    new_repair,
+    replacement_of,
+)
 from replication.snapshot import load_snapshot
 from replication.state import IamState
 
@@ -22,13 +36,15 @@ __all__ = [
     "AppendConflictError",
     "ChangeLogReader",
     "ChangeLogWriter",
+    "PoisonedLogError",
+    "RawEntry",
     "RedisChangeLog",
+    "RepairRefusedError",
     "connect",
 ]
 
 STREAM_KEY = "iam:log"
 HEAD_KEY = "iam:head"
-_FIELD = b"e"
 
 _APPEND_SCRIPT = """
 local head = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -66,6 +82,28 @@ class AppendConflictError(RuntimeError):
         self.attempted = attempted
 
 
+class PoisonedLogError(RuntimeError):
+    """The log holds an entry that cannot be applied, and no repair stands in for it."""
+
+    def __init__(self, entry: BadEntry) -> None:
+        super().__init__(f"the change log cannot be applied past {entry.describe()}")
+        self.entry = entry
+
+
+class RepairRefusedError(ValueError):
+    """``log repair`` refused: no such entry, the entry is well-formed, or already repaired."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawEntry:
+    """One stream entry as stored, with what reading it gives and its repair, if any."""
+
+    version: int
+    fields: dict[bytes, bytes] | None  # None: no entry at that version (trimmed, or never)
+    decoded: LogEntry | None
+    repair: bytes | None
+
+
 class ChangeLogReader(Protocol):
     """What a replica needs from the log."""
 
@@ -73,12 +111,14 @@ class ChangeLogReader(Protocol):
         """The newest version in the log (0 when empty)."""
         ...
 
-    async def read_after(self, version: int, limit: int) -> list[ChangeEvent]:
-        """Up to ``limit`` events after ``version``, oldest first, without waiting."""
+    async def read_after(self, version: int, limit: int) -> list[LogEntry]:
+        """Up to ``limit`` entries after ``version``, oldest first, without waiting; a bad
+        entry comes last."""
         ...
 
-    async def wait_after(self, version: int, block_ms: int) -> list[ChangeEvent]:
-        """Events after ``version``, waiting up to ``block_ms`` for the first one."""
+    async def wait_after(self, version: int, block_ms: int) -> list[LogEntry]:
+        """Entries after ``version``, waiting up to ``block_ms`` for the first one; a bad
+        entry comes last."""
         ...
 
     async def load_snapshot(self, usable_before: float) -> IamState | None:
@@ -110,11 +150,19 @@ class RedisChangeLog:
         self._client = client
         self._append = client.register_script(_APPEND_SCRIPT)
         self._append_many = client.register_script(_APPEND_MANY_SCRIPT)
+        self._repair = client.register_script(REPAIR_SCRIPT)
 
     async def head(self) -> int:
         """The newest version in the log (0 when empty)."""
         raw = await self._client.get(HEAD_KEY)
         return int(raw) if raw is not None else 0
+
+    async def newest_version(self) -> int:
+        """The version of the stream's newest entry (0 when empty), whatever the head says:
+        an entry appended without the script (so without moving the head) counts too."""
+        newest: list[tuple[bytes, dict[bytes, bytes]]]
+        newest = await self._client.xrevrange(STREAM_KEY, count=1)  # type: ignore[assignment]
+        return version_of(newest[0][0]) if newest else 0
 
     async def append(self, event: ChangeEvent) -> int:
         """Append ``event`` at its version, atomically checking that it is the next one."""
@@ -123,11 +171,7 @@ class RedisChangeLog:
                 keys=[STREAM_KEY, HEAD_KEY], args=[event.version, encode_event(event)]
             )
         except ResponseError as error:
-            text = str(error)
-            if "CONFLICT" not in text:
-                raise
-            head = int(text.rsplit("=", 1)[1])
-            raise AppendConflictError(head, event.version) from error
+            raise await self._conflict(error, event.version) from error
         return event.version
 
     async def append_many(self, events: Sequence[ChangeEvent]) -> int:
@@ -151,31 +195,102 @@ class RedisChangeLog:
         try:
             await self._append_many(keys=[STREAM_KEY, HEAD_KEY], args=args)
         except ResponseError as error:
-            text = str(error)
-            if "CONFLICT" not in text:
-                raise
-            head = int(text.rsplit("=", 1)[1])
-            raise AppendConflictError(head, first) from error
+            raise await self._conflict(error, first) from error
         return events[-1].version
 
-    async def read_after(self, version: int, limit: int = 1000) -> list[ChangeEvent]:
-        """Up to ``limit`` events after ``version``, oldest first."""
+    async def _conflict(self, error: ResponseError, attempted: int) -> Exception:
+        """The AppendConflictError an append script's error means, or the error itself.
+
+        Besides the script's CONFLICT, XADD refusing the id means an entry already sits at
+        that version although the head counter says otherwise (something appended without
+        the script): the writer must read the log again, as for any conflict.
+        """
+        text = str(error)
+        if "CONFLICT" in text:
+            return AppendConflictError(int(text.rsplit("=", 1)[1]), attempted)
+        if "equal or smaller" in text:
+            return AppendConflictError(await self.head(), attempted)
+        return error
+
+    async def read_after(self, version: int, limit: int = 1000) -> list[LogEntry]:
+        """Up to ``limit`` entries after ``version``, oldest first; a bad entry comes last."""
         entries: list[tuple[bytes, dict[bytes, bytes]]]
         entries = await self._client.xrange(  # type: ignore[assignment]
             STREAM_KEY, min=f"({version}-0", count=limit
         )
-        return [decode_event(fields[_FIELD]) for _, fields in entries]
+        return await self._decoded(entries)
 
-    async def wait_after(self, version: int, block_ms: int) -> list[ChangeEvent]:
-        """Events after ``version``; blocks (XREAD BLOCK) up to ``block_ms`` for the first."""
+    async def wait_after(self, version: int, block_ms: int) -> list[LogEntry]:
+        """Entries after ``version``; blocks (XREAD BLOCK) up to ``block_ms`` for the first."""
         reply: list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]] | None
         reply = await self._client.xread(  # type: ignore[assignment]
             {STREAM_KEY: f"{version}-0"}, block=block_ms, count=1000
         )
-        events: list[ChangeEvent] = []
-        for _stream, entries in reply or []:
-            events.extend(decode_event(fields[_FIELD]) for _, fields in entries)
-        return events
+        entries = [entry for _stream, stream_entries in reply or [] for entry in stream_entries]
+        return await self._decoded(entries)
+
+    async def _decoded(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[LogEntry]:
+        """Each entry decoded, up to and including the first bad one that has no repair."""
+        decoded: list[LogEntry] = []
+        for entry_id, fields in entries:
+            entry = classify_entry(entry_id, fields)
+            if isinstance(entry, BadEntry):
+                entry = await self._repaired(entry)
+            decoded.append(entry)
+            if isinstance(entry, BadEntry):
+                break  # nothing after a bad entry may be applied before it is dealt with
+        return decoded
+
+    async def _repaired(self, bad: BadEntry) -> LogEntry:
+        raw = cast(bytes | None, await self._client.hget(REPAIRS_KEY, str(bad.version)))
+        if raw is None:
+            return bad
+        return replacement_of(raw, bad.version) or bad
+
+    async def raw_entry(self, version: int) -> RawEntry:
+        """The entry at ``version`` as stored, what reading it gives, and its repair record."""
+        entry_id = f"{version}-0"
+        found: list[tuple[bytes, dict[bytes, bytes]]]
+        found = await self._client.xrange(  # type: ignore[assignment]
+            STREAM_KEY, min=entry_id, max=entry_id
+        )
+        repair = cast(bytes | None, await self._client.hget(REPAIRS_KEY, str(version)))
+        if not found:
+            return RawEntry(version, None, None, repair)
+        fields = found[0][1]
+        decoded = await self._decoded(found)
+        return RawEntry(version, fields, decoded[0], repair)
+
+    async def repair(self, version: int, reason: str, now: float) -> RepairRecord:
+        """Put a ``log.repair`` event in place of the bad entry at ``version``, for ``reason``.
+
+        Refused (RepairRefusedError) when there is no entry at that version, when the entry
+        can be applied (nothing to repair), or when it is already repaired.
+        """
+        if not reason.strip():
+            raise RepairRefusedError("a repair needs a reason")
+        entry = await self.raw_entry(version)
+        if entry.fields is None:
+            raise RepairRefusedError(f"the log holds no entry at version {version}")
+        if entry.repair is not None:
+            raise RepairRefusedError(f"the entry at version {version} is already repaired")
+        bad = classify_entry(f"{version}-0", entry.fields)
+        if not isinstance(bad, BadEntry):
+            raise RepairRefusedError(f"the entry at version {version} is well-formed")
+        record = new_repair(bad, entry_sha256(entry.fields), reason, now)
+        try:
+            await self._repair(
+                keys=[STREAM_KEY, REPAIRS_KEY], args=[version, record.model_dump_json()]
+            )
+        except ResponseError as error:
+            if "REPAIRED" in str(error):
+                refused = f"the entry at version {version} is already repaired"
+                raise RepairRefusedError(refused) from None
+            if "NOENTRY" in str(error):
+                refused = f"the log holds no entry at version {version}"
+                raise RepairRefusedError(refused) from None
+            raise
+        return record
 
     @property
     def client(self) -> aioredis.Redis:
@@ -187,15 +302,18 @@ class RedisChangeLog:
         return await load_snapshot(self._client, usable_before)
 
     async def replay(self, after: int = 0, batch: int = 2000) -> AsyncIterator[ChangeEvent]:
-        """Every event after ``after``, oldest first, read in batches."""
+        """Every event after ``after``, oldest first, read in batches; PoisonedLogError at
+        the first entry that cannot be applied (after every event before it)."""
         version = after
         while True:
-            events = await self.read_after(version, batch)
-            if not events:
+            entries = await self.read_after(version, batch)
+            if not entries:
                 return
-            for event in events:
-                yield event
-            version = events[-1].version
+            for entry in entries:
+                if isinstance(entry, BadEntry):
+                    raise PoisonedLogError(entry)
+                yield entry
+            version = entries[-1].version
 
     async def close(self) -> None:
         """Close the connection pool."""

@@ -18,6 +18,7 @@ from typing import Any, cast
 
 import orjson
 import redis.asyncio as aioredis
+import structlog
 
 from replication.entities import Entity
 from replication.state import COLLECTIONS, IamState, state_from_entities
@@ -26,6 +27,7 @@ __all__ = [
     "SNAPSHOTS_KEPT",
     "CorruptSnapshotError",
     "SnapshotInfo",
+    "UnknownSnapshotSchemaError",
     "decode_snapshot",
     "encode_snapshot",
     "latest_snapshots",
@@ -38,6 +40,8 @@ SNAPSHOTS_KEPT = 2
 INDEX_KEY = "iam:snapshots"
 _STREAM_KEY = "iam:log"
 
+_log = structlog.get_logger("replication.snapshot")
+
 
 def _snapshot_key(version: int) -> str:
     return f"iam:snapshot:{version}"
@@ -45,6 +49,10 @@ def _snapshot_key(version: int) -> str:
 
 class CorruptSnapshotError(ValueError):
     """A stored snapshot whose checksum or digest does not match its content."""
+
+
+class UnknownSnapshotSchemaError(ValueError):
+    """A stored snapshot of a schema this build cannot read (written by a newer one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +106,18 @@ def _validated(records: list[dict[str, Any]]) -> Iterator[Entity]:
 
 
 def decode_snapshot(raw: bytes, checksum: str) -> IamState:
-    """The state a snapshot holds; CorruptSnapshotError if it fails its checks."""
+    """The state a snapshot holds; CorruptSnapshotError if it fails its checks,
+    UnknownSnapshotSchemaError if it is of a schema this build does not know."""
     if hashlib.sha256(raw).hexdigest() != checksum:
         raise CorruptSnapshotError("snapshot checksum mismatch")
     with _collector_paused():
         body: dict[str, Any] = orjson.loads(zlib.decompress(raw))
+        schema = body.get("schema")
+        if schema != SNAPSHOT_SCHEMA:
+            raise UnknownSnapshotSchemaError(
+                f"snapshot at version {body.get('version')} has schema {schema!r}; "
+                f"this build reads schema {SNAPSHOT_SCHEMA} only"
+            )
         records: list[dict[str, Any]] = body.pop("entities")
         state = state_from_entities(int(body["version"]), _validated(records))
         del records
@@ -166,6 +181,10 @@ async def load_snapshot(client: aioredis.Redis, usable_before: float) -> IamStat
             continue
         try:
             return decode_snapshot(raw, info.checksum)
-        except (CorruptSnapshotError, zlib.error, orjson.JSONDecodeError, KeyError, ValueError):
+        except (zlib.error, KeyError, ValueError) as error:  # corrupt, unknown schema, not JSON
+            # our own errors' messages only: a validation error's would quote entity values
+            known = isinstance(error, CorruptSnapshotError | UnknownSnapshotSchemaError)
+            reason = str(error) if known else type(error).__name__
+            _log.warning("snapshot_unusable", version=info.version, reason=reason)
             continue
     return None

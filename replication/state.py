@@ -38,7 +38,7 @@ from replication.entities import (
     ServerCertificate,
     User,
 )
-from replication.events import ChangeEvent
+from replication.events import REPAIR_KIND, ChangeEvent
 
 __all__ = [
     "COLLECTIONS",
@@ -319,6 +319,8 @@ def apply(state: IamState, event: ChangeEvent) -> IamState:
         return state
     if event.version != state.version + 1:
         raise LogGapError(f"state is at version {state.version}, event is {event.version}")
+    if event.kind == REPAIR_KIND:
+        return replace(state, version=event.version)
     entity_kind, verb = event.kind.split(".", 1)
     if entity_kind == "batch":
         folded = state

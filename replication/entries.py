@@ -1,0 +1,204 @@
+"""Reading one stored log entry: the one step that turns it into a ``ChangeEvent`` or a
+``BadEntry`` saying why it cannot be applied.
+
+Every reader of the log (replicas, the control plane's projection, snapshots, ``watch``,
+``log show``) decodes entries here, so they all agree on what is applicable. An entry is
+applicable only if everything ``apply`` will do with it is known to succeed: its envelope is
+well-formed JSON of a schema this code knows, its kind is known, its version is the stream
+id's, and its payload is the entity (or key) its kind names. A reader never guesses past a
+bad entry: it stops at the version before it, and an operator repairs the log
+(``replication.repairs``).
+
+A ``BadEntry`` describes the problem by field names and error types only, never by values:
+entries hold secret access keys, and the description goes to logs, metrics and ``/health``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, get_args
+
+import orjson
+from pydantic import ValidationError
+
+from replication.entities import EntityKey
+from replication.events import (
+    CURRENT_SCHEMA_VERSION,
+    REPAIR_KIND,
+    UPCASTERS,
+    ChangeEvent,
+    ChangeKind,
+)
+from replication.state import COLLECTIONS
+
+__all__ = [
+    "EVENT_FIELD",
+    "BadEntry",
+    "BadReason",
+    "LogEntry",
+    "classify_entry",
+    "classify_record",
+    "payload_problem",
+    "version_of",
+]
+
+EVENT_FIELD = b"e"
+KNOWN_KINDS: frozenset[str] = frozenset(get_args(ChangeKind))
+_ENVELOPE_FIELDS = ("version", "committed_at", "kind", "account", "action", "payload")
+_KIND_SHOWN = 64  # a claimed kind is echoed (truncated) so an operator can recognise it
+
+
+class BadReason(StrEnum):
+    """Why an entry cannot be applied."""
+
+    UNDECODABLE = "undecodable payload"
+    MISSING_FIELD = "missing field"
+    UNKNOWN_KIND = "unknown kind"
+    NEWER_SCHEMA = "schema newer than known"
+    INVALID = "invalid event"
+    VERSION_MISMATCH = "version mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class BadEntry:
+    """A log entry that cannot be applied: its version, why, and what kind it claims to be.
+
+    ``detail`` names fields and error types, never values, so it is safe to log and show.
+    """
+
+    version: int
+    reason: BadReason
+    detail: str
+    kind: str | None = None
+
+    def describe(self) -> str:
+        """One line for people: ``version 7: unknown kind (kind 'user.rename' is not ...)``."""
+        return f"version {self.version}: {self.reason.value} ({self.detail})"
+
+    def as_json(self) -> dict[str, Any]:
+        """The halted state as ``/health``, ``/state`` and ``status`` show it."""
+        return {
+            "version": self.version - 1,
+            "bad_version": self.version,
+            "reason": self.reason.value,
+            "detail": self.detail,
+            "kind": self.kind,
+        }
+
+
+LogEntry = ChangeEvent | BadEntry
+"""What reading one entry gives: the event to apply, or why there is none."""
+
+
+def version_of(entry_id: bytes | str) -> int:
+    """The log version of a stream entry id (``<version>-0``)."""
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return int(text.split("-", 1)[0])
+
+
+def classify_entry(entry_id: bytes | str, fields: Mapping[bytes, bytes]) -> ChangeEvent | BadEntry:
+    """The event a stream entry holds, or why it holds none that can be applied."""
+    version = version_of(entry_id)
+    raw = fields.get(EVENT_FIELD)
+    if raw is None:
+        return BadEntry(version, BadReason.MISSING_FIELD, "the entry has no 'e' (event) field")
+    return classify_record(version, raw)
+
+
+def classify_record(version: int, raw: bytes | str) -> ChangeEvent | BadEntry:
+    """The event an encoded record holds at ``version``, or why it holds none."""
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return BadEntry(version, BadReason.UNDECODABLE, "the event is not JSON")
+    if not isinstance(record, dict):
+        return BadEntry(version, BadReason.UNDECODABLE, "the event is not a JSON object")
+    claimed = record.get("kind")
+    kind = claimed[:_KIND_SHOWN] if isinstance(claimed, str) else None
+    schema = record.get("schema_version", 1)
+    if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
+        return BadEntry(
+            version, BadReason.INVALID, "schema_version is not a positive integer", kind
+        )
+    if schema > CURRENT_SCHEMA_VERSION:
+        detail = f"schema_version {schema}, this build knows up to {CURRENT_SCHEMA_VERSION}"
+        return BadEntry(version, BadReason.NEWER_SCHEMA, detail, kind)
+    while schema < CURRENT_SCHEMA_VERSION:
+        record = UPCASTERS[schema](record)
+        schema = int(record["schema_version"])
+    missing = [name for name in _ENVELOPE_FIELDS if name not in record]
+    if missing:
+        return BadEntry(version, BadReason.MISSING_FIELD, "no " + ", ".join(missing), kind)
+    if claimed not in KNOWN_KINDS:
+        return BadEntry(version, BadReason.UNKNOWN_KIND, f"kind {kind!r} is not known", kind)
+    try:
+        event = ChangeEvent.model_validate(record)
+    except ValidationError as error:
+        return BadEntry(version, BadReason.INVALID, _fields_of(error), kind)
+    if event.version != version:
+        detail = f"the event says version {event.version}, the entry id {version}"
+        return BadEntry(version, BadReason.VERSION_MISMATCH, detail, kind)
+    problem = payload_problem(event)
+    if problem is not None:
+        return BadEntry(version, BadReason.INVALID, problem, kind)
+    return event
+
+
+def payload_problem(event: ChangeEvent) -> str | None:
+    """Why ``apply`` would fail on the event's payload, or None when it will not.
+
+    Checks exactly what ``replication.state.apply`` reads: the entity a ``*.put`` carries, the
+    key a ``*.delete`` carries, and a ``batch.put``'s entities and deletes.
+    """
+    entity_kind, verb = event.kind.split(".", 1)
+    payload = event.payload
+    try:
+        if event.kind == REPAIR_KIND:
+            return None
+        if entity_kind == "batch":
+            for ref in _list_member(payload, "deletes", required=False):
+                _key(ref)
+            for record in _list_member(payload, "entities", required=True):
+                if not isinstance(record, dict) or record.get("entity") not in COLLECTIONS:
+                    return "payload.entities holds a record of no known entity"
+                COLLECTIONS[record["entity"]].model.model_validate(record)
+        elif verb == "delete":
+            _key(payload)
+        else:
+            COLLECTIONS[entity_kind].model.model_validate(payload)
+    except ValidationError as error:
+        return "payload: " + _fields_of(error)
+    except _PayloadShapeError as error:
+        return str(error)
+    return None
+
+
+class _PayloadShapeError(ValueError):
+    """A payload member of the wrong shape (the message names the member, not its value)."""
+
+
+def _list_member(payload: dict[str, Any], name: str, required: bool) -> list[Any]:
+    value = payload.get(name)
+    if value is None and not required:
+        return []
+    if not isinstance(value, list):
+        raise _PayloadShapeError(f"payload.{name} is not a list")
+    return value
+
+
+def _key(ref: object) -> None:
+    key = EntityKey.model_validate(ref)
+    if key.entity not in COLLECTIONS:
+        raise _PayloadShapeError("a deleted key names no known entity")
+
+
+def _fields_of(error: ValidationError) -> str:
+    """The failing fields and error types of a validation error, without the input values."""
+    problems = [
+        ".".join(str(part) for part in item["loc"]) + f": {item['type']}"
+        for item in error.errors(include_url=False, include_input=False)[:3]
+    ]
+    more = error.error_count() - len(problems)
+    return "; ".join(problems) + (f"; and {more} more" if more > 0 else "")
