@@ -60,11 +60,6 @@ def _up(args: argparse.Namespace) -> int:
     if _already_up(state_dir):
         _console.print(f"a cluster is already up in {state_dir}; run `iam-planes down` first")
         return 1
-    if args.hosts == "netns":
-        reason = unsupported_reason()
-        if reason is not None:
-            _console.print(f"error: {reason}")
-            return 2
     try:
         topology = Topology.build(
             _regions(args.regions),
@@ -76,6 +71,9 @@ def _up(args: argparse.Namespace) -> int:
         )
     except (ValueError, OSError) as error:
         _console.print(f"error: {error}")
+        return 2
+    if topology.hosts == "netns" and (reason := unsupported_reason()) is not None:
+        _console.print(f"error: {reason}")
         return 2
     try:
         cluster = launch(state_dir, topology, args.redis_url)

@@ -142,6 +142,7 @@ def load_network(state_dir: Path) -> NetworkRecord | None:
 
 
 def _save_network(state_dir: Path, network: NetworkRecord) -> None:
+    state_dir.mkdir(parents=True, exist_ok=True)
     path = network_path(state_dir)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(network.model_dump_json(indent=2))
