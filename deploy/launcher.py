@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import secrets
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -47,7 +49,15 @@ from deploy.status import fetch_json
 from deploy.topology import CONTROL_PLANE_REGION, Topology
 from replication.log import HEAD_KEY
 
-__all__ = ["LaunchError", "launch", "plane_env", "start_process", "stop_cluster", "take_down"]
+__all__ = [
+    "LaunchError",
+    "launch",
+    "plane_env",
+    "planned_layout",
+    "start_process",
+    "stop_cluster",
+    "take_down",
+]
 
 
 class LaunchError(RuntimeError):
@@ -180,12 +190,23 @@ def _start_redis(
     )
 
 
+def _replicates(topology: Topology, region: str) -> str | None:
+    """The region whose Redis ``region``'s own Redis is a REPLICAOF (None: it has none of its
+    own, or it is the primary)."""
+    if topology.redis_topology != "replicated" or region == CONTROL_PLANE_REGION:
+        return None
+    return CONTROL_PLANE_REGION
+
+
+def _reads(topology: Topology, region: str) -> str:
+    """Which Redis the planes of ``region`` read: ``primary``, or the region's own."""
+    return region if _replicates(topology, region) else "primary"
+
+
 def _start_regional_redis(
     state_dir: Path, topology: Topology, primary: RedisRecord, network: NetworkRecord | None
 ) -> dict[str, RedisRecord]:
     """One Redis per region but us-east-1, each a REPLICAOF the primary: the cross-region link."""
-    if topology.redis_topology != "replicated":
-        return {}
     password = primary.url.split(":", 2)[2].split("@", 1)[0]
     primary_address = _Host(network, CONTROL_PLANE_REGION).peer_address
     return {
@@ -197,7 +218,7 @@ def _start_regional_redis(
             (primary_address, topology.redis_port),
         )
         for region in topology.regions
-        if region.name != CONTROL_PLANE_REGION
+        if _replicates(topology, region.name)
     }
 
 
@@ -265,7 +286,7 @@ def _launch_planes(
                 pid=None,
                 argv=host.command(_replica_argv(topology, region.name, replica.az, replica.port)),
                 log_file=str(logs / f"{replica.az}.log"),
-                redis=region.name if region.name in regional_redis else "primary",
+                redis=_reads(topology, region.name),
             )
             for replica in region.replicas
         }
@@ -300,6 +321,41 @@ def _launch_planes(
         stop_cluster(cluster)
         raise LaunchError(f"these processes never became ready: {', '.join(missing)}")
     return cluster
+
+
+def planned_layout(topology: Topology) -> dict[str, Any]:
+    """What ``launch`` runs on which host, from the very argv and Redis choices it uses, with
+    each host named after its region (as the compose file and Kubernetes manifests name theirs):
+    which Redis replicates which, the control plane's port and authorizer, and per region its
+    AZs, regional port, the Redis its planes read and where they record key usage."""
+    on_hosts = topology.model_copy(update={"addresses": {r: r for r in topology.region_names()}})
+    control = _flag_values(_controlplane_argv(on_hosts))
+    regions: dict[str, Any] = {}
+    for region in on_hosts.regions:
+        argvs = [
+            _flag_values(_replica_argv(on_hosts, region.name, replica.az, replica.port))
+            for replica in region.replicas
+        ]
+        reads = _reads(on_hosts, region.name)
+        regions[region.name] = {
+            "azs": [flags["--az"] for flags in argvs],
+            "regional_ports": sorted({int(flags["--regional-port"]) for flags in argvs}),
+            "reads": CONTROL_PLANE_REGION if reads == "primary" else reads,
+            "key_usage": None if reads == "primary" else CONTROL_PLANE_REGION,
+        }
+    return {
+        "redis": {r.name: _replicates(on_hosts, r.name) for r in on_hosts.regions},
+        "controlplane": {
+            "port": int(control["--port"]),
+            "authorizer": control["--authorizer"],
+            "reads": CONTROL_PLANE_REGION,
+        },
+        "regions": regions,
+    }
+
+
+def _flag_values(argv: list[str]) -> dict[str, str]:
+    return {flag: value for flag, value in itertools.pairwise(argv) if flag[:2] == "--"}
 
 
 def _slowest_delay_s(topology: Topology) -> float:
