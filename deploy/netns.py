@@ -104,6 +104,21 @@ def unsupported_reason() -> str | None:
         return "--hosts netns needs iproute2's `ip` command"
     if not Path("/proc/self/ns/net").exists():
         return "--hosts netns needs a kernel with network namespaces"
+    return _probe()
+
+
+def _probe() -> str | None:
+    """Make (and remove) a namespace holding a bridge and a veth pair: root is not always
+    enough (a container without CAP_NET_ADMIN, a kernel without the bridge or veth driver)."""
+    namespace = f"ipp-probe-{os.getpid()}"
+    try:
+        _ip("netns", "add", namespace)
+        _ip("-n", namespace, "link", "add", _BRIDGE, "type", "bridge")
+        _ip("-n", namespace, "link", "add", "probe0", "type", "veth", "peer", "name", "probe1")
+    except NetnsError as error:
+        return f"--hosts netns cannot make network namespaces and links here: {error}"
+    finally:
+        _ip("netns", "del", namespace, check=False)
     return None
 
 

@@ -8,6 +8,7 @@ own partial resync once plugged back. Killing us-east-1's whole host stops only 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import signal
@@ -22,8 +23,10 @@ import boto3
 import botocore.exceptions
 import pytest
 import redis
+from rich.console import Console
 
 from deploy.netns import destroy_network, load_network, unsupported_reason
+from deploy.watch import render_frame
 from tests.e2e.cluster import Cluster, http_json, iam_planes
 from tests.e2e.sts_helpers import NO_RETRIES, allow, credentials_of, policy, sts, version_of
 
@@ -128,6 +131,13 @@ def _status_row(cluster: Cluster, process: str) -> dict[str, Any]:
     shown = iam_planes("status", "--json", "--state-dir", str(cluster.state_dir), timeout=60)
     assert shown.returncode == 0, shown.stdout + shown.stderr
     return next(row for row in json.loads(shown.stdout) if row["process"] == process)
+
+
+def _watch_frame(cluster: Cluster) -> list[str]:
+    """One frame of ``iam-planes watch``, as text lines."""
+    console = Console(record=True, width=160, file=io.StringIO())
+    console.print(render_frame(cluster.file))
+    return console.export_text().splitlines()
 
 
 def _sync_counts(cluster: Cluster) -> tuple[int, int]:
@@ -242,6 +252,7 @@ def test_a_partitioned_region_keeps_answering_and_resyncs_partially(tmp_path: Pa
                 probe.ask_once()
                 time.sleep(0.1)
             late = _status_row(cluster, "redis-eu-west-1")
+            watched = _watch_frame(cluster)
             head_at_heal = load.head
 
             healed = iam_planes("chaos", "heal", "eu-west-1", "--state-dir", str(cluster.state_dir))
@@ -266,6 +277,7 @@ def test_a_partitioned_region_keeps_answering_and_resyncs_partially(tmp_path: Pa
         assert early["link"] == late["link"] == "down"
         assert late["lag_ms"] > early["lag_ms"]
         assert late["behind"] > early["behind"] > 0
+        assert any(" down " in line for line in watched if line.startswith("│ eu-west-1 ")), watched
 
         states = cluster.wait_converged(load.head)
         assert len({s["digest"] for s in states.values()}) == 1, states
