@@ -16,9 +16,10 @@ from redis.exceptions import RedisError
 from rich.console import Console
 
 from deploy.accounts import ensure_account
-from deploy.chaos import chaos_command, run_schedule
+from deploy.chaos import CHAOS_VERBS, chaos_command, run_schedule
 from deploy.cluster_file import load_cluster
-from deploy.launcher import LaunchError, launch, stop_cluster
+from deploy.launcher import LaunchError, launch, take_down
+from deploy.netns import unsupported_reason
 from deploy.processes import is_running
 from deploy.status import cluster_status
 from deploy.topology import DEFAULT_BASE_PORT, DEFAULT_REGIONS, Topology
@@ -66,10 +67,14 @@ def _up(args: argparse.Namespace) -> int:
             args.base_port,
             _delays(args.delay),
             load_profile(args.profile),
-            args.topology,
+            args.topology or ("replicated" if args.hosts == "netns" else "single"),
+            hosts=args.hosts,
         )
     except (ValueError, OSError) as error:
         _console.print(f"error: {error}")
+        return 2
+    if topology.hosts == "netns" and (reason := unsupported_reason()) is not None:
+        _console.print(f"error: {reason}")
         return 2
     try:
         cluster = launch(state_dir, topology, args.redis_url)
@@ -91,18 +96,15 @@ def _up(args: argparse.Namespace) -> int:
         for record in load_cluster(state_dir).processes().values():
             is_running(record.pid)  # reaps children that chaos killed
     _console.print("stopping the cluster")
-    stop_cluster(load_cluster(state_dir))
+    take_down(state_dir)
     return 0
 
 
 def _down(args: argparse.Namespace) -> int:
     state_dir = _state_dir(args)
-    try:
-        cluster = load_cluster(state_dir)
-    except FileNotFoundError:
+    if not take_down(state_dir):
         _console.print(f"nothing is up in {state_dir}")
         return 0
-    stop_cluster(cluster)
     _console.print("cluster stopped")
     return 0
 
@@ -275,8 +277,14 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--topology",
         choices=["single", "replicated"],
-        default="single",
-        help="replicated: one Redis per region, each a REPLICAOF us-east-1's",
+        help="replicated: one Redis per region, each a REPLICAOF us-east-1's (default: single, "
+        "or replicated with --hosts netns)",
+    )
+    up.add_argument(
+        "--hosts",
+        choices=["local", "netns"],
+        default="local",
+        help="netns: each region on a host of its own, a Linux network namespace (needs root)",
     )
     up.set_defaults(run=_up)
 
@@ -288,11 +296,12 @@ def _parser() -> argparse.ArgumentParser:
     status.set_defaults(run=_status)
 
     chaos = _with_state_dir(commands.add_parser("chaos", help="kill or restart a process"))
-    chaos.add_argument("verb", choices=["kill", "start", "partition", "heal", "run"])
+    chaos.add_argument("verb", choices=[*CHAOS_VERBS, "run"])
     chaos.add_argument(
         "target",
         help="controlplane, redis, redis-REGION, an AZ such as eu-west-1b, a region "
-        "(partition/heal), or for `run` a JSON schedule [{at, verb, target}, ...]",
+        "(partition/heal/kill-host/start-host), or for `run` a JSON schedule "
+        "[{at, verb, target}, ...]",
     )
     chaos.set_defaults(run=_chaos)
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from deploy.topology import CONTROL_PLANE_REGION
+
 __all__ = [
     "AccountCredentials",
     "ClusterFile",
@@ -61,6 +63,8 @@ class RedisRecord(_Record):
     """The Redis server (embedded or external)."""
 
     url: str
+    # hosts "netns": where the other regions' hosts reach it (``url`` is the root namespace's)
+    peer_url: str | None = None
     pid: int | None = None
     argv: list[str] = Field(default_factory=list)
     embedded: bool = True
@@ -76,12 +80,33 @@ class ClusterFile(_Record):
     launcher_pid: int | None = None
     # topology "replicated": each region's own Redis, a REPLICAOF the primary (us-east-1)
     regional_redis: dict[str, RedisRecord] = Field(default_factory=dict)
+    # "local" (one loopback) or "netns" (each region on a host of its own; see deploy.netns)
+    hosts: str = "local"
 
     def redis_url_for(self, record: ProcessRecord) -> str:
         """The Redis URL a process reads from."""
         if record.redis in self.regional_redis:
             return self.regional_redis[record.redis].url
         return self.redis.url
+
+    def primary_url_for(self, record: ProcessRecord) -> str:
+        """The URL at which a process reaches the primary Redis from its own host."""
+        if record.redis == "primary":
+            return self.redis.url
+        return self.redis.peer_url or self.redis.url
+
+    def region_processes(self, region: str) -> dict[str, ProcessRecord]:
+        """The plane processes on ``region``'s host: its AZs, and us-east-1's control plane."""
+        found = dict(self.regions[region].replicas)
+        if region == CONTROL_PLANE_REGION:
+            found["controlplane"] = self.controlplane
+        return found
+
+    def region_redis(self, region: str) -> dict[str, RedisRecord]:
+        """The Redis servers on ``region``'s host, by chaos name (``redis``, ``redis-REGION``)."""
+        servers = self.redis_servers()
+        name = "redis" if region == CONTROL_PLANE_REGION else f"redis-{region}"
+        return {name: servers[name]} if name in servers else {}
 
     def redis_servers(self) -> dict[str, RedisRecord]:
         """Every Redis server by chaos name: ``redis`` (primary) and ``redis-REGION``."""

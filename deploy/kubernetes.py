@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from deploy.topology import CONTROL_PLANE_REGION, DEFAULT_REGIONS
+from deploy.topology import CONTROL_PLANE_REGION, DEFAULT_REGIONS, RegionSpec, Topology
 
 __all__ = ["render_manifests"]
 
@@ -21,7 +21,6 @@ IMAGE = "iam-planes:latest"
 REDIS_IMAGE = "redis:7"
 REDIS_PORT = 6379
 SECRET = "iam-planes"
-CONTROL_PLANE_PORT = 4601
 
 
 def _secret_env(name: str, key: str) -> dict[str, Any]:
@@ -103,8 +102,8 @@ def _redis(region: str) -> list[dict[str, Any]]:
     return [statefulset, _service(f"redis-{region}", REDIS_PORT, labels)]
 
 
-def _data_plane(region: str, index: int) -> list[dict[str, Any]]:
-    regional_port = 4600 + 10 * (index + 1)
+def _data_plane(spec: RegionSpec) -> list[dict[str, Any]]:
+    region, regional_port = spec.name, spec.regional_port
     labels = {"app": "iam-planes", "component": "dataplane", "region": region}
     env = [
         *_redis_url(region),
@@ -159,21 +158,25 @@ def _data_plane(region: str, index: int) -> list[dict[str, Any]]:
     ]
 
 
-def _control_plane() -> list[dict[str, Any]]:
+def _control_plane(topology: Topology) -> list[dict[str, Any]]:
     labels = {"app": "iam-planes", "component": "controlplane"}
+    port = topology.controlplane_port
+    authorizer = (
+        f"http://{CONTROL_PLANE_REGION}:{topology.region(CONTROL_PLANE_REGION).regional_port}"
+    )
     env = [
         *_redis_url(CONTROL_PLANE_REGION),
         {"name": "IAM_PLANES_HOST", "value": "0.0.0.0"},
-        {"name": "IAM_PLANES_PORT", "value": str(CONTROL_PLANE_PORT)},
-        {"name": "IAM_PLANES_AUTHORIZER", "value": f"http://{CONTROL_PLANE_REGION}:4610"},
+        {"name": "IAM_PLANES_PORT", "value": str(port)},
+        {"name": "IAM_PLANES_AUTHORIZER", "value": authorizer},
     ]
     container = {
         "name": "controlplane",
         "image": IMAGE,
         "command": ["python", "-m", "controlplane"],
         "env": env,
-        "ports": [{"containerPort": CONTROL_PLANE_PORT}],
-        "readinessProbe": {"httpGet": {"path": "/health", "port": CONTROL_PLANE_PORT}},
+        "ports": [{"containerPort": port}],
+        "readinessProbe": {"httpGet": {"path": "/health", "port": port}},
     }
     init = {"name": "init", "image": IMAGE, "command": ["iam-planes", "init"], "env": env}
     deployment = {
@@ -196,14 +199,16 @@ def _control_plane() -> list[dict[str, Any]]:
         "metadata": {"name": SECRET},
         "stringData": {"redis-password": "CHANGE-ME", "token-keys": "k1:CHANGE-ME-base64-32-bytes"},
     }
-    return [secret, deployment, _service("controlplane", CONTROL_PLANE_PORT, labels)]
+    return [secret, deployment, _service("controlplane", port, labels)]
 
 
 def render_manifests(regions: tuple[str, ...] = DEFAULT_REGIONS) -> dict[str, str]:
-    """File name -> multi-document YAML."""
-    files = {"controlplane.yaml": _control_plane()}
-    for index, region in enumerate(regions):
-        files[f"region-{region}.yaml"] = _redis(region) + _data_plane(region, index)
+    """File name -> multi-document YAML, for the topology ``up --hosts netns`` runs: a host
+    (here, a set of pods) per region, each region's Redis a REPLICAOF us-east-1's."""
+    topology = Topology.build(regions, redis_topology="replicated", hosts="netns")
+    files = {"controlplane.yaml": _control_plane(topology)}
+    for spec in topology.regions:
+        files[f"region-{spec.name}.yaml"] = _redis(spec.name) + _data_plane(spec)
     return {name: yaml.safe_dump_all(docs, sort_keys=False) for name, docs in files.items()}
 
 

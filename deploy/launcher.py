@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import secrets
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -24,7 +26,15 @@ from deploy.cluster_file import (
     RedisRecord,
     RegionRecord,
     RootKey,
+    load_cluster,
     save_cluster,
+)
+from deploy.netns import (
+    NetnsError,
+    NetworkRecord,
+    create_network,
+    destroy_network,
+    in_namespace,
 )
 from deploy.processes import spawn, stop_process, wait_healthy
 from deploy.redis_server import (
@@ -39,7 +49,15 @@ from deploy.status import fetch_json
 from deploy.topology import CONTROL_PLANE_REGION, Topology
 from replication.log import HEAD_KEY
 
-__all__ = ["LaunchError", "launch", "plane_env", "start_process", "stop_cluster"]
+__all__ = [
+    "LaunchError",
+    "launch",
+    "plane_env",
+    "planned_layout",
+    "start_process",
+    "stop_cluster",
+    "take_down",
+]
 
 
 class LaunchError(RuntimeError):
@@ -84,7 +102,7 @@ def _controlplane_argv(topology: Topology) -> list[str]:
         "-m",
         "controlplane",
         "--host",
-        topology.host,
+        topology.host_of(CONTROL_PLANE_REGION),
         "--port",
         str(topology.controlplane_port),
         "--authorizer",
@@ -103,7 +121,7 @@ def _replica_argv(topology: Topology, region: str, az: str, port: int) -> list[s
         "--az",
         az,
         "--host",
-        topology.host,
+        topology.host_of(region),
         "--port",
         str(port),
         "--regional-port",
@@ -116,17 +134,47 @@ def _replica_argv(topology: Topology, region: str, az: str, port: int) -> list[s
 def start_process(record: ProcessRecord, cluster: ClusterFile) -> ProcessRecord:
     """Start (or restart) a plane process from its record; the new pid is in the result."""
     log_file = Path(record.log_file)  # STATE_DIR/logs/NAME.log
-    env = plane_env(cluster.redis_url_for(record), log_file.parent.parent, cluster.redis.url)
+    env = plane_env(
+        cluster.redis_url_for(record), log_file.parent.parent, cluster.primary_url_for(record)
+    )
     process = spawn(record.argv, log_file, env)
     return record.model_copy(update={"pid": process.pid})
 
 
+class _Host:
+    """Where a process runs: this machine's loopback, or a region's own host (a namespace)."""
+
+    def __init__(self, network: NetworkRecord | None, region: str) -> None:
+        self._host = network.hosts[region] if network is not None else None
+
+    @property
+    def address(self) -> str:
+        """Where clients in the root namespace reach the host's processes."""
+        return self._host.access_address if self._host else "127.0.0.1"
+
+    @property
+    def peer_address(self) -> str:
+        """Where the other hosts reach this host's processes."""
+        return self._host.wan_address if self._host else "127.0.0.1"
+
+    def command(self, argv: list[str]) -> list[str]:
+        """``argv`` run on this host."""
+        return in_namespace(self._host.namespace, argv) if self._host else argv
+
+
 def _start_redis(
-    data_dir: Path, port: int, password: str, replica_of: int | None = None
+    data_dir: Path,
+    port: int,
+    password: str,
+    host: _Host,
+    replica_of: tuple[str, int] | None = None,
 ) -> RedisRecord:
-    config = write_redis_config(data_dir, port, password, replica_of)
-    process = start_redis_server(config)
-    url = f"redis://:{password}@127.0.0.1:{port}/0"
+    # the peer address first: a replica connects to its primary from its first bind address
+    bind = tuple(dict.fromkeys((host.peer_address, host.address)))
+    config = write_redis_config(data_dir, port, password, replica_of, bind)
+    process = start_redis_server(config, host.command([]))
+    url = f"redis://:{password}@{host.address}:{port}/0"
+    peer_url = f"redis://:{password}@{host.peer_address}:{port}/0"
     try:
         wait_for_redis(url)
         if replica_of is not None:
@@ -134,41 +182,90 @@ def _start_redis(
     except TimeoutError as error:
         process.kill()
         raise LaunchError(f"redis-server on port {port}: {error}") from None
-    return RedisRecord(url=url, pid=process.pid, argv=[redis_server_binary(), str(config)])
+    return RedisRecord(
+        url=url,
+        peer_url=peer_url if peer_url != url else None,
+        pid=process.pid,
+        argv=host.command([redis_server_binary(), str(config)]),
+    )
+
+
+def _replicates(topology: Topology, region: str) -> str | None:
+    """The region whose Redis ``region``'s own Redis is a REPLICAOF (None: it has none of its
+    own, or it is the primary)."""
+    if topology.redis_topology != "replicated" or region == CONTROL_PLANE_REGION:
+        return None
+    return CONTROL_PLANE_REGION
+
+
+def _reads(topology: Topology, region: str) -> str:
+    """Which Redis the planes of ``region`` read: ``primary``, or the region's own."""
+    return region if _replicates(topology, region) else "primary"
 
 
 def _start_regional_redis(
-    state_dir: Path, topology: Topology, primary: RedisRecord
+    state_dir: Path, topology: Topology, primary: RedisRecord, network: NetworkRecord | None
 ) -> dict[str, RedisRecord]:
     """One Redis per region but us-east-1, each a REPLICAOF the primary: the cross-region link."""
-    if topology.redis_topology != "replicated":
-        return {}
     password = primary.url.split(":", 2)[2].split("@", 1)[0]
+    primary_address = _Host(network, CONTROL_PLANE_REGION).peer_address
     return {
         region.name: _start_redis(
-            state_dir / f"redis-{region.name}", region.redis_port, password, topology.redis_port
+            state_dir / f"redis-{region.name}",
+            region.redis_port,
+            password,
+            _Host(network, region.name),
+            (primary_address, topology.redis_port),
         )
         for region in topology.regions
-        if region.name != CONTROL_PLANE_REGION
+        if _replicates(topology, region.name)
     }
+
+
+def _on_hosts(state_dir: Path, topology: Topology) -> tuple[Topology, NetworkRecord | None]:
+    """Make a host per region when the topology asks for them; the topology placed on them."""
+    if topology.hosts != "netns":
+        return topology, None
+    try:
+        network = create_network(state_dir, topology.region_names())
+    except NetnsError as error:
+        raise LaunchError(str(error)) from None
+    addresses = {region: host.access_address for region, host in network.hosts.items()}
+    return topology.model_copy(update={"addresses": addresses}), network
 
 
 def launch(state_dir: Path, topology: Topology, redis_url: str | None = None) -> ClusterFile:
     """Bring the whole cluster up and write ``cluster.json``; raise LaunchError on failure."""
     state_dir.mkdir(parents=True, exist_ok=True)
     state_dir.chmod(0o700)
+    if redis_url is not None and topology.redis_topology == "replicated":
+        raise LaunchError("--topology replicated starts its own Redis servers")
+    topology, network = _on_hosts(state_dir, topology)
+    try:
+        return _launch_planes(state_dir, topology, network, redis_url)
+    except BaseException:
+        destroy_network(state_dir)  # kills whatever was started on the hosts, too
+        raise
+
+
+def _launch_planes(
+    state_dir: Path, topology: Topology, network: NetworkRecord | None, redis_url: str | None
+) -> ClusterFile:
     logs = state_dir / "logs"
     if redis_url is None:
-        redis = _start_redis(state_dir / "redis", topology.redis_port, new_password())
+        redis = _start_redis(
+            state_dir / "redis",
+            topology.redis_port,
+            new_password(),
+            _Host(network, CONTROL_PLANE_REGION),
+        )
     else:
-        if topology.redis_topology == "replicated":
-            raise LaunchError("--topology replicated starts its own Redis servers")
         wait_for_redis(redis_url)
         redis = RedisRecord(url=redis_url, embedded=False)
     started_redis = [redis]
     try:
         roots = asyncio.run(ensure_account(redis.url))
-        regional_redis = _start_regional_redis(state_dir, topology, redis)
+        regional_redis = _start_regional_redis(state_dir, topology, redis, network)
     except BaseException:
         for server in started_redis:
             if server.embedded:
@@ -177,23 +274,24 @@ def launch(state_dir: Path, topology: Topology, redis_url: str | None = None) ->
     controlplane = ProcessRecord(
         endpoint=topology.url(topology.controlplane_port),
         pid=None,
-        argv=_controlplane_argv(topology),
+        argv=_Host(network, CONTROL_PLANE_REGION).command(_controlplane_argv(topology)),
         log_file=str(logs / "controlplane.log"),
     )
     regions: dict[str, RegionRecord] = {}
     for region in topology.regions:
+        host = _Host(network, region.name)
         replicas = {
             replica.az: ProcessRecord(
-                endpoint=topology.url(replica.port),
+                endpoint=topology.url(replica.port, region.name),
                 pid=None,
-                argv=_replica_argv(topology, region.name, replica.az, replica.port),
+                argv=host.command(_replica_argv(topology, region.name, replica.az, replica.port)),
                 log_file=str(logs / f"{replica.az}.log"),
-                redis=region.name if region.name in regional_redis else "primary",
+                redis=_reads(topology, region.name),
             )
             for replica in region.replicas
         }
         regions[region.name] = RegionRecord(
-            endpoint=topology.url(region.regional_port), replicas=replicas
+            endpoint=topology.url(region.regional_port, region.name), replicas=replicas
         )
     cluster = ClusterFile(
         redis=redis,
@@ -204,6 +302,7 @@ def launch(state_dir: Path, topology: Topology, redis_url: str | None = None) ->
             for account, (key, secret) in roots.items()
         },
         regional_redis=regional_redis,
+        hosts=topology.hosts,
     )
     # replicas first: the control plane authorizes its callers through us-east-1's data plane
     for region_record in cluster.regions.values():
@@ -222,6 +321,41 @@ def launch(state_dir: Path, topology: Topology, redis_url: str | None = None) ->
         stop_cluster(cluster)
         raise LaunchError(f"these processes never became ready: {', '.join(missing)}")
     return cluster
+
+
+def planned_layout(topology: Topology) -> dict[str, Any]:
+    """What ``launch`` runs on which host, from the very argv and Redis choices it uses, with
+    each host named after its region (as the compose file and Kubernetes manifests name theirs):
+    which Redis replicates which, the control plane's port and authorizer, and per region its
+    AZs, regional port, the Redis its planes read and where they record key usage."""
+    on_hosts = topology.model_copy(update={"addresses": {r: r for r in topology.region_names()}})
+    control = _flag_values(_controlplane_argv(on_hosts))
+    regions: dict[str, Any] = {}
+    for region in on_hosts.regions:
+        argvs = [
+            _flag_values(_replica_argv(on_hosts, region.name, replica.az, replica.port))
+            for replica in region.replicas
+        ]
+        reads = _reads(on_hosts, region.name)
+        regions[region.name] = {
+            "azs": [flags["--az"] for flags in argvs],
+            "regional_ports": sorted({int(flags["--regional-port"]) for flags in argvs}),
+            "reads": CONTROL_PLANE_REGION if reads == "primary" else reads,
+            "key_usage": None if reads == "primary" else CONTROL_PLANE_REGION,
+        }
+    return {
+        "redis": {r.name: _replicates(on_hosts, r.name) for r in on_hosts.regions},
+        "controlplane": {
+            "port": int(control["--port"]),
+            "authorizer": control["--authorizer"],
+            "reads": CONTROL_PLANE_REGION,
+        },
+        "regions": regions,
+    }
+
+
+def _flag_values(argv: list[str]) -> dict[str, str]:
+    return {flag: value for flag, value in itertools.pairwise(argv) if flag[:2] == "--"}
 
 
 def _slowest_delay_s(topology: Topology) -> float:
@@ -245,6 +379,19 @@ def _wait_for_accounts(cluster: ClusterFile, timeout: float) -> list[str]:
         if waiting:
             time.sleep(0.1)
     return waiting
+
+
+def take_down(state_dir: Path) -> bool:
+    """Stop what ``up`` started in ``state_dir`` and remove the hosts it made, also after a
+    crash left the processes gone or ``cluster.json`` unwritten; False when nothing was there."""
+    try:
+        cluster: ClusterFile | None = load_cluster(state_dir)
+    except FileNotFoundError:
+        cluster = None
+    if cluster is not None:
+        stop_cluster(cluster)
+    removed_hosts = destroy_network(state_dir)
+    return cluster is not None or removed_hosts
 
 
 def stop_cluster(cluster: ClusterFile) -> None:

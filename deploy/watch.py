@@ -1,10 +1,11 @@
 """``iam-planes watch``: a live dashboard of the cluster, refreshed twice a second.
 
 Regions x AZs with applied version, lag, status and the last change's arrival; the control
-plane and Redis; the newest changes with a mark for each replica that has applied them. It
-rereads ``cluster.json`` on every frame, so processes restarted by chaos show up again. A
-process halted at a bad log entry shows HALTED with the entry's version and reason, and the
-entry itself shows in the newest changes as bad (or repaired).
+plane and Redis; each regional Redis's replication link (up or down, and how far behind); the
+newest changes with a mark for each replica that has applied them. It rereads ``cluster.json``
+on every frame, so processes restarted by chaos show up again. A process halted at a bad log
+entry shows HALTED with the entry's version and reason, and the entry itself shows in the
+newest changes as bad (or repaired).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from rich.text import Text
 
 from deploy.cluster_file import ClusterFile, load_cluster
 from deploy.processes import is_running
+from deploy.replication_links import primary_state, region_links
 from deploy.status import fetch_json, halted_text
 from replication.entries import BadEntry, classify_entry
 from replication.log import STREAM_KEY
@@ -111,6 +113,7 @@ def render_frame(cluster: ClusterFile) -> Group:
     planes.add_row(
         "redis", str(cluster.redis.pid or "external"), _status_text(changes is not None, "OK"), ""
     )
+    links = _links_table(cluster)
     rows = _replica_rows(cluster)
     replicas = Table(title="replicas")
     for column in ("region", "az", "status", "version", "lag ms", "last change", "arrived"):
@@ -138,7 +141,32 @@ def render_frame(cluster: ClusterFile) -> Group:
             for row in rows
         ]
         newest.add_row(str(change["version"]), change["action"], *marks)
-    return Group(planes, replicas, newest)
+    return Group(planes, *links, replicas, newest)
+
+
+def _links_table(cluster: ClusterFile) -> list[Table]:
+    """Each regional Redis's link to the primary (topology replicated), or nothing."""
+    if not cluster.regional_redis:
+        return []
+    primary = primary_state(cluster)
+    table = Table(title="regional Redis: replication from us-east-1's")
+    for column in ("region", "link", "silent", "versions behind", "bytes behind"):
+        table.add_column(column)
+    for link in region_links(cluster, primary):
+        style = {"up": "green", "down": "bold red"}.get(link.link, "yellow")
+        table.add_row(
+            link.region,
+            Text(link.link, style=style),
+            "" if link.silent_s is None else f"{link.silent_s} s",
+            "" if link.behind_versions is None else str(link.behind_versions),
+            "" if link.behind_bytes is None else str(link.behind_bytes),
+        )
+    if primary is not None:
+        table.caption = (
+            f"primary: head v{primary.head}, {primary.partial_syncs} partial resyncs, "
+            f"{primary.full_syncs} full copies"
+        )
+    return [table]
 
 
 def watch(state_dir: Path, interval: float = 0.5, frames: int | None = None) -> int:

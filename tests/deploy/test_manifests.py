@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
@@ -11,8 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
+from dataplane.__main__ import _az_suffix
 from deploy.kubernetes import render_manifests
-from deploy.topology import DEFAULT_REGIONS
+from deploy.launcher import planned_layout
+from deploy.topology import DEFAULT_REGIONS, Topology
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "deploy" / "manifests"
 
@@ -30,6 +33,123 @@ def compose() -> dict[str, Any]:
     """The parsed compose file."""
     loaded: dict[str, Any] = yaml.safe_load((MANIFESTS / "compose.yaml").read_text())
     return loaded["services"]
+
+
+def _launched_layout() -> dict[str, Any]:
+    """What ``up --hosts netns`` runs where, for the regions the manifests describe."""
+    topology = Topology.build(DEFAULT_REGIONS, redis_topology="replicated", hosts="netns")
+    return planned_layout(topology)
+
+
+def _redis_region(url: str) -> str:
+    """``redis://:PASSWORD@redis-eu-west-1:6379/0`` -> ``eu-west-1``."""
+    return url.rsplit("@", 1)[1].split(":", 1)[0].removeprefix("redis-")
+
+
+def _flag_values(command: list[str]) -> dict[str, str]:
+    return {flag: value for flag, value in itertools.pairwise(command) if flag.startswith("--")}
+
+
+def _replicaof(command: list[str]) -> str | None:
+    if "--replicaof" not in command:
+        return None
+    return command[command.index("--replicaof") + 1].removeprefix("redis-")
+
+
+def _region_layout(
+    azs: list[str], ports: set[int], reads: set[str], key_usage: set[str | None]
+) -> dict[str, Any]:
+    """One region as ``planned_layout`` describes it; mixed answers stay visible as sets."""
+    return {
+        "azs": sorted(azs),
+        "regional_ports": sorted(ports),
+        "reads": reads.pop() if len(reads) == 1 else reads,
+        "key_usage": key_usage.pop() if len(key_usage) == 1 else key_usage,
+    }
+
+
+def _compose_layout(services: dict[str, Any]) -> dict[str, Any]:
+    redis: dict[str, str | None] = {}
+    planes: dict[str, list[tuple[dict[str, str], dict[str, str]]]] = {}
+    control: dict[str, Any] = {}
+    for name, service in services.items():
+        command, env = service.get("command", []), service.get("environment", {})
+        if command[:1] == ["redis-server"]:
+            redis[name.removeprefix("redis-")] = _replicaof(command)
+        elif command[:3] == ["python", "-m", "dataplane"]:
+            flags = _flag_values(command)
+            planes.setdefault(flags["--region"], []).append((flags, env))
+        elif command[:3] == ["python", "-m", "controlplane"]:
+            flags = _flag_values(command)
+            control = {
+                "port": int(flags["--port"]),
+                "authorizer": flags["--authorizer"],
+                "reads": _redis_region(env["IAM_PLANES_REDIS_URL"]),
+            }
+    regions = {
+        region: _region_layout(
+            [flags["--az"] for flags, _ in azs],
+            {int(flags["--regional-port"]) for flags, _ in azs},
+            {_redis_region(env["IAM_PLANES_REDIS_URL"]) for _, env in azs},
+            {
+                _redis_region(env["IAM_PLANES_KEY_USAGE_REDIS_URL"])
+                if "IAM_PLANES_KEY_USAGE_REDIS_URL" in env
+                else None
+                for _, env in azs
+            },
+        )
+        for region, azs in planes.items()
+    }
+    return {"redis": redis, "controlplane": control, "regions": regions}
+
+
+def _kubernetes_layout(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    redis: dict[str, str | None] = {}
+    regions: dict[str, Any] = {}
+    control: dict[str, Any] = {}
+    for document in documents:
+        if document["kind"] not in ("StatefulSet", "Deployment"):
+            continue
+        spec = document["spec"]
+        labels = spec["template"]["metadata"]["labels"]
+        container = spec["template"]["spec"]["containers"][0]
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        if labels["component"] == "redis":
+            redis[labels["region"]] = _replicaof(container["command"])
+        elif labels["component"] == "dataplane":
+            region = labels["region"]
+            pods = [f"{document['metadata']['name']}-{i}" for i in range(spec["replicas"])]
+            usage = env.get("IAM_PLANES_KEY_USAGE_REDIS_URL")
+            regions[region] = _region_layout(
+                [region + _az_suffix(pod) for pod in pods],
+                {int(env["IAM_PLANES_REGIONAL_PORT"])},
+                {_redis_region(env["IAM_PLANES_REDIS_URL"])},
+                {None if usage is None else _redis_region(usage)},
+            )
+        else:
+            control = {
+                "port": int(env["IAM_PLANES_PORT"]),
+                "authorizer": env["IAM_PLANES_AUTHORIZER"],
+                "reads": _redis_region(env["IAM_PLANES_REDIS_URL"]),
+            }
+    return {"redis": redis, "controlplane": control, "regions": regions}
+
+
+def test_compose_describes_what_the_launcher_runs(compose: dict[str, Any]) -> None:
+    """Host for host, the compose file runs what ``up --hosts netns`` runs: which Redis
+    replicates which, the control plane's port, authorizer and Redis, and per region its AZs,
+    regional port, the Redis its planes read and where key usage goes."""
+    assert _compose_layout(compose) == _launched_layout()
+
+
+def test_kubernetes_describes_what_the_launcher_runs() -> None:
+    """The committed Kubernetes manifests describe the same hosts as the launcher too."""
+    documents = [
+        document
+        for path in sorted((MANIFESTS / "kubernetes").glob("*.yaml"))
+        for document in yaml.safe_load_all(path.read_text())
+    ]
+    assert _kubernetes_layout(documents) == _launched_layout()
 
 
 def test_compose_has_a_redis_per_region_replicating_us_east_1(compose: dict[str, Any]) -> None:
