@@ -141,6 +141,7 @@ class _GuardedServer(web.Server):
     """aiohttp's server, making a ``_GuardedHandler`` for every connection."""
 
     def __init__(self, plain: web.Server, service: str, header_timeout: float) -> None:
+        # the settings the application gave its plain server (aiohttp keeps them private)
         kwargs: dict[str, Any] = dict(plain._kwargs)
         super().__init__(
             plain.request_handler,
