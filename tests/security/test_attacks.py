@@ -212,6 +212,22 @@ def test_an_oversized_header_gets_an_aws_error_and_nothing_is_echoed(
     assert http_json(f"{endpoint}/health")[0] == 200
 
 
+@pytest.mark.parametrize(("plane", "path"), [("controlplane", "/"), ("replica", "/authorize")])
+def test_a_body_over_the_limit_gets_an_aws_error(cluster: Cluster, plane: str, path: str) -> None:
+    """A 3 MB body (over both planes' limits): 413 RequestEntityTooLarge, nothing echoed."""
+    endpoint = (
+        cluster.file.controlplane.endpoint
+        if plane == "controlplane"
+        else cluster.file.regions["us-east-1"].endpoint
+    )
+    body = (MARKER * (3 * 1024 * 1024 // len(MARKER))).encode()
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n"
+    answer, _ = exchange(endpoint, head.encode() + body)
+    assert b" 413 " in answer.split(b"\r\n", 1)[0]
+    assert b"RequestEntityTooLarge" in answer
+    assert MARKER.encode() not in answer
+
+
 @pytest.mark.parametrize("plane", ["controlplane", "replica"])
 @pytest.mark.parametrize("pause", [0.0, 0.25])
 def test_a_slow_request_head_is_disconnected(cluster: Cluster, plane: str, pause: float) -> None:
