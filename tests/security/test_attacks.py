@@ -151,10 +151,14 @@ def test_another_accounts_policy_cannot_be_attached(cluster: Cluster) -> None:
 
 
 def test_policy_size_quotas_answer_limit_exceeded(cluster: Cluster) -> None:
-    """CreatePolicy with 6,145 and 131,072 characters: LimitExceeded (409) PolicySize."""
+    """CreatePolicy with valid documents of 6,145 and 131,072 characters: LimitExceeded
+    (409) PolicySize; 6,144 characters are created."""
     iam = cluster.iam()
     for size in (6145, 131_072):
-        head = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"'
+        head = (
+            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*",'
+            '"Resource":"arn:aws:s3:::'
+        )
         tail = '"}]}'
         document = head + "a" * (size - len(head) - len(tail)) + tail
         assert _error(iam.create_policy, PolicyName=f"big{size}", PolicyDocument=document) == (
@@ -162,6 +166,8 @@ def test_policy_size_quotas_answer_limit_exceeded(cluster: Cluster) -> None:
             409,
             "Cannot exceed quota for PolicySize: 6144",
         )
+    fits = head + "a" * (6144 - len(head) - len(tail)) + tail
+    assert iam.create_policy(PolicyName="fits", PolicyDocument=fits)["Policy"]["Arn"]
 
 
 def test_a_long_term_key_with_a_session_token_is_refused(cluster: Cluster) -> None:
