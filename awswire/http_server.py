@@ -9,7 +9,8 @@ like ``web.AppRunner`` but
 - answers those requests with an AWS Query error document that quotes nothing, and logs only
   the status and the kind of error;
 - closes a connection whose request head is not complete within ``header_timeout`` seconds
-  of its first byte (or of the connection opening), whether it trickles or stalls.
+  of its first byte (or of the connection opening), whether it trickles or stalls, and one
+  whose body has not all arrived ``body_timeout`` seconds after its head.
 """
 
 from __future__ import annotations
@@ -29,15 +30,20 @@ from awswire.errors import AwsError
 from awswire.xml import query_error_response
 
 __all__ = [
+    "BODY_TIMEOUT_ENV",
+    "DEFAULT_BODY_TIMEOUT",
     "DEFAULT_HEADER_TIMEOUT",
     "HEADER_TIMEOUT_ENV",
     "IDLE_TIMEOUT",
     "GuardedAppRunner",
-    "header_timeout_from_env",
+    "seconds_from_env",
 ]
 
 HEADER_TIMEOUT_ENV = "IAM_PLANES_HEADER_TIMEOUT_SECONDS"
 DEFAULT_HEADER_TIMEOUT = 10.0
+BODY_TIMEOUT_ENV = "IAM_PLANES_BODY_TIMEOUT_SECONDS"
+#: bodies are at most a few MB: a minute is ample on any link that is not stalling on purpose
+DEFAULT_BODY_TIMEOUT = 60.0
 #: how long an idle keep-alive connection is kept: longer than the 15 s client pools
 #: (aiohttp's, the control plane's) keep theirs, so the server never closes one first
 IDLE_TIMEOUT = 75.0
@@ -52,14 +58,14 @@ _FAILED = AwsError("InternalFailure", "The request processing has failed.", 500,
 _TIMED_OUT = AwsError("ServiceUnavailable", "Service is unable to handle request.", 503, False)
 
 
-def header_timeout_from_env() -> float:
-    """The header timeout ``IAM_PLANES_HEADER_TIMEOUT_SECONDS`` sets (default 10 s)."""
-    raw = os.environ.get(HEADER_TIMEOUT_ENV, "")
+def seconds_from_env(name: str, default: float) -> float:
+    """A positive number of seconds from the environment variable ``name``, else ``default``."""
+    raw = os.environ.get(name, "")
     try:
-        value = float(raw) if raw else DEFAULT_HEADER_TIMEOUT
+        value = float(raw) if raw else default
     except ValueError:
-        return DEFAULT_HEADER_TIMEOUT
-    return value if value > 0 else DEFAULT_HEADER_TIMEOUT
+        return default
+    return value if value > 0 else default
 
 
 def _error_for(status: int, exc: BaseException | None) -> AwsError:
@@ -73,11 +79,15 @@ def _error_for(status: int, exc: BaseException | None) -> AwsError:
 
 
 class _GuardedHandler(RequestHandler):
-    """One connection: aiohttp's handler with quiet errors and a deadline for request heads."""
+    """One connection: aiohttp's handler with quiet errors and deadlines for request heads
+    and bodies."""
 
     service = "iam"
     header_timeout = DEFAULT_HEADER_TIMEOUT
+    body_timeout = DEFAULT_BODY_TIMEOUT
     _head_deadline: asyncio.TimerHandle | None = None
+    _body_deadline: asyncio.TimerHandle | None = None
+    _timed_body: object = None
 
     def _arm(self) -> None:
         if self._head_deadline is None:
@@ -95,19 +105,42 @@ class _GuardedHandler(RequestHandler):
         if self.transport is not None:
             self.transport.close()
 
+    def _time_body(self, payload: Any) -> None:
+        """Start the body deadline of the request whose head just arrived (once per body)."""
+        if payload is self._timed_body or payload.is_eof():
+            return
+        self._timed_body = payload
+        if self._body_deadline is not None:
+            self._body_deadline.cancel()
+        self._body_deadline = self._loop.call_later(self.body_timeout, self._body_too_slow, payload)
+
+    def _body_too_slow(self, payload: Any) -> None:
+        self._body_deadline = None
+        if payload.is_eof():
+            return
+        _log.info("slow_request_body_disconnected", timeout_s=self.body_timeout)
+        self.force_close()
+        if self.transport is not None:
+            self.transport.close()
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self._arm()  # a connection that never sends a request is a slow head too
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
+        if self._messages:
+            self._time_body(self._messages[-1][1])
         if self._messages or self._request_in_progress:
-            self._disarm()  # a head is complete (or being answered): its body is not timed
+            self._disarm()  # a head is complete (or being answered): its body has its own
         elif data:
             self._arm()  # the first bytes of a new request head
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._disarm()
+        if self._body_deadline is not None:
+            self._body_deadline.cancel()
+            self._body_deadline = None
         super().connection_lost(exc)
 
     def handle_error(
@@ -140,7 +173,9 @@ class _GuardedHandler(RequestHandler):
 class _GuardedServer(web.Server):
     """aiohttp's server, making a ``_GuardedHandler`` for every connection."""
 
-    def __init__(self, plain: web.Server, service: str, header_timeout: float) -> None:
+    def __init__(
+        self, plain: web.Server, service: str, header_timeout: float, body_timeout: float
+    ) -> None:
         # the settings the application gave its plain server (aiohttp keeps them private)
         kwargs: dict[str, Any] = dict(plain._kwargs)
         super().__init__(
@@ -151,17 +186,20 @@ class _GuardedServer(web.Server):
         )
         self._service = service
         self._header_timeout = header_timeout
+        self._body_timeout = body_timeout
 
     def __call__(self) -> RequestHandler:
         handler = _GuardedHandler(self, loop=self._loop, **self._kwargs)
         handler.service = self._service
         handler.header_timeout = self._header_timeout
+        handler.body_timeout = self._body_timeout
         return handler
 
 
 class GuardedAppRunner(web.AppRunner):
     """``web.AppRunner`` whose connections refuse unparsable requests as ``service``'s Query
-    errors and drop request heads slower than ``header_timeout`` seconds."""
+    errors and drop request heads slower than ``header_timeout`` seconds and bodies slower
+    than ``body_timeout``."""
 
     def __init__(
         self,
@@ -169,13 +207,27 @@ class GuardedAppRunner(web.AppRunner):
         *,
         service: str,
         header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("keepalive_timeout", IDLE_TIMEOUT)
         super().__init__(app, **kwargs)
         self._service = service
         self._header_timeout = header_timeout
+        self._body_timeout = body_timeout
+
+    @classmethod
+    def from_env(cls, app: web.Application, *, service: str, **kwargs: Any) -> GuardedAppRunner:
+        """A runner whose deadlines come from ``IAM_PLANES_HEADER_TIMEOUT_SECONDS`` (10 s) and
+        ``IAM_PLANES_BODY_TIMEOUT_SECONDS`` (60 s)."""
+        return cls(
+            app,
+            service=service,
+            header_timeout=seconds_from_env(HEADER_TIMEOUT_ENV, DEFAULT_HEADER_TIMEOUT),
+            body_timeout=seconds_from_env(BODY_TIMEOUT_ENV, DEFAULT_BODY_TIMEOUT),
+            **kwargs,
+        )
 
     async def _make_server(self) -> web.Server:
         plain = await super()._make_server()
-        return _GuardedServer(plain, self._service, self._header_timeout)
+        return _GuardedServer(plain, self._service, self._header_timeout, self._body_timeout)

@@ -17,7 +17,7 @@ import time
 import structlog
 from aiohttp import web
 
-from awswire.http_server import GuardedAppRunner, header_timeout_from_env
+from awswire.http_server import GuardedAppRunner
 from dataplane.admin import admin_routes, decision_observer, timing_middleware
 from dataplane.authorizer import Authorizer
 from dataplane.key_usage import DEFAULT_FLUSH_SECONDS, FLUSH_SECONDS_ENV, KeyUsage
@@ -106,13 +106,7 @@ async def _serve(args: argparse.Namespace) -> None:
     )
     app = build_app(replica, authorizer, extra_routes=admin_routes(replica, metrics))
     app.middlewares.append(timing_middleware(metrics))
-    runner = GuardedAppRunner(
-        app,
-        service="sts",
-        header_timeout=header_timeout_from_env(),
-        access_log=None,
-        handle_signals=False,
-    )
+    runner = GuardedAppRunner.from_env(app, service="sts", access_log=None, handle_signals=False)
     await runner.setup()
     own = web.TCPSite(runner, args.host, args.port, reuse_port=True)
     regional = web.TCPSite(runner, args.host, args.regional_port, reuse_port=True)

@@ -12,10 +12,12 @@ import structlog.testing
 from aiohttp import web
 
 from awswire.http_server import (
+    BODY_TIMEOUT_ENV,
+    DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
     HEADER_TIMEOUT_ENV,
     GuardedAppRunner,
-    header_timeout_from_env,
+    seconds_from_env,
 )
 
 MARKER = b"SECRETMARKER"
@@ -25,12 +27,20 @@ async def _hello(request: web.Request) -> web.Response:
     return web.Response(text="hello")
 
 
+async def _echo_length(request: web.Request) -> web.Response:
+    return web.Response(text=str(len(await request.read())))
+
+
 @pytest.fixture
 async def port() -> AsyncIterator[int]:
-    """A guarded server answering ``GET /`` with a header timeout of half a second."""
+    """A guarded server answering ``GET /`` and ``POST /`` (the body's length), with a header
+    timeout of half a second and a body timeout of one second."""
     app = web.Application()
     app.router.add_get("/", _hello)
-    runner = GuardedAppRunner(app, service="sts", header_timeout=0.5, access_log=None)
+    app.router.add_post("/", _echo_length)
+    runner = GuardedAppRunner(
+        app, service="sts", header_timeout=0.5, body_timeout=1.0, access_log=None
+    )
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -107,10 +117,32 @@ async def test_a_prompt_request_is_answered_and_kept_alive(port: int) -> None:
             assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"hello")
 
 
-def test_the_header_timeout_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_body_that_never_completes_is_disconnected(port: int) -> None:
+    """A head promising 100 bytes, then 10: the connection is closed once the body deadline
+    (1 s) passes, nothing answered; a body sent whole is read and answered."""
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
+    answer, took = await asyncio.to_thread(_exchange, port, head + b"x" * 10)
+    assert answer == b""
+    assert took < 10
+    answer, _ = await asyncio.to_thread(
+        _exchange, port, head.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n") + b"y" * 100
+    )
+    assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"100")
+
+
+@pytest.mark.parametrize(
+    ("name", "default"),
+    [(HEADER_TIMEOUT_ENV, DEFAULT_HEADER_TIMEOUT), (BODY_TIMEOUT_ENV, DEFAULT_BODY_TIMEOUT)],
+)
+def test_the_deadlines_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, name: str, default: float
+) -> None:
     """A positive number of seconds is taken; anything else keeps the default."""
-    monkeypatch.setenv(HEADER_TIMEOUT_ENV, "2.5")
-    assert header_timeout_from_env() == 2.5
+    app = web.Application()
+    monkeypatch.setenv(name, "2.5")
+    assert seconds_from_env(name, default) == 2.5
+    runner = GuardedAppRunner.from_env(app, service="iam")
+    assert 2.5 in (runner._header_timeout, runner._body_timeout)
     for bad in ("", "soon", "-1", "0"):
-        monkeypatch.setenv(HEADER_TIMEOUT_ENV, bad)
-        assert header_timeout_from_env() == DEFAULT_HEADER_TIMEOUT
+        monkeypatch.setenv(name, bad)
+        assert seconds_from_env(name, default) == default
