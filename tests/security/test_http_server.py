@@ -86,6 +86,16 @@ async def test_an_oversized_header_gets_an_aws_error_that_quotes_nothing(
     assert MARKER.decode() not in repr(events) + caplog.text
 
 
+async def test_too_many_headers_get_the_same_aws_error(port: int) -> None:
+    """300 headers (aiohttp takes 128): RequestHeaderSectionTooLarge, no header echoed."""
+    headers = b"".join(b"X-H%d: " % i + MARKER + b"\r\n" for i in range(300))
+    answer, _ = await asyncio.to_thread(
+        _exchange, port, b"GET / HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n"
+    )
+    assert b"<Code>RequestHeaderSectionTooLarge</Code>" in answer
+    assert MARKER not in answer
+
+
 async def test_a_malformed_request_line_gets_an_aws_error(port: int) -> None:
     """Garbage instead of a request line: InvalidRequest, the garbage not echoed."""
     answer, _ = await asyncio.to_thread(
