@@ -37,7 +37,9 @@ AUTH_PARAMS = frozenset(
 )
 """Query-string parameters that belong to SigV4 presigning, never to the operation."""
 
-_INTEGER = re.compile(r"[+-]?\d+")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,20}")  # longer is out of range anyway
+#: a list member's or map entry's index: 1 to 999,999,999 written without a leading zero
+_INDEX = re.compile(r"[1-9][0-9]{0,8}")
 
 
 class _Node:
@@ -120,19 +122,32 @@ def _read_value(shape: Shape, node: _Node, path: str) -> Any:
     return _read_scalar(shape, node.value or "", path)
 
 
-def _indexed(node: _Node) -> list[_Node]:
-    """Children named 1, 2, 3... in numeric order (other names are ignored, as AWS does)."""
-    numbered = [(int(key), child) for key, child in node.children.items() if key.isdigit()]
+def _indexed(node: _Node, path: str) -> list[_Node]:
+    """Children named 1, 2, 3... in numeric order.
+
+    Query services number list members and map entries from 1; any other index (``0``,
+    ``-1``, ``01``, a name, a non-ASCII digit, a number too long to be one) is refused as
+    AWS's Query services refuse it, ``MalformedInput``, rather than silently dropped.
+    """
+    numbered: list[tuple[int, _Node]] = []
+    for key, child in node.children.items():
+        if not _INDEX.fullmatch(key):
+            raise AwsError(
+                "MalformedInput",
+                f"A member index of {path or 'the request'} is not a valid index: "
+                "indexes are positive integers counted from 1.",
+            )
+        numbered.append((int(key), child))
     return [child for _, child in sorted(numbered, key=lambda pair: pair[0])]
 
 
 def _read_list(shape: Shape, node: _Node, path: str) -> list[Any]:
     member = shape.member
     if shape.serialization.get("flattened"):
-        items = _indexed(node)
+        items = _indexed(node, path)
     else:
         container = node.children.get(member.serialization.get("name", "member"))
-        items = _indexed(container) if container else []
+        items = _indexed(container, path) if container else []
     return [_read_value(member, item, f"{path}.{i}") for i, item in enumerate(items, start=1)]
 
 
@@ -141,7 +156,7 @@ def _read_map(shape: Shape, node: _Node, path: str) -> dict[str, Any]:
     key_name = shape.key.serialization.get("name", "key")
     value_name = shape.value.serialization.get("name", "value")
     result: dict[str, Any] = {}
-    for entry in _indexed(entries) if entries else []:
+    for entry in _indexed(entries, path) if entries else []:
         key_node, value_node = entry.children.get(key_name), entry.children.get(value_name)
         if key_node is None or key_node.value is None:
             continue

@@ -14,6 +14,7 @@ import time
 import structlog
 from aiohttp import web
 
+from awswire.http_server import GuardedAppRunner
 from controlplane.api.credential_usage import CredentialUsage
 from controlplane.api.iam import IamApi
 from controlplane.api.organizations import OrganizationsApi
@@ -52,7 +53,7 @@ async def _serve(args: argparse.Namespace) -> None:
     app = build_app(writer, iam, OrganizationsApi(writer, authorizer))
     app.router.add_get("/metrics", metrics.page)
     app.middlewares.append(metrics.middleware())
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = GuardedAppRunner.from_env(app, service="iam", access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port, reuse_address=True)
     stop = asyncio.Event()

@@ -84,10 +84,18 @@ class DataPlaneAuthorizer:
             raise AwsError(error["code"], error["message"], response.status)
         return list(answer)
 
-    async def authorize(
-        self, request: web.Request, body: bytes, action: str, resource: str, service: str = "iam"
+    async def authorize(  # noqa: PLR0917 - the request, then what is asked of it
+        self,
+        request: web.Request,
+        body: bytes,
+        action: str,
+        resource: str,
+        service: str = "iam",
+        context: dict[str, str] | None = None,
     ) -> AuthorizationAnswer:
-        """Authenticate the signed ``request`` and evaluate ``action`` on ``resource``."""
+        """Authenticate the signed ``request`` and evaluate ``action`` on ``resource``, with
+        the request's own context keys and ``context`` (keys the action sets, e.g.
+        ``iam:PassedToService``)."""
         query = {
             "signed_request": {
                 "method": request.method,
@@ -104,6 +112,7 @@ class DataPlaneAuthorizer:
                 "aws:SourceIp": request.remote or "127.0.0.1",
                 "aws:SecureTransport": request.secure,
                 "aws:RequestedRegion": "us-east-1",
+                **(context or {}),
             },
         }
         try:

@@ -17,6 +17,7 @@ import time
 import structlog
 from aiohttp import web
 
+from awswire.http_server import GuardedAppRunner
 from dataplane.admin import admin_routes, decision_observer, timing_middleware
 from dataplane.authorizer import Authorizer
 from dataplane.key_usage import DEFAULT_FLUSH_SECONDS, FLUSH_SECONDS_ENV, KeyUsage
@@ -105,7 +106,7 @@ async def _serve(args: argparse.Namespace) -> None:
     )
     app = build_app(replica, authorizer, extra_routes=admin_routes(replica, metrics))
     app.middlewares.append(timing_middleware(metrics))
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = GuardedAppRunner.from_env(app, service="sts", access_log=None, handle_signals=False)
     await runner.setup()
     own = web.TCPSite(runner, args.host, args.port, reuse_port=True)
     regional = web.TCPSite(runner, args.host, args.regional_port, reuse_port=True)

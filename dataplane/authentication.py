@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from awswire.errors import invalid_client_token_id
 from awswire.sigv4 import Headers, parse_signature, verify_signature
 from dataplane.key_usage import KeyUsage
 from dataplane.principals import ResolvedPrincipal, principal_by_access_key
@@ -26,9 +27,15 @@ __all__ = ["HttpRequest", "authenticate", "authenticate_http", "resolve_key"]
 def resolve_key(
     state: IamState, keys: TokenKeys | None, access_key_id: str, token: str | None, now: float
 ) -> tuple[Caller, str]:
-    """The caller an access key names and its secret; AWS's auth errors otherwise."""
+    """The caller an access key names and its secret; AWS's auth errors otherwise.
+
+    A long-term key comes without a session token: one sent with a token (someone else's, or
+    a stale ``AWS_SESSION_TOKEN``) is refused as AWS refuses it, InvalidClientTokenId.
+    """
     if access_key_id.startswith(IdPrefix.TEMPORARY_ACCESS_KEY):
         return open_session(keys, access_key_id, token, now)
+    if token:
+        raise invalid_client_token_id()
     return principal_by_access_key(state, access_key_id)
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from awswire.errors import AwsError
+from awswire.errors import AwsError, invalid_client_token_id
 from dataplane.authentication import authenticate, resolve_key
 from dataplane.evaluation import (
     CompiledPolicy,
@@ -201,6 +201,8 @@ class Authorizer:
                     state, self._token_keys, key_id, named.session_token, self._clock()
                 )[0]
                 return caller, caller_cache_key(caller)
+            if named.session_token is not None:  # a long-term key takes no token
+                raise invalid_client_token_id()
             found = cache.callers.get((key_id,))
             if found is None:  # a long-term key's owner depends on the state only
                 caller = resolve_key(state, self._token_keys, key_id, None, self._clock())[0]

@@ -2,35 +2,29 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from deploy.cluster_file import ClusterFile
+from deploy.private_files import make_private_dir, write_private
 
 __all__ = ["PROFILE", "write_aws_profile"]
 
 PROFILE = "iam-planes"
 
 
-def _write_private(path: Path, text: str) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(text)
-
-
 def write_aws_profile(state_dir: Path, cluster: ClusterFile) -> Path:
     """Write ``aws/credentials``, ``aws/config`` and ``aws/env.sh`` under the state dir."""
     folder = state_dir / "aws"
-    folder.mkdir(parents=True, exist_ok=True)
+    make_private_dir(folder)
     account, credentials = next(iter(cluster.accounts.items()))
-    _write_private(
+    write_private(
         folder / "credentials",
         f"[{PROFILE}]\n"
         f"aws_access_key_id = {credentials.root.access_key_id}\n"
         f"aws_secret_access_key = {credentials.root.secret_access_key}\n",
     )
     sts = cluster.regions["us-east-1"].endpoint
-    _write_private(
+    write_private(
         folder / "config",
         f"[profile {PROFILE}]\n"
         "region = us-east-1\n"
@@ -40,10 +34,11 @@ def write_aws_profile(state_dir: Path, cluster: ClusterFile) -> Path:
         f"sts =\n  endpoint_url = {sts}\n",
     )
     env = folder / "env.sh"
-    env.write_text(
+    write_private(
+        env,
         f"# source this file: the AWS CLI then talks to the emulator (account {account})\n"
         f"export AWS_CONFIG_FILE={folder.resolve() / 'config'}\n"
         f"export AWS_SHARED_CREDENTIALS_FILE={folder.resolve() / 'credentials'}\n"
-        f"export AWS_PROFILE={PROFILE}\n"
+        f"export AWS_PROFILE={PROFILE}\n",
     )
     return folder

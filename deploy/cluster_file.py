@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from deploy.private_files import write_private
 from deploy.topology import CONTROL_PLANE_REGION
 
 __all__ = [
@@ -131,9 +132,7 @@ def save_cluster(state_dir: Path, cluster: ClusterFile) -> Path:
     """Write the cluster file atomically with mode 0600."""
     path = cluster_path(state_dir)
     temporary = path.with_suffix(".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(cluster.model_dump_json(indent=2))
+    write_private(temporary, cluster.model_dump_json(indent=2))
     os.replace(temporary, path)
     return path
 

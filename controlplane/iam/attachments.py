@@ -38,7 +38,7 @@ def _operations(
 
     def attach(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
         entity = holder(state, params, caller)
-        policy = require_attachable(state, params["PolicyArn"])
+        policy = require_attachable(state, params["PolicyArn"], caller.account)
         if policy.arn in entity.attached_policies:
             return Outcome({})
         if len(entity.attached_policies) >= MANAGED_POLICIES_PER_ENTITY:

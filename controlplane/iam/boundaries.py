@@ -26,7 +26,7 @@ def _operations(
 
     def put(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
         entity = require(state, caller.account, params[param])
-        policy = require_attachable(state, params["PermissionsBoundary"])
+        policy = require_attachable(state, params["PermissionsBoundary"], caller.account)
         changed = entity.model_copy(update={"permissions_boundary": policy.arn})
         return Outcome({}, Change(change, changed.model_dump(mode="json")))
 

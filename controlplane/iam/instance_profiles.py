@@ -12,11 +12,19 @@ from controlplane.iam.errors import (
     limit_exceeded,
     no_such_entity,
 )
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params, listing_resource
+from controlplane.iam.operation import (
+    Caller,
+    Change,
+    Operation,
+    Outcome,
+    Params,
+    PassedRole,
+    listing_resource,
+)
 from controlplane.iam.pagination import paginate
 from controlplane.iam.roles import require_role, role_resource, role_shape
 from controlplane.iam.tags import tag_operations, tag_shapes, tags_of
-from replication.arns import instance_profile_arn
+from replication.arns import instance_profile_arn, role_arn
 from replication.entities import EntityKey, InstanceProfile
 from replication.ids import IdPrefix, new_unique_id
 from replication.state import IamState
@@ -140,6 +148,15 @@ def add_role_to_instance_profile(
     return Outcome({}, Change("instance_profile.put", changed.model_dump(mode="json")))
 
 
+def _passed_to_ec2(state: IamState, params: Params, caller: Caller) -> PassedRole:
+    """The role an instance profile hands to EC2: AWS requires iam:PassRole on it, with the
+    instance ARN the API reference prescribes for ``iam:AssociatedResourceArn``."""
+    name = params["RoleName"]
+    existing = state.role(caller.account, name)
+    arn = existing.arn if existing is not None else role_arn(caller.account, "/", name)
+    return PassedRole(arn, "ec2.amazonaws.com", f"arn:aws:ec2:*:{caller.account}:instance/*")
+
+
 def remove_role_from_instance_profile(
     state: IamState, params: Params, caller: Caller, now: datetime
 ) -> Outcome:
@@ -166,7 +183,13 @@ OPERATIONS = (
         "ListInstanceProfilesForRole", list_instance_profiles_for_role, role_resource, writes=False
     ),
     Operation("DeleteInstanceProfile", delete_instance_profile, _resource, writes=True),
-    Operation("AddRoleToInstanceProfile", add_role_to_instance_profile, _resource, writes=True),
+    Operation(
+        "AddRoleToInstanceProfile",
+        add_role_to_instance_profile,
+        _resource,
+        writes=True,
+        passed_role=_passed_to_ec2,
+    ),
     Operation(
         "RemoveRoleFromInstanceProfile", remove_role_from_instance_profile, _resource, writes=True
     ),

@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from controlplane.iam.documents import encoded, validated
+from controlplane.iam.documents import encoded, validated_managed_policy
 from controlplane.iam.errors import (
     delete_conflict,
     entity_already_exists,
@@ -21,7 +21,6 @@ from replication.arns import policy_arn
 from replication.aws_managed import AWS_MANAGED_POLICIES
 from replication.entities import EntityKey, Group, ManagedPolicy, PolicyVersion, Role, User
 from replication.ids import IdPrefix, new_unique_id
-from replication.policy import PolicyKind
 from replication.state import IamState
 
 __all__ = ["OPERATIONS", "Usage", "policy_resource", "policy_shape", "require_policy", "usage_of"]
@@ -104,7 +103,7 @@ def create_policy(state: IamState, params: Params, caller: Caller, now: datetime
         )
     if len(state.managed_policies_of(caller.account)) >= POLICIES_PER_ACCOUNT:
         raise limit_exceeded(f"Cannot exceed quota for PoliciesPerAccount: {POLICIES_PER_ACCOUNT}")
-    validated(params["PolicyDocument"], PolicyKind.IDENTITY)
+    validated_managed_policy(params["PolicyDocument"])
     version = PolicyVersion(version_id="v1", document=params["PolicyDocument"], created_at=now)
     policy = ManagedPolicy(
         account=caller.account,
@@ -202,7 +201,7 @@ def create_policy_version(
             f"A managed policy can have up to {VERSIONS_PER_POLICY} versions. Before you create "
             "a new version, you must delete an existing version."
         )
-    validated(params["PolicyDocument"], PolicyKind.IDENTITY)
+    validated_managed_policy(params["PolicyDocument"])
     version_id = f"v{policy.next_version}"
     version = PolicyVersion(
         version_id=version_id, document=params["PolicyDocument"], created_at=now

@@ -23,6 +23,7 @@ __all__ = [
     "Operation",
     "Outcome",
     "Params",
+    "PassedRole",
     "ResourceOf",
     "answered_at_the_edge",
     "any_resource",
@@ -84,6 +85,17 @@ class Outcome:
     change: Change | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PassedRole:
+    """A role a call hands to an AWS service: AWS also authorizes ``iam:PassRole`` on it."""
+
+    arn: str
+    #: the ``iam:PassedToService`` context key of that authorization
+    service: str
+    #: the ``iam:AssociatedResourceArn`` context key (what the role will be used by)
+    associated_resource: str
+
+
 Handler = Callable[[IamState, Params, Caller, datetime], Outcome]
 ResourceOf = Callable[[IamState, Params, Caller], str]
 
@@ -120,6 +132,8 @@ class Operation:
     service: str = "iam"
     #: a second resource the caller must also be allowed on (a rename's target), if any
     target: Callable[[IamState, Params, Caller], str | None] | None = None
+    #: the role the call passes to a service, which the caller must be allowed to pass
+    passed_role: Callable[[IamState, Params, Caller], PassedRole] | None = None
 
     @property
     def iam_action(self) -> str:

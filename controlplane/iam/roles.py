@@ -84,7 +84,7 @@ def _new_role(state: IamState, params: Params, caller: Caller, now: datetime, pa
     bound = validated_trust_policy(state, document)
     boundary = params.get("PermissionsBoundary")
     if boundary is not None:
-        require_attachable(state, boundary)
+        require_attachable(state, boundary, caller.account)
     return Role(
         account=caller.account,
         name=name,

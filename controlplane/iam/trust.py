@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from controlplane.iam.documents import validated
+from controlplane.iam.documents import validated, within_trust_policy_quota
 from controlplane.iam.errors import malformed_policy
 from replication.arns import parse_iam_arn
 from replication.policy import PolicyKind
@@ -15,8 +15,10 @@ __all__ = ["validated_trust_policy"]
 def validated_trust_policy(state: IamState, document: str) -> dict[str, str]:
     """Validate a trust policy; return the unique ID of every user/role ARN it names.
 
-    A user or role that does not exist is AWS's ``Invalid principal in policy``.
+    A document over the trust-policy quota is LimitExceeded; a user or role that does not
+    exist is AWS's ``Invalid principal in policy``.
     """
+    within_trust_policy_quota(document)
     parsed = validated(document, PolicyKind.TRUST)
     bound: dict[str, str] = {}
     for statement in parsed.statements:

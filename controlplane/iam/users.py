@@ -67,7 +67,7 @@ def create_user(state: IamState, params: Params, caller: Caller, now: datetime) 
         raise limit_exceeded(f"Cannot exceed quota for UsersPerAccount: {USERS_PER_ACCOUNT}")
     boundary = params.get("PermissionsBoundary")
     if boundary is not None:
-        require_attachable(state, boundary)
+        require_attachable(state, boundary, caller.account)
     user = User(
         account=caller.account,
         name=name,
