@@ -116,20 +116,38 @@ def _matches(glob: _Glob, value: str, start: int, end: int) -> bool:
 
 
 _Span = Callable[[str, int, int], bool]  # whether value[start:end] matches (no copy made)
+#: a pattern without ``?``: its exact text (no star), or its head, middle and tail texts
+_Literal = str | tuple[str, list[str], str]
 
 
-def _literal(piece: _Piece) -> str | None:
+def _text(piece: _Piece) -> str | None:
     """The piece's text when it holds no ``?``."""
-    if not piece.length:
-        return ""
-    if len(piece.literals) == 1 and len(piece.literals[0][1]) == piece.length:
-        return piece.literals[0][1]
-    return None
+    if not piece.literals:
+        return "" if not piece.length else None
+    text = piece.literals[0][1]
+    return text if len(piece.literals) == 1 and len(text) == piece.length else None
+
+
+def _literal(glob: _Glob) -> _Literal | None:
+    """The texts of a glob without ``?`` (which C-speed string methods match), else None."""
+    texts = [_text(piece) for piece in (glob.head, *glob.middle)]
+    if glob.tail is None:
+        return texts[0]
+    tail = _text(glob.tail)
+    if tail is None or None in texts:
+        return None
+    return texts[0] or "", [text or "" for text in texts[1:]], tail
 
 
 def _literal_span(head: str, middle: list[str], tail: str) -> _Span:
-    """``head*middle*...*tail`` without ``?``: C-speed startswith/endswith/find only."""
+    """``head*middle*...*tail`` over a span: startswith/endswith/find only."""
     need = len(head) + sum(map(len, middle)) + len(tail)
+    if not middle:
+        return lambda value, start, end: (
+            end - start >= need
+            and value.startswith(head, start)
+            and value.endswith(tail, start, end)
+        )
 
     def match(value: str, start: int, end: int) -> bool:
         if end - start < need or not value.startswith(head, start):
@@ -147,16 +165,34 @@ def _literal_span(head: str, middle: list[str], tail: str) -> _Span:
     return match
 
 
+def _literal_matcher(head: str, middle: list[str], tail: str) -> Matcher:
+    """:func:`_literal_span` over a whole value (one call less, for action patterns)."""
+    need = len(head) + sum(map(len, middle)) + len(tail)
+    if not middle:
+        return lambda value: len(value) >= need and value.startswith(head) and value.endswith(tail)
+
+    def match(value: str) -> bool:
+        if len(value) < need or not value.startswith(head) or not value.endswith(tail):
+            return False
+        at, limit = len(head), len(value) - len(tail)
+        for text in middle:
+            found = value.find(text, at, limit)
+            if found < 0:
+                return False
+            at = found + len(text)
+        return True
+
+    return match
+
+
 def _span(glob: _Glob) -> _Span:
     """The fastest span test for ``glob``: exact text, literal pieces, or the general case."""
-    texts = [_literal(piece) for piece in (glob.head, *glob.middle)]
-    tail = None if glob.tail is None else _literal(glob.tail)
-    if glob.tail is None and texts[0] is not None:
-        exact, size = texts[0], glob.head.length
-        return lambda value, start, end: end - start == size and value.startswith(exact, start)
-    if tail is not None and None not in texts:
-        head, *middle = texts
-        return _literal_span(head or "", [text or "" for text in middle], tail)
+    literal = _literal(glob)
+    if isinstance(literal, str):
+        size = len(literal)
+        return lambda value, start, end: end - start == size and value.startswith(literal, start)
+    if literal is not None:
+        return _literal_span(*literal)
     return lambda value, start, end: _matches(glob, value, start, end)
 
 
@@ -195,6 +231,17 @@ def _joined(fields: list[list[list[_Token]]]) -> list[list[_Token]]:
     return runs
 
 
+def _plain_matcher(runs: list[list[_Token]]) -> Matcher:
+    """A whole-value matcher (the span test's shapes, without its start/end indirection)."""
+    glob = _glob(runs)
+    literal = _literal(glob)
+    if isinstance(literal, str):
+        return literal.__eq__
+    if literal is not None:
+        return _literal_matcher(*literal)
+    return lambda value: _matches(glob, value, 0, len(value))
+
+
 def _arn_matcher(fields: list[list[list[_Token]]]) -> Matcher:
     """Field-by-field matching. Leading wildcard-free fields are one literal prefix that pins
     the value's first colons; with fewer than six fields the value has exactly as many."""
@@ -202,12 +249,21 @@ def _arn_matcher(fields: list[list[list[_Token]]]) -> Matcher:
     lead = 0
     while lead < len(fields) - 1 and _is_literal(fields[lead]):
         lead += 1
-    prefix = "".join("".join(map(str, field[0])) + ":" for field in fields[:lead])
     last = len(fields) - 1
     while open_ended and last > lead and _is_literal(fields[last - 1]):
         last -= 1  # literal fields before the open end join it: their colons pin themselves
+    if last == lead and (open_ended or _is_literal(fields[last])):
+        return _plain_matcher(_joined(fields))  # no field boundary left to enforce
+    prefix = "".join("".join(map(str, field[0])) + ":" for field in fields[:lead])
     bounded = [None if _is_star(f) else _span(_glob(f)) for f in fields[lead:last]]
     rest = _span(_glob(_joined(fields[last:])))
+    if open_ended and bounded == [None]:  # one ``*`` field, as in arn:aws:ec2:*:123:...
+
+        def one_star_field(value: str) -> bool:
+            colon = value.find(":", len(prefix))
+            return colon >= 0 and value.startswith(prefix) and rest(value, colon + 1, len(value))
+
+        return one_star_field
 
     def match(value: str) -> bool:
         if not value.startswith(prefix):
@@ -228,10 +284,7 @@ def _arn_matcher(fields: list[list[list[_Token]]]) -> Matcher:
 def segments_matcher(segments: Iterable[Segment], arn: bool) -> Matcher:
     """A matcher for a pattern given as segments; wildcards only in non-literal segments."""
     fields = _fields(segments, arn)
-    if arn:
-        return _arn_matcher(fields)
-    span = _span(_glob(fields[0]))
-    return lambda value: span(value, 0, len(value))
+    return _arn_matcher(fields) if arn else _plain_matcher(fields[0])
 
 
 def pattern_matcher(pattern: str, arn: bool) -> Matcher:

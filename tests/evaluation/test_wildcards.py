@@ -44,7 +44,11 @@ def reference(segments: list[Segment], arn: bool, value: str) -> bool:
     return matches(0, 0)
 
 
-_segments = st.lists(st.tuples(st.text(_ALPHABET, max_size=6), st.booleans()), max_size=4)
+_free_segments = st.lists(st.tuples(st.text(_ALPHABET, max_size=6), st.booleans()), max_size=4)
+_field = st.one_of(st.sampled_from(["", "*", "a", "ab", "a*", "?"]), st.text("ab*?", max_size=3))
+#: patterns with four to seven colon-separated fields, as ARN patterns are written
+_fielded_segments = st.lists(_field, min_size=4, max_size=8).map(lambda f: [(":".join(f), False)])
+_segments = st.one_of(_free_segments, _fielded_segments)
 
 
 @st.composite
@@ -63,16 +67,29 @@ def _value_for(draw: st.DrawFn, segments: list[Segment]) -> str:
 
 
 @st.composite
+def _near_miss(draw: st.DrawFn, segments: list[Segment]) -> str:
+    """A value built from the pattern with one character changed: it matches only if that
+    character fell to a wildcard."""
+    value = draw(_value_for(segments))
+    if not value:
+        return value
+    at = draw(st.integers(0, len(value) - 1))
+    return value[:at] + draw(st.sampled_from(_ALPHABET)) + value[at + 1 :]
+
+
+@st.composite
 def _cases(draw: st.DrawFn) -> tuple[list[Segment], str]:
     segments = draw(_segments)
-    value = draw(st.one_of(_value_for(segments), st.text(_ALPHABET, max_size=14)))
-    return segments, value
+    values = (_value_for(segments), _near_miss(segments), st.text(_ALPHABET, max_size=14))
+    return segments, draw(st.one_of(values))
 
 
 @_SETTINGS
 @given(case=_cases(), arn=st.booleans())
 @example(case=([("*a?b*", False)], "aaxb"), arn=False)  # the first 'a' is a decoy
 @example(case=([("a:*:?:", False), ("*", True)], "a:x:y:*"), arn=True)
+@example(case=([("arn:aws:ec2:*:1:i/*", False)], "arn:aws:ec2:us:east:1:i/x"), arn=True)
+@example(case=([("arn:aws:ec2:*:1:i/*", False)], "arn:aws:ec3:us:1:i/x"), arn=True)
 def test_segment_patterns_match_the_reference(case: tuple[list[Segment], str], arn: bool) -> None:
     """Rendered patterns (literal segments from policy variables) in both modes."""
     segments, value = case
