@@ -29,7 +29,14 @@ def _always(_value: str) -> bool:
 def _any_of(matchers: Sequence[Matcher]) -> Matcher:
     if len(matchers) == 1:
         return matchers[0]
-    return lambda value: any(match(value) for match in matchers)
+
+    def any_match(value: str) -> bool:
+        for match in matchers:  # noqa: SIM110 - not any(generator): runs per request
+            if match(value):
+                return True
+        return False
+
+    return any_match
 
 
 def any_segments_matcher(patterns: Sequence[Sequence[Segment]], arn: bool) -> Matcher:
