@@ -3,13 +3,15 @@
 Patterns used to become backtracking regexes: ``arn:aws:s3:::*a*a*a*a*a*b`` against 200
 ``a``s never finished and froze the replica's event loop. These tests send that request to a
 real replica's ``/authorize`` (following a real redis-server log), and push 1,000-wildcard
-patterns against 10,000-character values through every place a pattern meets a value. The
-timeouts are liveness bounds only: the old matcher needed longer than the age of the universe.
+patterns against 10,000-character values through every place a pattern meets a value, and
+unclosed ``${`` by the hundred thousand through the policy-variable scanner. The timeouts are
+liveness bounds only: the old matcher needed longer than the age of the universe.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -28,6 +30,7 @@ from replication.entities import Account, User
 from replication.events import ChangeEvent
 from replication.log import RedisChangeLog, connect
 from replication.wildcards import segments_matcher
+from tests.controlplane.test_organizations_evaluation import World
 
 ACCOUNT = "111122223333"
 ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
@@ -184,3 +187,21 @@ def test_wildcards_a_caller_substitutes_stay_literal() -> None:
         "ImplicitDeny"
     )
     assert _decide(statement, "arn:aws:s3:::bucket/" + injected, context) == "Allow"
+
+
+@LIVENESS
+def test_unclosed_variables_are_scanned_once() -> None:
+    """200,000 ``${`` with no ``}`` (a regex scan retried from each: quadratic) in a resource
+    policy the engine compiles, and in a policy whose context keys the control plane lists."""
+    unclosed = "${" * 200_000
+    policy = _bucket_policy(f"arn:aws:s3:::{unclosed}")
+    decision = evaluate(
+        Request(_alice(), "s3:GetObject", "arn:aws:s3:::key"), build_policy_set(resource=policy)
+    )
+    assert decision.decision.value == "ImplicitDeny"
+    statement = {"Effect": "Allow", "Action": "s3:*", "Resource": f"arn:aws:s3:::{unclosed}"}
+    statement["Resource"] += "${aws:username}"  # closed by the one '}': the body holds every '${'
+    document = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    listed = World().iam("GetContextKeysForCustomPolicy", PolicyInputList=[document])
+    (key,) = listed["ContextKeyNames"]
+    assert key.endswith("${aws:username")
