@@ -1,10 +1,10 @@
 """Wildcard patterns compiled once into fast matchers (spec R14, R16, R35).
 
 A set of patterns becomes one callable: exact strings go to a frozenset, ``prefix*`` patterns
-to a ``str.startswith`` tuple, and only the rest to the linear-time matchers of
-:mod:`replication.wildcards` (never a wildcards: a caller's pattern must not be able to stall
-a replica), behind a memo. In ARN mode a wildcard cannot cross the first five colons (the
-partition/service/region/account fields).
+to a ``str.startswith`` tuple, and only the rest, behind a memo, to the matchers of
+:mod:`replication.wildcards`, whose time is bounded by pattern length x value length (never
+a regex: a caller's pattern must not be able to stall a replica). In ARN mode a wildcard
+cannot cross the first five colons (the partition/service/region/account fields).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from replication.wildcards import ARN_FIELDS, Matcher, Segment, pattern_matcher,
 __all__ = ["Matcher", "Segment", "any_segments_matcher", "compile_glob_set"]
 
 _MEMO_LIMIT = 4096
+_MEMO_LONGEST = 2048  # characters: an /authorize resource is at most this long
 
 
 def _never(_value: str) -> bool:
@@ -57,15 +58,21 @@ def _prefix_of(pattern: str, arn: bool) -> str | None:
 
 
 def _memoised(matcher: Matcher) -> Matcher:
-    """A matcher that remembers answers for recently seen strings (pure: same answer)."""
+    """A matcher that remembers answers for recently seen strings (pure: same answer).
+
+    Values longer than any ARN are answered but not kept: a caller sending megabyte-long
+    context values must not make every memo hold thousands of them.
+    """
     memo: dict[str, bool] = {}
 
     def match(value: str) -> bool:
         hit = memo.get(value)
         if hit is None:
-            if len(memo) >= _MEMO_LIMIT:
-                memo.clear()
-            hit = memo[value] = matcher(value)
+            hit = matcher(value)
+            if len(value) <= _MEMO_LONGEST:
+                if len(memo) >= _MEMO_LIMIT:
+                    memo.clear()
+                memo[value] = hit
         return hit
 
     return match
