@@ -11,7 +11,6 @@ for a policy that references them in that order: the list is not sorted).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
@@ -19,20 +18,20 @@ from controlplane.iam.errors import invalid_input, no_such_entity
 from controlplane.iam.operation import Caller, Operation, Outcome, Params, any_resource
 from replication.entities import Group, Role, User
 from replication.policy import MalformedPolicyDocument, PolicyDocument, PolicyKind, parse_policy
+from replication.policy_variables import variable_spans
 from replication.state import IamState
 
 __all__ = ["OPERATIONS", "context_keys_of", "referenced_keys"]
 
-_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 # ${*}, ${?} and ${$} stand for the literal characters, not for context keys
 _LITERALS = frozenset({"*", "?", "$"})
 
 
 def _variables(texts: Iterable[str]) -> Iterator[str]:
     for text in texts:
-        for match in _VARIABLE.finditer(text):
+        for _start, _end, body in variable_spans(text):
             # ${key, 'default'}: the key is what comes before the comma
-            key = match.group(1).split(",", 1)[0].strip()
+            key = body.split(",", 1)[0].strip()
             if key not in _LITERALS and ":" in key:
                 yield key
 

@@ -14,18 +14,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from controlplane.iam.errors import invalid_input
+from replication.wildcards import Matcher, pattern_matcher
 
 __all__ = ["Exclusions", "exclusions_of"]
 
 _MANAGED_ARN = re.compile(r"arn:aws:iam::(aws|[0-9]{12}):policy/(?P<path>.+)")
 
 
-def _glob(pattern: str) -> re.Pattern[str]:
-    """``*`` (at most one) and ``?`` wildcards as a whole-string regular expression."""
+def _glob(pattern: str) -> Matcher:
+    """``*`` (at most one) and ``?`` wildcards, matched against the whole string (never as a
+    regex: the pattern is the caller's)."""
     if pattern.count("*") > 1:
         raise invalid_input(f"Invalid wildcard pattern {pattern}: use at most one '*'.")
-    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile("".join(parts))
+    return pattern_matcher(pattern, arn=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +34,8 @@ class Exclusions:
     """The policies a simulation leaves out."""
 
     types: frozenset[str]  # inline, aws-managed, user-managed, permission-boundary, scp
-    arns: tuple[re.Pattern[str], ...]
-    inline: tuple[tuple[str, str, re.Pattern[str]], ...]  # (policy name, holder kind, holder)
+    arns: tuple[Matcher, ...]
+    inline: tuple[tuple[str, str, Matcher], ...]  # (policy name, holder kind, holder)
 
     def excludes(self, policy_id: str, policy_type: str, holder: str | None) -> bool:
         """Whether a stored identity policy (named and typed as simulation names it) is out.
@@ -45,10 +46,8 @@ class Exclusions:
             if "inline" in self.types or holder is None:
                 return "inline" in self.types
             kind, name = holder.split("/", 1)
-            return any(
-                policy_id == p and kind == k and n.fullmatch(name) for p, k, n in self.inline
-            )
-        return policy_type in self.types or any(a.fullmatch(policy_id) for a in self.arns)
+            return any(policy_id == p and kind == k and n(name) for p, k, n in self.inline)
+        return policy_type in self.types or any(a(policy_id) for a in self.arns)
 
     @property
     def boundary(self) -> bool:
@@ -74,8 +73,8 @@ def _identifier(entry: Mapping[str, Any]) -> tuple[str, Any]:
 def exclusions_of(entries: Iterable[Mapping[str, Any]]) -> Exclusions:
     """The exclusions a ``PolicyExclusionList`` describes, validated."""
     types: set[str] = set()
-    arns: list[re.Pattern[str]] = []
-    inline: list[tuple[str, str, re.Pattern[str]]] = []
+    arns: list[Matcher] = []
+    inline: list[tuple[str, str, Matcher]] = []
     for entry in entries:
         field, value = _identifier(entry)
         if field == "PolicyType":

@@ -8,20 +8,19 @@ of the policy and the action, so it never changes an answer).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from dataplane.evaluation._conditions import ConditionTest, compile_conditions
-from dataplane.evaluation._glob import Matcher, compile_glob_set, segments_regex
+from dataplane.evaluation._glob import Matcher, compile_glob_set
 from dataplane.evaluation._model import MatchedStatement
 from dataplane.evaluation._principals import CompiledPrincipal, compile_principal
 from dataplane.evaluation._variables import Context, Template, parse_template
 from replication.policy import Effect, PolicyDocument, PolicyKind, Statement
+from replication.wildcards import ARN_FIELDS, segments_matcher
 
 __all__ = ["CompiledPolicy", "CompiledStatement", "compile_policy"]
 
 _MEMO_LIMIT = 2048
-_ARN_FIELDS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +34,7 @@ class _ResourceTemplate:
         segments = self.tail.render(ctx, derived, missing)
         if segments is None:
             return False  # R27: an unresolvable entry matches no resource
-        source = segments_regex([(self.head, False), *segments], arn=True)
-        return re.fullmatch(source, resource, re.DOTALL) is not None
+        return segments_matcher([(self.head, False), *segments], arn=True)(resource)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +103,12 @@ def _resource_matchers(
     plain: list[str] = []
     templates: list[_ResourceTemplate] = []
     for pattern in patterns:
-        parts = pattern.split(":", _ARN_FIELDS)
-        tail = parse_template(parts[-1]) if variables and len(parts) > _ARN_FIELDS else None
-        if tail is None or "${" in ":".join(parts[:_ARN_FIELDS]):
+        parts = pattern.split(":", ARN_FIELDS)
+        tail = parse_template(parts[-1]) if variables and len(parts) > ARN_FIELDS else None
+        if tail is None or "${" in ":".join(parts[:ARN_FIELDS]):
             plain.append(pattern)
         else:
-            templates.append(_ResourceTemplate(":".join(parts[:_ARN_FIELDS]) + ":", tail))
+            templates.append(_ResourceTemplate(":".join(parts[:ARN_FIELDS]) + ":", tail))
     return "*" in plain, compile_glob_set(plain, arn=True), tuple(templates)
 
 

@@ -7,10 +7,9 @@ variables (String*, Arn*, Bool in 2012-10-17 documents only, R25) are rendered p
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 
-from dataplane.evaluation._glob import segments_regex
+from dataplane.evaluation._glob import any_segments_matcher
 from dataplane.evaluation._operators import ValueTest, static_value_test
 from dataplane.evaluation._variables import Context, Template, parse_template
 from replication.policy import BASE_OPERATORS, NEGATED_OPERATORS, Condition, SetQualifier
@@ -32,18 +31,15 @@ def _dynamic(base: str, plain: Sequence[str], templates: Sequence[Template]) -> 
     def resolve(ctx: Context, derived: Context, missing: list[str]) -> ValueTest:
         rendered = [t.render(ctx, derived, missing) for t in templates]
         usable = [segments for segments in rendered if segments is not None]  # R27
-        regex = None
-        if glob and usable:
-            sources = [segments_regex(segments, family == "arn") for segments in usable]
-            regex = re.compile("|".join(f"(?:{s})" for s in sources), re.DOTALL)
+        wildcards = any_segments_matcher(usable, family == "arn") if glob else None
         texts = ["".join(text for text, _ in segments) for segments in usable]
         dynamic = None if glob else static_value_test(base, texts)
 
         def test(value: str) -> bool | None:
             if static is not None and static(value):
                 return True
-            if glob:
-                return regex is not None and regex.fullmatch(value) is not None
+            if wildcards is not None:
+                return wildcards(value)
             return dynamic is not None and bool(dynamic(value))
 
         return test

@@ -1,22 +1,22 @@
 """Wildcard patterns compiled once into fast matchers (docs/evaluation.md R14, R16, R35).
 
 A set of patterns becomes one callable: exact strings go to a frozenset, ``prefix*`` patterns
-to a ``str.startswith`` tuple, and only the rest to a single precompiled regex. In ARN mode a
-wildcard cannot cross the first five colons (the partition/service/region/account fields).
+to a ``str.startswith`` tuple, and only the rest, behind a memo, to the matchers of
+:mod:`replication.wildcards`, whose time is bounded by pattern length x value length (never
+a regex: a caller's pattern must not be able to stall a replica). In ARN mode a wildcard
+cannot cross the first five colons (the partition/service/region/account fields).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 
-__all__ = ["Matcher", "Segment", "compile_glob_set", "glob_regex", "segments_regex"]
+from replication.wildcards import ARN_FIELDS, Matcher, Segment, pattern_matcher, segments_matcher
 
-Matcher = Callable[[str], bool]
-#: a piece of a rendered pattern: (text, literal); literal text never holds wildcards
-Segment = tuple[str, bool]
-_ARN_FIELDS = 5
+__all__ = ["Matcher", "Segment", "any_segments_matcher", "compile_glob_set"]
+
 _MEMO_LIMIT = 4096
+_MEMO_LONGEST = 2048  # characters: an /authorize resource is at most this long
 
 
 def _never(_value: str) -> bool:
@@ -27,27 +27,24 @@ def _always(_value: str) -> bool:
     return True
 
 
-def segments_regex(segments: Iterable[Segment], arn: bool) -> str:
-    """Regex source for a pattern given as segments; wildcards only in non-literal segments."""
-    out: list[str] = []
-    colons = 0
-    for text, literal in segments:
-        for char in text:
-            if char == ":":
-                colons += 1
-                out.append(":")
-            elif not literal and char == "*":
-                out.append("[^:]*" if arn and colons < _ARN_FIELDS else ".*")
-            elif not literal and char == "?":
-                out.append("[^:]" if arn and colons < _ARN_FIELDS else ".")
-            else:
-                out.append(re.escape(char))
-    return "".join(out)
+def _any_of(matchers: Sequence[Matcher]) -> Matcher:
+    if len(matchers) == 1:
+        return matchers[0]
+
+    def any_match(value: str) -> bool:
+        for match in matchers:  # noqa: SIM110 - not any(generator): runs per request
+            if match(value):
+                return True
+        return False
+
+    return any_match
 
 
-def glob_regex(pattern: str, arn: bool) -> str:
-    """Regex source for one glob pattern."""
-    return segments_regex(((pattern, False),), arn)
+def any_segments_matcher(patterns: Sequence[Sequence[Segment]], arn: bool) -> Matcher:
+    """One matcher for patterns rendered per request (no memo: it lives for one request)."""
+    if not patterns:
+        return _never
+    return _any_of([segments_matcher(segments, arn) for segments in patterns])
 
 
 def _prefix_of(pattern: str, arn: bool) -> str | None:
@@ -55,42 +52,49 @@ def _prefix_of(pattern: str, arn: bool) -> str | None:
     if pattern.count("*") != 1 or "?" in pattern or not pattern.endswith("*"):
         return None
     prefix = pattern[:-1]
-    if arn and prefix.count(":") < _ARN_FIELDS:
+    if arn and prefix.count(":") < ARN_FIELDS:
         return None
     return prefix
 
 
-def _memoised(regex: re.Pattern[str]) -> Matcher:
-    """A regex matcher that remembers answers for recently seen strings (pure: same answer)."""
+def _memoised(matcher: Matcher) -> Matcher:
+    """A matcher that remembers answers for recently seen strings (pure: same answer).
+
+    Values longer than any ARN are answered but not kept: a caller sending megabyte-long
+    context values must not make every memo hold thousands of them.
+    """
     memo: dict[str, bool] = {}
-    fullmatch = regex.fullmatch
 
     def match(value: str) -> bool:
         hit = memo.get(value)
         if hit is None:
-            if len(memo) >= _MEMO_LIMIT:
-                memo.clear()
-            hit = memo[value] = fullmatch(value) is not None
+            hit = matcher(value)
+            if len(value) <= _MEMO_LONGEST:
+                if len(memo) >= _MEMO_LIMIT:
+                    memo.clear()
+                memo[value] = hit
         return hit
 
     return match
 
 
-def _combine(exact: frozenset[str], prefixes: tuple[str, ...], regex: Matcher | None) -> Matcher:
-    if not prefixes and regex is None:
+def _combine(
+    exact: frozenset[str], prefixes: tuple[str, ...], wildcards: Matcher | None
+) -> Matcher:
+    if not prefixes and wildcards is None:
         return exact.__contains__
-    if not exact and regex is None:
+    if not exact and wildcards is None:
         return lambda value: value.startswith(prefixes)
-    if not exact and not prefixes and regex is not None:
-        return regex
-    if regex is None:
+    if not exact and not prefixes and wildcards is not None:
+        return wildcards
+    if wildcards is None:
         return lambda value: value in exact or value.startswith(prefixes)
 
     def match(value: str) -> bool:
         return (
             value in exact
             or (bool(prefixes) and value.startswith(prefixes))
-            or (regex is not None and regex(value))
+            or (wildcards is not None and wildcards(value))
         )
 
     return match
@@ -112,8 +116,7 @@ def compile_glob_set(patterns: Sequence[str], arn: bool) -> Matcher:
             prefixes.append(prefix)
         else:
             rest.append(pattern)
-    regex = None
+    wildcards = None
     if rest:
-        source = "|".join(f"(?:{glob_regex(pattern, arn)})" for pattern in rest)
-        regex = _memoised(re.compile(source, re.DOTALL))
-    return _combine(frozenset(exact), tuple(prefixes), regex)
+        wildcards = _memoised(_any_of([pattern_matcher(pattern, arn) for pattern in rest]))
+    return _combine(frozenset(exact), tuple(prefixes), wildcards)

@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dataplane.evaluation._glob import Segment
+from replication.policy_variables import variable_spans
 
 __all__ = ["Context", "Template", "lookup", "parse_template"]
 
 #: request context: lower-cased key -> one value or a tuple of values
 Context = Mapping[str, "str | tuple[str, ...]"]
 
-_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _BODY = re.compile(r"\s*([^\s,'}]+)\s*(?:,\s*'([^']*)'\s*)?")
 _ESCAPES = frozenset("*?$")
 
@@ -84,11 +84,11 @@ def parse_template(value: str) -> Template | None:
         return None
     parts: list[_Part] = []
     position = 0
-    for found in _VARIABLE.finditer(value):
-        if found.start() > position:
-            parts.append((value[position : found.start()], False))
-        parts.append(_body(found.group(1)))
-        position = found.end()
+    for start, end, body in variable_spans(value):
+        if start > position:
+            parts.append((value[position:start], False))
+        parts.append(_body(body))
+        position = end
     if position < len(value):
         parts.append((value[position:], False))
     if all(isinstance(part, tuple) and not part[1] for part in parts):
