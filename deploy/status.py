@@ -60,6 +60,10 @@ def cluster_status(cluster: ClusterFile) -> StatusReport:
     for name, server in cluster.redis_servers().items():
         redis_up = is_running(server.pid, "redis-server") if server.embedded else None
         rows.append(_row(name, server.pid, server.url.rsplit("@", 1)[-1], redis_up, None))
+    services = cluster.services
+    if services is not None:
+        services_up = is_running(services.pid, "moto.server") if services.embedded else None
+        rows.append(_row("services", services.pid, services.url, services_up, None))
     cp = cluster.controlplane
     rows.append(
         _row(
