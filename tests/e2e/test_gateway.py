@@ -151,11 +151,10 @@ def test_an_assumed_role_may_send_to_sqs_once_its_policy_reaches_the_region(
     )
     wait_for("OK", sqs.send_message, QueueUrl=queue, MessageBody="order-2")
     root_sqs = client(cluster, "sqs", region)
-    bodies = [
-        m["Body"]
-        for m in root_sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
-    ]
-    assert bodies == ["order-2"]  # the denied message never reached the queue
+    assert root_sqs.get_queue_url(QueueName="orders")["QueueUrl"] == queue
+    messages = root_sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in messages] == ["order-2"]  # the denied one never reached it
+    root_sqs.delete_message(QueueUrl=queue, ReceiptHandle=messages[0]["ReceiptHandle"])
 
 
 def test_a_key_policy_that_does_not_allow_the_account_refuses_decrypt(cluster: Cluster) -> None:
