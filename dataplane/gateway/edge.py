@@ -25,6 +25,7 @@ from dataplane.authentication import HttpRequest, authenticate_http
 from dataplane.authorizer import Authorizer
 from dataplane.evaluation import CompiledPolicy, Decision, PolicySet, Principal, Request, evaluate
 from dataplane.gateway.actions import actions_for
+from dataplane.gateway.chunked import decode_chunked
 from dataplane.gateway.context import request_context
 from dataplane.gateway.errors import Refusal, denial, denial_reason, refusal_of
 from dataplane.gateway.forward import Backend, BackendUnavailable
@@ -219,9 +220,13 @@ class Gateway:
         caller: Caller | None,
         request_id: str,
     ) -> web.StreamResponse:
+        sent_headers = None
+        if call.service == "s3" and _is_chunked(request):
+            decoded = decode_chunked(body)
+            body, sent_headers = decoded.payload, _plain_headers(request, decoded.trailers)
         try:
             response = await self._backend.forward(
-                request, body, owner, request.rel_url.raw_path_qs
+                request, body, owner, request.rel_url.raw_path_qs, sent_headers
             )
         except BackendUnavailable as down:
             _log.warning("services_backend_unavailable", error=str(down))
@@ -317,6 +322,35 @@ class Gateway:
         if request.transport is not None:
             request.transport.close()
         return web.Response(status=503)
+
+
+#: headers that describe an aws-chunked body, not the object it carries
+_CHUNKED_HEADERS = frozenset({"x-amz-decoded-content-length", "x-amz-trailer", "content-encoding"})
+
+
+def _is_chunked(request: web.Request) -> bool:
+    declared = request.headers.get("x-amz-content-sha256", "")
+    encoding = request.headers.get("content-encoding", "")
+    return declared.startswith(_STREAMING) or "aws-chunked" in encoding
+
+
+def _plain_headers(request: web.Request, trailers: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The request's headers for the decoded object: its checksum trailers become headers."""
+    headers = [
+        (name, value)
+        for name, value in request.headers.items()
+        if name.lower() not in _CHUNKED_HEADERS and name.lower() != "x-amz-content-sha256"
+    ]
+    encoding = [
+        e.strip()
+        for e in request.headers.get("content-encoding", "").split(",")
+        if e.strip() and e.strip() != "aws-chunked"
+    ]
+    if encoding:
+        headers.append(("Content-Encoding", ",".join(encoding)))
+    headers.append(("x-amz-content-sha256", "UNSIGNED-PAYLOAD"))
+    headers.extend((name, value) for name, value in trailers.items())
+    return headers
 
 
 def _signed_with_sigv2(request: web.Request) -> bool:

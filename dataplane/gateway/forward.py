@@ -86,9 +86,13 @@ class Backend:
         body: bytes,
         account: str,
         raw_path_and_query: str,
+        sent_headers: Iterable[tuple[str, str]] | None = None,
     ) -> web.StreamResponse:
-        """Send the call on and return (or stream) the backend's answer to ``request``."""
-        headers = _request_headers(request.headers.items(), account)
+        """Send the call on and return (or stream) the backend's answer to ``request``
+        (with ``sent_headers`` instead of the request's, when given)."""
+        headers = _request_headers(
+            request.headers.items() if sent_headers is None else sent_headers, account
+        )
         try:
             upstream = await self._client().request(
                 request.method,

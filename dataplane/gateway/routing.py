@@ -84,10 +84,13 @@ class _Template:
     segments: tuple[str, ...]
     greedy_last: bool
     query: tuple[tuple[str, str | None], ...]
+    #: required members sent in a header or the query string: (location, lower-cased name)
+    required: tuple[tuple[str, str], ...] = ()
 
     @property
     def literal_weight(self) -> int:
-        return sum(1 for s in self.segments if not s.startswith("{")) * 2 + len(self.query) * 3
+        literals = sum(1 for s in self.segments if not s.startswith("{"))
+        return literals * 2 + len(self.query) * 3 + len(self.required)
 
 
 @functools.cache
@@ -104,8 +107,28 @@ def _templates(service: str) -> tuple[_Template, ...]:
             for key, value in parse_qsl(query_text, keep_blank_values=True)
             if key not in _OPTIONAL_QUERY
         )
-        templates.append(_Template(name, http["method"], segments, greedy, query))
+        templates.append(
+            _Template(
+                name, http["method"], segments, greedy, query, _required_locations(model, name)
+            )
+        )
     return tuple(templates)
+
+
+def _required_locations(model: Any, operation: str) -> tuple[tuple[str, str], ...]:
+    """The operation's required input members that travel in a header or the query string
+    (S3's CopyObject needs ``x-amz-copy-source``, AbortMultipartUpload ``uploadId``)."""
+    shape = model.operation_model(operation).input_shape
+    if shape is None:
+        return ()
+    found = []
+    for name in shape.required_members:
+        member = shape.members[name]
+        location = member.serialization.get("location")
+        if location in ("header", "querystring"):
+            wire_name = member.serialization.get("name", name)
+            found.append((location, wire_name.lower() if location == "header" else wire_name))
+    return tuple(found)
 
 
 def _match_path(template: _Template, parts: list[str]) -> dict[str, str] | None:
@@ -129,7 +152,11 @@ def _match_path(template: _Template, parts: list[str]) -> dict[str, str] | None:
 
 
 def _rest_operation(
-    service: str, method: str, raw_path: str, query: Mapping[str, str]
+    service: str,
+    method: str,
+    raw_path: str,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
 ) -> tuple[str, dict[str, str]]:
     # split the raw path, so an encoded "/" inside a key stays inside its segment
     raw = raw_path.split("/")
@@ -144,10 +171,17 @@ def _rest_operation(
             key not in query or (v is not None and query[key] != v) for key, v in template.query
         ):
             continue
+        if any(
+            (name not in headers) if location == "header" else (name not in query)
+            for location, name in template.required
+        ):
+            continue
         labels = _match_path(template, parts)
         if labels is None:
             continue
         weight = template.literal_weight
+        if query.get("x-id") == template.operation:  # botocore names the operation itself
+            weight += 100
         if best is None or weight > best[0]:
             best = (weight, template.operation, labels)
     if best is None:
@@ -250,7 +284,7 @@ def route(  # noqa: PLR0917 - the parts of one HTTP request
         if protocol == "json":
             protocol = "query"
     else:
-        operation, labels = _rest_operation(service, method, raw_path, query)
+        operation, labels = _rest_operation(service, method, raw_path, query, headers)
         params = {**query, **labels}
         if protocol == "rest-json" and "json" in content_type:
             params.update(_json_body(body))
