@@ -22,13 +22,14 @@ from aiohttp import web
 from awswire.errors import AuthFailure, AwsError
 from awswire.sigv4 import SignatureClaim, parse_signature
 from dataplane.authentication import HttpRequest, authenticate_http
-from dataplane.authorizer import Authorizer
-from dataplane.evaluation import CompiledPolicy, Decision, PolicySet, Principal, Request, evaluate
+from dataplane.authorizer import Authorizer, environment_keys
+from dataplane.evaluation import CompiledPolicy, Decision
 from dataplane.gateway.actions import actions_for
 from dataplane.gateway.chunked import decode_chunked
 from dataplane.gateway.context import request_context
 from dataplane.gateway.errors import Refusal, denial, denial_reason, refusal_of
 from dataplane.gateway.forward import Backend, BackendUnavailable
+from dataplane.gateway.lambda_roles import check_execution_role
 from dataplane.gateway.owners import BucketOwners
 from dataplane.gateway.resource_policies import POLICY_WRITES, ResourcePolicies
 from dataplane.gateway.resources import named_account, targets
@@ -185,8 +186,6 @@ class Gateway:
             decision = authorizer.decide(
                 state, caller, target.action, target.resource, context, compiled, owner, source_ip
             )
-            if decision.allowed and call.service == "kms" and compiled is not None:
-                decision = _key_policy_also_allows(decision, caller, target, compiled, context)
             if not decision.allowed:
                 principal = caller.arn if caller is not None else "anonymous"
                 _log.info(
@@ -209,6 +208,14 @@ class Gateway:
                 )
                 refusal = refusal_of(error, call.service, call.protocol, request_id, None, encoded)
                 return _response(refusal)
+        await check_execution_role(
+            call,
+            state,
+            authorizer.policies,
+            environment_keys(now, source_ip, self._region),
+            self._backend,
+            self._region,
+        )
         return await self._forward(request, call, body, owner, caller, request_id)
 
     async def _forward(  # noqa: PLR0917 - the call, and who it is for
@@ -396,30 +403,6 @@ def _check_payload(
             "The provided 'x-amz-content-sha256' header does not match what was computed.",
             400,
         )
-
-
-def _key_policy_also_allows(
-    decision: Decision,
-    caller: Caller | None,
-    target: Any,
-    key_policy: CompiledPolicy,
-    context: dict[str, Any],
-) -> Decision:
-    """KMS: the key policy must itself allow, naming the caller or delegating to the caller's
-    account (its root), whatever identity policies allow."""
-    if caller is None or any(
-        m.effect == "Allow" and m.policy == "resource" for m in decision.matched
-    ):
-        return decision
-    root = Principal.root(caller.account)
-    delegated = evaluate(
-        Request(root, target.action, target.resource, context), PolicySet(resource=key_policy)
-    )
-    if delegated.allowed:
-        return decision
-    from dataplane.evaluation import Outcome, Stage
-
-    return Decision(Outcome.IMPLICIT_DENY, Stage.RESOURCE, (), (), ())
 
 
 async def _read_body(request: web.Request) -> bytes:
