@@ -53,7 +53,7 @@ REGION = "us-east-1"
 _USER = "bench-gateway-user"
 _BUCKET = "bench-gateway"
 _TABLE = "bench-gateway"
-_BLOCKS = 5
+_BLOCKS = 10
 _WARMUP = 20
 _CONFIG = Config(
     retries={"max_attempts": 1, "mode": "standard"}, read_timeout=10, signature_version="s3v4"
@@ -144,7 +144,7 @@ def measure_gateway(context: Context) -> list[Figure]:
         "s3": lambda c: c["s3"].get_object(Bucket=_BUCKET, Key="object")["Body"].read(),
         "dynamodb": lambda c: c["dynamodb"].get_item(TableName=_TABLE, Key={"pk": {"S": "item"}}),
     }
-    count = max(context.sizes.sequential_writes // _BLOCKS, 5)
+    count = max(context.sizes.sequential_writes // 2, 5)
     samples: dict[tuple[str, str], list[float]] = {}
     for name, call in calls.items():
         for clients in (through, direct):

@@ -9,6 +9,10 @@ __all__ = ["free_port_block"]
 
 def _is_free(port: int) -> bool:
     with socket.socket() as probe:
+        # a port whose old connections linger in TIME_WAIT is free for a server: redis-server,
+        # aiohttp and moto's werkzeug all listen with SO_REUSEADDR, so the probe does too
+        # (without it, a busy machine's thousands of TIME_WAIT ports leave no free block)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
