@@ -20,7 +20,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from awswire.errors import AwsError
 from dataplane.authorizer import Authorizer
-from dataplane.gateway.edge import Gateway, signing_name_of
+from dataplane.gateway.edge import Gateway
+from dataplane.gateway.routing import signing_name_of
 from dataplane.inline_evaluation import evaluate_handler
 from dataplane.queries import AuthorizeQuery, ReplicaState
 from dataplane.replica import Replica, ReplicaStatus, StaleReplicaError

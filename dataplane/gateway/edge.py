@@ -12,7 +12,6 @@ import hashlib
 import itertools
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -33,14 +32,14 @@ from dataplane.gateway.lambda_roles import check_execution_role
 from dataplane.gateway.owners import BucketOwners
 from dataplane.gateway.resource_policies import POLICY_WRITES, ResourcePolicies
 from dataplane.gateway.resources import named_account, targets
-from dataplane.gateway.routing import ServiceCall, protocol_hint, route
+from dataplane.gateway.routing import ServiceCall, protocol_hint, route, signing_name_of
 from dataplane.gateway.s3_signing import s3_canonical_request
 from dataplane.replica import Replica
 from dataplane.sts.authorization_message import encode_authorization_message
 from dataplane.sts.callers import Caller
 from replication.policy import PolicyKind
 
-__all__ = ["CONTROL_PLANE_SERVICES", "MAX_GATEWAY_BODY_BYTES", "Gateway", "signing_name_of"]
+__all__ = ["CONTROL_PLANE_SERVICES", "MAX_GATEWAY_BODY_BYTES", "Gateway"]
 
 _log = structlog.get_logger("dataplane.gateway")
 
@@ -50,30 +49,6 @@ CONTROL_PLANE_SERVICES = frozenset({"iam", "organizations"})
 _REQUEST_PREFIX = os.urandom(4).hex().upper()
 _numbers = itertools.count(1)
 _STREAMING = "STREAMING-"
-
-
-def signing_name_of(headers: Mapping[str, str], raw_query: str) -> str | None:
-    """The service a request's SigV4 credential scope names (None: unsigned or unreadable)."""
-    authorization = headers.get("authorization") or headers.get("Authorization")
-    credential = ""
-    if authorization is not None:
-        marker = authorization.find("Credential=")
-        if marker >= 0:
-            credential = authorization[marker + 11 :].split(",", 1)[0]
-    elif "X-Amz-Credential=" in raw_query:
-        start = raw_query.index("X-Amz-Credential=") + 17
-        credential = raw_query[start:].split("&", 1)[0].replace("%2F", "/").replace("%2f", "/")
-    parts = credential.strip().split("/")
-    return parts[3] if len(parts) == 5 else None
-
-
-@dataclass(frozen=True, slots=True)
-class _Asked:
-    """What the handler knows about a request before the engine runs."""
-
-    call: ServiceCall
-    caller: Caller | None
-    access_key_id: str | None
 
 
 class _TooLarge(AwsError):
@@ -130,6 +105,10 @@ class Gateway:
             return await self._authorized(request, call, body, request_id)
         except AwsError as error:
             return _refused(error, service_hint, request_id, headers, raw_query)
+        except Exception:  # a bug: the service's own internal error, never a traceback
+            _log.exception("gateway_failed", service=service_hint[0], path=request.path)
+            failure = AwsError("InternalError", "We encountered an internal error.", 500, False)
+            return _response(refusal_of(failure, *service_hint, request_id))
 
     async def _authorized(
         self, request: web.Request, call: ServiceCall, body: bytes, request_id: str
@@ -145,7 +124,7 @@ class Gateway:
                 request.method,
                 request.rel_url.raw_path,
                 request.rel_url.raw_query_string,
-                headers_of(request),
+                request.headers,
             )
         except AuthFailure as failure:
             if failure.code != "MissingAuthenticationToken":
@@ -365,11 +344,6 @@ def _signed_with_sigv2(request: web.Request) -> bool:
     authorization = request.headers.get("Authorization", "")
     query = request.query
     return authorization.startswith("AWS ") or ("AWSAccessKeyId" in query and "Signature" in query)
-
-
-def headers_of(request: web.Request) -> Any:
-    """The request's headers as the SigV4 parser reads them (repeats kept)."""
-    return request.headers
 
 
 def _s3_canonical(request: web.Request, body: bytes) -> Any:

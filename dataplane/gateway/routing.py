@@ -21,7 +21,14 @@ import orjson
 
 from awswire.errors import AwsError
 
-__all__ = ["ServiceCall", "UnknownOperation", "protocol_hint", "route", "service_model"]
+__all__ = [
+    "ServiceCall",
+    "UnknownOperation",
+    "protocol_hint",
+    "route",
+    "service_model",
+    "signing_name_of",
+]
 
 #: signing names that differ from botocore's service name
 _SERVICE_OF_SIGNING_NAME = {"monitoring": "cloudwatch", "email": "ses", "states": "stepfunctions"}
@@ -233,6 +240,24 @@ def _service_of(signing_name: str | None, headers: Mapping[str, str]) -> str:
             )
         return found
     return "s3"
+
+
+def signing_name_of(headers: Mapping[str, str], raw_query: str) -> str | None:
+    """The service a request's SigV4 credential scope names (None: unsigned or unreadable)."""
+    authorization = headers.get("authorization") or headers.get("Authorization")
+    credential = ""
+    if authorization is not None:
+        marker = authorization.find("Credential=")
+        if marker >= 0:
+            credential = authorization[marker + len("Credential=") :].split(",", 1)[0]
+    else:
+        for pair in raw_query.split("&"):
+            name, _, value = pair.partition("=")
+            if name == "X-Amz-Credential":
+                credential = unquote(value)
+                break
+    parts = credential.strip().split("/")
+    return parts[3] if len(parts) == 5 else None
 
 
 def protocol_hint(signing_name: str | None, headers: Mapping[str, str]) -> tuple[str, str]:
