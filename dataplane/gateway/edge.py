@@ -104,7 +104,7 @@ class Gateway:
             service_hint = (call.service, call.protocol)
             return await self._authorized(request, call, body, request_id)
         except AwsError as error:
-            return _refused(error, service_hint, request_id, headers, raw_query)
+            return _refused(error, service_hint, request_id, headers, self._region)
         except Exception:  # a bug: the service's own internal error, never a traceback
             _log.exception("gateway_failed", service=service_hint[0], path=request.path)
             failure = AwsError("InternalError", "We encountered an internal error.", 500, False)
@@ -397,16 +397,27 @@ async def _read_body(request: web.Request) -> bytes:
     return b"".join(chunks)
 
 
+_WRONG_REGION = "Credential should be scoped to a valid region, not '"
+
+
 def _refused(
     error: AwsError,
     hint: tuple[str, str],
     request_id: str,
     headers: Mapping[str, str],
-    raw_query: str,
+    region: str,
 ) -> web.Response:
     service, protocol = hint
     if isinstance(error, _TooLarge) and protocol != "rest-xml":
         error = AwsError("RequestEntityTooLarge", "Request body is too large.", 413)
+    if protocol == "rest-xml" and error.message.startswith(_WRONG_REGION):
+        claimed = error.message[len(_WRONG_REGION) :].split("'", 1)[0]
+        error = AwsError(  # S3 names both regions, so the SDK can redirect
+            "AuthorizationHeaderMalformed",
+            f"The authorization header is malformed; the region '{claimed}' is wrong; "
+            f"expecting '{region}'",
+            400,
+        )
     key_id = None
     if error.code == "InvalidClientTokenId":
         credential = headers.get("authorization", "")

@@ -9,6 +9,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import botocore.exceptions
 import pytest
 
@@ -118,3 +119,22 @@ def test_an_unmapped_operation_is_refused_naming_it(cluster: Cluster) -> None:
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
     message = refused.value.response["Error"]["Message"]
     assert "cannot map s3 operation GetBucketAccelerateConfiguration" in message
+
+
+def test_s3_signed_for_another_region_names_the_expected_one(cluster: Cluster) -> None:
+    """S3's AuthorizationHeaderMalformed (400) names the region the endpoint expects."""
+    s3 = client(cluster, "s3", "us-east-1")
+    misdirected = boto3.client(
+        "s3",
+        endpoint_url=cluster.file.regions["us-east-1"].endpoint,
+        region_name="eu-west-1",
+        config=s3.meta.config,
+        **cluster.root_credentials(),
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        misdirected.head_object(Bucket="guarded", Key="nothing")
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(botocore.exceptions.ClientError) as listed:
+        misdirected.list_objects_v2(Bucket="guarded")
+    assert listed.value.response["Error"]["Code"] == "AuthorizationHeaderMalformed"
+    assert "expecting 'us-east-1'" in listed.value.response["Error"]["Message"]
