@@ -3,15 +3,20 @@ nothing reaches the services backend."""
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import botocore.exceptions
 import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from tests.e2e.cluster import Cluster, running_cluster
 from tests.e2e.gateway_helpers import client
@@ -138,3 +143,40 @@ def test_s3_signed_for_another_region_names_the_expected_one(cluster: Cluster) -
         misdirected.list_objects_v2(Bucket="guarded")
     assert listed.value.response["Error"]["Code"] == "AuthorizationHeaderMalformed"
     assert "expecting 'us-east-1'" in listed.value.response["Error"]["Message"]
+
+
+def _streaming_put(cluster: Cluster, key: str, data: bytes, crc_of: bytes) -> tuple[int, bytes]:
+    """PutObject as boto3 sends it over HTTPS: aws-chunked, STREAMING-UNSIGNED-PAYLOAD-TRAILER,
+    the CRC32 in a trailer (of ``crc_of``), signed by botocore's own S3 signer."""
+    crc = base64.b64encode(zlib.crc32(crc_of).to_bytes(4, "big")).decode()
+    body = (
+        f"{len(data):x}\r\n".encode()
+        + data
+        + b"\r\n0\r\n"
+        + f"x-amz-checksum-crc32:{crc}\r\n\r\n".encode()
+    )
+    endpoint = cluster.file.regions["us-east-1"].endpoint
+    headers = {
+        "Content-Type": "application/octet-stream",
+        "Content-Encoding": "aws-chunked",
+        "X-Amz-Content-SHA256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "x-amz-decoded-content-length": str(len(data)),
+        "x-amz-trailer": "x-amz-checksum-crc32",
+    }
+    request = AWSRequest(method="PUT", url=f"{endpoint}/guarded/{key}", headers=headers, data=body)
+    keys = cluster.root_credentials()
+    credentials = Credentials(keys["aws_access_key_id"], keys["aws_secret_access_key"])
+    S3SigV4Auth(credentials, "s3", "us-east-1").add_auth(request)
+    return _raw(request.url, body, {k: str(v) for k, v in request.headers.items()}, "PUT")
+
+
+def test_streaming_uploads_with_a_crc32_trailer_are_checked_and_stored(cluster: Cluster) -> None:
+    data = b"streamed with a trailer"
+    status, _ = _streaming_put(cluster, "streamed", data, data)
+    assert status == 200
+    got = client(cluster, "s3", "us-east-1").get_object(Bucket="guarded", Key="streamed")
+    assert got["Body"].read() == data
+    status, body = _streaming_put(cluster, "corrupted", data, b"something else")
+    assert status == 400
+    assert b"<Code>BadDigest</Code>" in body
+    assert "corrupted" not in _objects(cluster)
