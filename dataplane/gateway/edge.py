@@ -46,6 +46,9 @@ _log = structlog.get_logger("dataplane.gateway")
 #: a request body larger than this is refused with the service's own "too large" error
 MAX_GATEWAY_BODY_BYTES = 32 * 1024 * 1024
 CONTROL_PLANE_SERVICES = frozenset({"iam", "organizations"})
+#: services whose resource policies may grant anonymous callers ("Principal": "*"); an
+#: unsigned call to any other is MissingAuthenticationToken, as AWS answers it
+_ANONYMOUS = frozenset({"s3", "sqs", "sns"})
 _REQUEST_PREFIX = os.urandom(4).hex().upper()
 _numbers = itertools.count(1)
 _STREAMING = "STREAMING-"
@@ -127,7 +130,7 @@ class Gateway:
                 request.headers,
             )
         except AuthFailure as failure:
-            if failure.code != "MissingAuthenticationToken":
+            if failure.code != "MissingAuthenticationToken" or call.service not in _ANONYMOUS:
                 raise
             if _signed_with_sigv2(request):
                 raise AwsError(

@@ -98,6 +98,16 @@ def test_unknown_operations_and_malformed_bodies_get_the_services_errors(cluster
     )
     assert status == 400
     assert json.loads(body)["__type"].endswith("SerializationException")
+    status, body = _raw(
+        url + "/",
+        b"{}",
+        {
+            "X-Amz-Target": "DynamoDB_20120810.ListTables",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+    )
+    assert status == 400  # unsigned: DynamoDB has no anonymous callers
+    assert json.loads(body)["__type"].endswith("MissingAuthenticationTokenException")
     status, body = _raw(url + "/guarded/x?torrent-of-nothing", b"", {}, method="PATCH")
     assert status == 400
     assert b"<Code>UnknownOperationException</Code>" in body
