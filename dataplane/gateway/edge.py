@@ -12,8 +12,10 @@ import hashlib
 import itertools
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import unquote
 
 import structlog
 from aiohttp import web
@@ -31,7 +33,7 @@ from dataplane.gateway.forward import Backend, BackendUnavailable
 from dataplane.gateway.lambda_roles import check_execution_role
 from dataplane.gateway.owners import BucketOwners
 from dataplane.gateway.resource_policies import POLICY_WRITES, ResourcePolicies
-from dataplane.gateway.resources import named_account, targets
+from dataplane.gateway.resources import Target, named_account, targets
 from dataplane.gateway.routing import ServiceCall, protocol_hint, route, signing_name_of
 from dataplane.gateway.s3_signing import s3_canonical_request
 from dataplane.replica import Replica
@@ -160,36 +162,33 @@ class Gateway:
                 action=actions[0],
             )
         owner = await self._owner(call, caller, actions)
-        found = targets(call, actions, self._region, caller.account if caller else owner)
         context = request_context(call)
-        compiled = await self._resource_policy(call, owner)
         source_ip = request.remote or "127.0.0.1"
-        for target in found:
-            decision = authorizer.decide(
-                state, caller, target.action, target.resource, context, compiled, owner, source_ip
+        asked = [(call, actions, owner)]
+        source = _copy_source(call)
+        if source is not None:  # a copy also reads its source, in the source's own account
+            source_actions = ("s3:GetObject",)
+            asked.append(
+                (source, source_actions, await self._owner(source, caller, source_actions))
             )
-            if not decision.allowed:
-                principal = caller.arn if caller is not None else "anonymous"
-                _log.info(
-                    "gateway_denied",
-                    service=call.service,
-                    operation=call.operation,
-                    action=target.action,
-                    resource=target.resource,
-                    decided_by=decision.decided_by.value,
-                    version=state.version,
-                )
-                error = denial(
-                    principal,
+        for subject, subject_actions, subject_owner in asked:
+            compiled = await self._resource_policy(subject, subject_owner)
+            found = targets(
+                subject, subject_actions, self._region, caller.account if caller else subject_owner
+            )
+            for target in found:
+                decision = authorizer.decide(
+                    state,
+                    caller,
                     target.action,
                     target.resource,
-                    denial_reason(decision, target.action),
+                    context,
+                    compiled,
+                    subject_owner,
+                    source_ip,
                 )
-                encoded = self._encoded(
-                    decision, principal, target.action, target.resource, context
-                )
-                refusal = refusal_of(error, call.service, call.protocol, request_id, None, encoded)
-                return _response(refusal)
+                if not decision.allowed:
+                    return self._denied(call, caller, target, decision, context, request_id)
         await check_execution_role(
             call,
             state,
@@ -199,6 +198,30 @@ class Gateway:
             self._region,
         )
         return await self._forward(request, call, body, owner, caller, request_id)
+
+    def _denied(  # noqa: PLR0917 - the refused call and why
+        self,
+        call: ServiceCall,
+        caller: Caller | None,
+        target: Target,
+        decision: Decision,
+        context: dict[str, Any],
+        request_id: str,
+    ) -> web.Response:
+        principal = caller.arn if caller is not None else "anonymous"
+        _log.info(
+            "gateway_denied",
+            service=call.service,
+            operation=call.operation,
+            action=target.action,
+            resource=target.resource,
+            decided_by=decision.decided_by.value,
+            version=self._replica.state.version,
+        )
+        reason = denial_reason(decision, target.action)
+        error = denial(principal, target.action, target.resource, reason)
+        encoded = self._encoded(decision, principal, target.action, target.resource, context)
+        return _response(refusal_of(error, call.service, call.protocol, request_id, None, encoded))
 
     async def _forward(  # noqa: PLR0917 - the call, and who it is for
         self,
@@ -340,6 +363,19 @@ def _plain_headers(request: web.Request, trailers: Mapping[str, str]) -> list[tu
     headers.append(("x-amz-content-sha256", "UNSIGNED-PAYLOAD"))
     headers.extend((name, value) for name, value in trailers.items())
     return headers
+
+
+def _copy_source(call: ServiceCall) -> ServiceCall | None:
+    """The object a CopyObject/UploadPartCopy reads (``x-amz-copy-source: bucket/key``), as a
+    GetObject call of its own, or None."""
+    header = call.headers.get("x-amz-copy-source")
+    if call.service != "s3" or not header:
+        return None
+    path = unquote(header.split("?", 1)[0]).lstrip("/")
+    bucket, _, key = path.partition("/")
+    if not bucket or not key:
+        raise AwsError("InvalidArgument", "Invalid copy source object key", 400)
+    return replace(call, operation="GetObject", params={"Bucket": bucket, "Key": key})
 
 
 def _signed_with_sigv2(request: web.Request) -> bool:

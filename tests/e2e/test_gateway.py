@@ -377,3 +377,35 @@ def test_the_aws_cli_copies_to_and_from_s3_with_only_an_endpoint_url(
     refused = run("s3", "ls", "s3://cli-bucket/")
     assert refused.returncode != 0
     assert "SignatureDoesNotMatch" in refused.stderr
+
+
+def test_copy_object_needs_put_on_the_target_and_get_on_the_source(cluster: Cluster) -> None:
+    """CopyObject is s3:PutObject on the new object and s3:GetObject on the one it copies."""
+    iam = cluster.iam()
+    iam.create_user(UserName="copier")
+    key = _keys(iam.create_access_key(UserName="copier")["AccessKey"])
+    written = iam.put_user_policy(
+        UserName="copier",
+        PolicyName="put",
+        PolicyDocument=policy(allow("s3:PutObject", f"arn:aws:s3:::{BUCKET}/copies/*")),
+    )
+    cluster.wait_converged(version_of(written))
+    s3 = client(cluster, "s3", "us-east-1", **key)
+    copy = {
+        "Bucket": BUCKET,
+        "Key": "copies/q3.csv",
+        "CopySource": {"Bucket": BUCKET, "Key": "q3.csv"},
+    }
+    with pytest.raises(botocore.exceptions.ClientError) as denied:
+        s3.copy_object(**copy)
+    message = denied.value.response["Error"]["Message"]
+    assert f"perform: s3:GetObject on resource: arn:aws:s3:::{BUCKET}/q3.csv" in message
+    written = iam.put_user_policy(
+        UserName="copier",
+        PolicyName="get",
+        PolicyDocument=policy(allow("s3:GetObject", f"arn:aws:s3:::{BUCKET}/q3.csv")),
+    )
+    cluster.wait_converged(version_of(written))
+    s3.copy_object(**copy)
+    root = client(cluster, "s3", "us-east-1")
+    assert root.get_object(Bucket=BUCKET, Key="copies/q3.csv")["Body"].read() == b"revenue,42\n"
