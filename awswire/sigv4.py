@@ -109,22 +109,25 @@ def verify_signature(  # noqa: PLR0917 - the signature the planes call, in wire 
     expected_region: str | None,
     *,
     payload_hash: str | None = None,
+    canonical: str | None = None,
 ) -> None:
     """Check the claim's scope, time and HMAC; raise :class:`AuthFailure` on any failure.
 
     ``path`` is the raw request path, ``now`` an aware datetime, ``expected_region`` None
     to accept any region (a global endpoint). A verifier that received the body only by its
-    SHA-256 (a forwarded request) passes ``payload_hash`` instead of the body.
+    SHA-256 (a forwarded request) passes ``payload_hash`` instead of the body. A service whose
+    canonical request follows other rules (S3's) passes it built as ``canonical``.
     """
     _check_scope(claim, expected_service, expected_region)
     _check_time(claim, now)
-    header_map = _header_map(headers)
-    if payload_hash is None:
-        payload_hash = hashlib.sha256(body).hexdigest()
-    declared = _first(header_map, "x-amz-content-sha256")
-    if declared is not None and declared != payload_hash:
-        raise signature_does_not_match()
-    canonical = _canonical_request(claim, method, path, query_string, header_map, payload_hash)
+    if canonical is None:
+        header_map = _header_map(headers)
+        if payload_hash is None:
+            payload_hash = hashlib.sha256(body).hexdigest()
+        declared = _first(header_map, "x-amz-content-sha256")
+        if declared is not None and declared != payload_hash:
+            raise signature_does_not_match()
+        canonical = _canonical_request(claim, method, path, query_string, header_map, payload_hash)
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     to_sign = f"{ALGORITHM}\n{claim.amz_date}\n{claim.scope}\n{digest}"
     key = _signing_key(secret_key, claim.scope_date, claim.region, claim.service)

@@ -30,6 +30,7 @@ from bench.bootstrap import BOOTSTRAP_FIGURES, measure_bootstrap
 from bench.controlplane_writes import WRITE_FIGURES, measure_writes
 from bench.engine_figure import ENGINE_FIGURES, measure_engine
 from bench.figures import Figure
+from bench.gateway import GATEWAY_FIGURES, measure_gateway
 from bench.harness import Benchmark, Context, Sizes, run_benchmark
 from bench.http_authorize import BATCH_FIGURES, SINGLE_FIGURES, measure_batch, measure_single
 from bench.idle import IDLE_FIGURES, measure_idle
@@ -46,6 +47,7 @@ BENCHMARKS = (
     Benchmark("propagation", PROPAGATION_FIGURES, measure_propagation),
     Benchmark("http", SINGLE_FIGURES, measure_single),
     Benchmark("batch", BATCH_FIGURES, measure_batch),
+    Benchmark("gateway", GATEWAY_FIGURES, measure_gateway),
     Benchmark("idle", IDLE_FIGURES, measure_idle),
 )
 RESULTS = Path(__file__).resolve().parent / "results"

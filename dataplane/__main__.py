@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import time
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -20,6 +21,9 @@ from aiohttp import web
 from awswire.http_server import GuardedAppRunner
 from dataplane.admin import admin_routes, decision_observer, timing_middleware
 from dataplane.authorizer import Authorizer
+from dataplane.gateway.edge import Gateway
+from dataplane.gateway.forward import Backend
+from dataplane.gateway.owners import BucketOwners
 from dataplane.key_usage import DEFAULT_FLUSH_SECONDS, FLUSH_SECONDS_ENV, KeyUsage
 from dataplane.metrics import ReplicaMetrics
 from dataplane.replica import Replica, ReplicaIdentity
@@ -62,6 +66,17 @@ def _arguments() -> argparse.Namespace:
         default=float(env(FLUSH_SECONDS_ENV, str(DEFAULT_FLUSH_SECONDS))),
         help="how often access keys' last uses are flushed to Redis",
     )
+    parser.add_argument(
+        "--services-backend",
+        default=env("IAM_PLANES_SERVICES_BACKEND"),
+        help="URL of the AWS services emulator (moto, LocalStack) authorized calls go to; "
+        "unset or 'none': no services gateway",
+    )
+    parser.add_argument(
+        "--controlplane-url",
+        default=env("IAM_PLANES_CONTROLPLANE_URL"),
+        help="the control plane, where IAM and Organizations calls sent here are forwarded",
+    )
     args = parser.parse_args()
     if args.az is None:
         args.az = args.region + _az_suffix(env("IAM_PLANES_POD_NAME"))
@@ -84,6 +99,23 @@ def _delays(args: argparse.Namespace) -> RegionDelays:
     return RegionDelays()
 
 
+def _gateway(
+    args: argparse.Namespace,
+    replica: Replica,
+    authorizer: Authorizer,
+    reader: Any,
+    writer: Any,
+) -> Gateway | None:
+    """The AWS services gateway, when a backend is configured."""
+    if not args.services_backend or args.services_backend == "none":
+        _log.info("services_gateway_off")
+        return None
+    controlplane = Backend(args.controlplane_url) if args.controlplane_url else None
+    owners = BucketOwners(reader, writer)
+    _log.info("services_gateway_on", backend=args.services_backend)
+    return Gateway(replica, authorizer, Backend(args.services_backend), owners, controlplane)
+
+
 async def _serve(args: argparse.Namespace) -> None:
     redis_url = os.environ.get("IAM_PLANES_REDIS_URL", "redis://127.0.0.1:6379/0")
     log = RedisChangeLog(connect(redis_url))
@@ -104,7 +136,10 @@ async def _serve(args: argparse.Namespace) -> None:
         on_decision=decision_observer(metrics, args.decision_log),
         key_usage=key_usage,
     )
-    app = build_app(replica, authorizer, extra_routes=admin_routes(replica, metrics))
+    gateway = _gateway(args, replica, authorizer, log.client, usage_client)
+    app = build_app(
+        replica, authorizer, extra_routes=admin_routes(replica, metrics), gateway=gateway
+    )
     app.middlewares.append(timing_middleware(metrics))
     runner = GuardedAppRunner.from_env(app, service="sts", access_log=None, handle_signals=False)
     await runner.setup()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from awswire.errors import invalid_client_token_id
-from awswire.sigv4 import Headers, parse_signature, verify_signature
+from awswire.sigv4 import Headers, SignatureClaim, parse_signature, verify_signature
 from dataplane.key_usage import KeyUsage
 from dataplane.principals import ResolvedPrincipal, principal_by_access_key
 from dataplane.queries import SignedRequest
@@ -44,7 +44,9 @@ class HttpRequest:
     """The parts of an HTTP request SigV4 signs (path and query raw, still encoded).
 
     ``headers`` must be re-iterable (a mapping, a multidict or a list of pairs); a verifier
-    that has only the body's hash passes ``payload_hash`` instead of ``body``.
+    that has only the body's hash passes ``payload_hash`` instead of ``body``. A service whose
+    canonical request follows its own rules (S3) passes ``canonical_request``, which builds it
+    from the parsed claim.
     """
 
     method: str
@@ -53,6 +55,7 @@ class HttpRequest:
     headers: Headers
     body: bytes = b""
     payload_hash: str | None = None
+    canonical_request: Callable[[SignatureClaim], str] | None = None
 
 
 def authenticate_http(  # noqa: PLR0917 - state, keys, request, then where it is verified
@@ -87,6 +90,7 @@ def authenticate_http(  # noqa: PLR0917 - state, keys, request, then where it is
         service,
         region,
         payload_hash=request.payload_hash,
+        canonical=None if request.canonical_request is None else request.canonical_request(claim),
     )
     if usage is not None and isinstance(caller, ResolvedPrincipal):
         usage.record(claim.access_key_id, action or service, now)

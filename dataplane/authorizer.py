@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from awswire.errors import AwsError, invalid_client_token_id
 from dataplane.authentication import authenticate, resolve_key
@@ -87,6 +87,17 @@ class _StateCache:
         self.callers.clear()
         self.principals.clear()
         self.policy_sets.clear()
+
+
+class _Asked(NamedTuple):
+    """What one question asks beside its caller: the action on a resource, in a context,
+    under the resource's own policy, for the resource's owner (None: from its ARN)."""
+
+    action: str
+    resource: str
+    context: dict[str, Any]
+    resource_policy: CompiledPolicy | None
+    owner: str | None
 
 
 class _Clocked:
@@ -228,14 +239,32 @@ class Authorizer:
         clocked: _Clocked,
     ) -> tuple[Request, PolicySet]:
         """The engine's request and policy set for the query (cached where they can be)."""
+        resource = None if query.resource_policy is None else self._resource_policy(query)
+        return self._caller_request(
+            state,
+            cache,
+            (caller, key),
+            _Asked(query.action, query.resource, query.context, resource, query.resource_owner),
+            clocked,
+        )
+
+    def _caller_request(
+        self,
+        state: IamState,
+        cache: _StateCache,
+        keyed: tuple[Caller, str],
+        asked: _Asked,
+        clocked: _Clocked,
+    ) -> tuple[Request, PolicySet]:
+        caller, key = keyed
         index = self._policies
         principal = cache.principals.get(key)
         if principal is None:
             principal = caller_principal(state, index, caller, clocked.now)
             if principal_is_timeless(caller):
                 cache.principals[key] = principal
-        resource = None if query.resource_policy is None else self._resource_policy(query)
-        owner = query.resource_owner or resource_account(query.resource, caller.account)
+        resource = asked.resource_policy
+        owner = asked.owner or resource_account(asked.resource, caller.account)
         cached = cache.policy_sets.get((key, id(resource), owner))
         if cached is not None and cached[0] is resource:
             policies = cached[1]
@@ -243,16 +272,49 @@ class Authorizer:
             policies = caller_policies(state, index, caller, resource, owner)
             cache.policy_sets[key, id(resource), owner] = (resource, policies)
             self._cache_for(state)
-        context = {**clocked.environment, **query.context} if query.context else clocked.environment
+        context = {**clocked.environment, **asked.context} if asked.context else clocked.environment
         if isinstance(caller, Session) and caller.claims.source_instance_arn is not None:
             # instance credentials: AWS sets these keys, so the query's context cannot
             context = {**context, **caller.request_context}
         if owner == caller.account:  # the engine takes the owner's organization as the caller's
-            request = Request(principal, query.action, query.resource, context)
+            request = Request(principal, asked.action, asked.resource, context)
         else:
             resource_owner = index.organization(state, owner).owner(owner)
-            request = Request(principal, query.action, query.resource, context, resource_owner)
+            request = Request(principal, asked.action, asked.resource, context, resource_owner)
         return request, policies
+
+    def decide(  # noqa: PLR0917 - one call's whole question
+        self,
+        state: IamState,
+        caller: Caller | None,
+        action: str,
+        resource: str,
+        context: dict[str, Any],
+        resource_policy: CompiledPolicy | None,
+        resource_owner: str,
+        source_ip: str,
+    ) -> Decision:
+        """The engine's decision for an already authenticated ``caller`` (None: an unsigned,
+        anonymous request, which only ``resource_policy`` can allow) on ``resource``, owned by
+        ``resource_owner``, from ``state``: the AWS service gateway's question."""
+        clocked = self._clocked(source_ip)
+        full_context = {**clocked.environment, **context}
+        if caller is None:
+            owner = self._policies.organization(state, resource_owner)
+            request = Request(
+                Principal.anonymous(),
+                action,
+                resource,
+                full_context,
+                owner.owner(resource_owner),
+            )
+            return evaluate(request, PolicySet(resource=resource_policy, rcps=owner.rcps))
+        cache = self._cache if self._cache.state is state else self._cache_for(state)
+        asked = _Asked(action, resource, context, resource_policy, resource_owner)
+        request, policies = self._caller_request(
+            state, cache, (caller, caller_cache_key(caller)), asked, clocked
+        )
+        return evaluate(request, policies)
 
     def _matched(self, decision: Decision) -> list[dict[str, Any]]:
         """The matched statements as JSON objects, each built once (they are shared)."""

@@ -20,6 +20,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from awswire.errors import AwsError
 from dataplane.authorizer import Authorizer
+from dataplane.gateway.edge import Gateway
+from dataplane.gateway.routing import signing_name_of
 from dataplane.inline_evaluation import evaluate_handler
 from dataplane.queries import AuthorizeQuery, HaltedAt, ReplicaState
 from dataplane.replica import Replica, ReplicaStatus, StaleReplicaError
@@ -202,10 +204,54 @@ async def _tune_collector(_app: web.Application) -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+#: STS calls AWS serves unsigned (the token or assertion is the credential)
+_UNSIGNED_STS = frozenset({"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"})
+
+
+def _is_sts(request: web.Request, body: bytes) -> bool:
+    """Whether a request at ``/`` is STS's: signed for ``sts``, or an unsigned Query call
+    (AWS's unsigned STS actions, or any ``Action=`` that no service gateway takes unsigned)."""
+    signing = signing_name_of(request.headers, request.rel_url.raw_query_string)
+    if signing is not None:
+        return signing == "sts"
+    if "x-amz-target" in request.headers:
+        return False
+    return "Action" in request.query or body.startswith(b"Action=") or b"&Action=" in body
+
+
+def _sts_or_gateway(
+    sts: StsApi, gateway: Gateway | None
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """``/``: STS's Query API, or (when the gateway is on) any other service's call."""
+
+    async def dispatch(request: web.Request) -> web.StreamResponse:
+        if gateway is None:
+            return await sts.handle(request)
+        signing = signing_name_of(request.headers, request.rel_url.raw_query_string)
+        if signing == "sts":
+            return await sts.handle(request)
+        body = None
+        if signing is None and request.method == "POST" and "x-amz-target" not in request.headers:
+            body = await request.read()  # kept by aiohttp: STS reads it again
+            if _is_sts(request, body):
+                return await sts.handle(request)
+        elif signing is None and "Action" in request.query:
+            return await sts.handle(request)
+        return await gateway.handle(request, body)
+
+    return dispatch
+
+
 def build_app(
-    replica: Replica, authorizer: Authorizer, extra_routes: Sequence[web.RouteDef] = ()
+    replica: Replica,
+    authorizer: Authorizer,
+    extra_routes: Sequence[web.RouteDef] = (),
+    gateway: Gateway | None = None,
 ) -> web.Application:
-    """The replica's application, ready to be served on its own and its regional socket."""
+    """The replica's application, ready to be served on its own and its regional socket.
+
+    With a ``gateway``, every request no route of the replica's own takes (STS, /authorize,
+    /state, /health, /metrics, /imds, ...) is an AWS service call for it."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_errors_as_json])
     app[REPLICA_KEY] = replica
     app[AUTHORIZER_KEY] = authorizer
@@ -213,8 +259,8 @@ def build_app(
     sts = StsApi(
         replica, authorizer.token_keys, authorizer.policies, authorizer.clock, authorizer.key_usage
     )
-    app.router.add_post("/", sts.handle)
-    app.router.add_get("/", sts.handle)
+    root = _sts_or_gateway(sts, gateway)
+    app.router.add_route("*", "/", root)
     app.router.add_post("/authorize", authorize)
     app.router.add_post("/evaluate", evaluate_handler(replica))
     app.router.add_get("/state", state)
@@ -226,5 +272,7 @@ def build_app(
         )
         app.router.add_routes(imds.routes())
     app.router.add_routes(extra_routes)
-    app.router.add_route("*", "/{tail:.*}", not_found)
+    app.router.add_route("*", "/{tail:.*}", not_found if gateway is None else gateway.handle)
+    if gateway is not None:
+        app.on_cleanup.append(lambda _app: gateway.close())
     return app

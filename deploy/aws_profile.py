@@ -24,10 +24,13 @@ def write_aws_profile(state_dir: Path, cluster: ClusterFile) -> Path:
         f"aws_secret_access_key = {credentials.root.secret_access_key}\n",
     )
     sts = cluster.regions["us-east-1"].endpoint
+    # every other service (S3, SQS, DynamoDB...) goes to us-east-1's gateway, when there is one
+    services = f"endpoint_url = {sts}\n" if cluster.services is not None else ""
     write_private(
         folder / "config",
         f"[profile {PROFILE}]\n"
         "region = us-east-1\n"
+        f"{services}"
         f"services = {PROFILE}-endpoints\n\n"
         f"[services {PROFILE}-endpoints]\n"
         f"iam =\n  endpoint_url = {cluster.controlplane.endpoint}\n"

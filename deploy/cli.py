@@ -77,7 +77,7 @@ def _up(args: argparse.Namespace) -> int:
         _console.print(f"error: {reason}")
         return 2
     try:
-        cluster = launch(state_dir, topology, args.redis_url)
+        cluster = launch(state_dir, topology, args.redis_url, args.services_backend)
     except LaunchError as error:
         _console.print(f"error: {error}")
         return 1
@@ -285,6 +285,14 @@ def _parser() -> argparse.ArgumentParser:
         choices=["local", "netns"],
         default="local",
         help="netns: each region on a host of its own, a Linux network namespace (needs root)",
+    )
+    up.add_argument(
+        "--services-backend",
+        default="moto",
+        metavar="moto|URL|none",
+        help="where the replicas' gateway sends the AWS service calls it allows: moto (start "
+        "a moto server, the default), the URL of LocalStack or another moto, or none (no "
+        "gateway)",
     )
     up.set_defaults(run=_up)
 

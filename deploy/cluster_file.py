@@ -19,6 +19,7 @@ __all__ = [
     "ProcessRecord",
     "RegionRecord",
     "RootKey",
+    "ServicesRecord",
     "load_cluster",
     "save_cluster",
 ]
@@ -71,6 +72,21 @@ class RedisRecord(_Record):
     embedded: bool = True
 
 
+class ServicesRecord(_Record):
+    """The AWS services backend the gateways forward to: a moto server the launcher started
+    (``pid`` and ``argv`` set), or an external one (LocalStack, a moto elsewhere)."""
+
+    url: str
+    pid: int | None = None
+    argv: list[str] = Field(default_factory=list)
+    log_file: str = ""
+
+    @property
+    def embedded(self) -> bool:
+        """Whether the launcher started (and stops) it."""
+        return bool(self.argv)
+
+
 class ClusterFile(_Record):
     """Everything ``iam-planes status``, ``down`` and ``chaos`` need."""
 
@@ -83,6 +99,8 @@ class ClusterFile(_Record):
     regional_redis: dict[str, RedisRecord] = Field(default_factory=dict)
     # "local" (one loopback) or "netns" (each region on a host of its own; see deploy.netns)
     hosts: str = "local"
+    # the AWS services backend of the replicas' gateways (None: the gateway is off)
+    services: ServicesRecord | None = None
 
     def redis_url_for(self, record: ProcessRecord) -> str:
         """The Redis URL a process reads from."""

@@ -26,6 +26,7 @@ from deploy.cluster_file import (
     RedisRecord,
     RegionRecord,
     RootKey,
+    ServicesRecord,
     load_cluster,
     save_cluster,
 )
@@ -51,11 +52,15 @@ from deploy.topology import CONTROL_PLANE_REGION, Topology
 from replication.log import HEAD_KEY
 
 __all__ = [
+    "NO_SERVICES",
+    "START_MOTO",
     "LaunchError",
     "launch",
     "plane_env",
     "planned_layout",
+    "services_argv",
     "start_process",
+    "start_services",
     "stop_cluster",
     "take_down",
 ]
@@ -81,13 +86,25 @@ def _token_keys(state_dir: Path) -> str:
 
 
 def plane_env(
-    cluster_redis_url: str, state_dir: Path | None = None, primary_redis_url: str | None = None
+    cluster_redis_url: str,
+    state_dir: Path | None = None,
+    primary_redis_url: str | None = None,
+    services_url: str | None = None,
+    controlplane_url: str | None = None,
 ) -> dict[str, str]:
     """Environment every plane process gets: the Redis URL and token keys stay out of argv.
 
-    A process reading a regional (read-only) Redis records key usage on the primary.
+    A process reading a regional (read-only) Redis records key usage on the primary. Replicas
+    learn the services backend their gateway forwards to (none: the gateway is off) and the
+    control plane, where IAM and Organizations calls sent to them go.
     """
-    env = {"IAM_PLANES_REDIS_URL": cluster_redis_url, "PYTHONUNBUFFERED": "1"}
+    env = {
+        "IAM_PLANES_REDIS_URL": cluster_redis_url,
+        "PYTHONUNBUFFERED": "1",
+        "IAM_PLANES_SERVICES_BACKEND": services_url or "none",
+    }
+    if controlplane_url is not None:
+        env["IAM_PLANES_CONTROLPLANE_URL"] = controlplane_url
     if state_dir is not None:
         env["IAM_PLANES_TOKEN_KEYS"] = _token_keys(state_dir)
     if primary_redis_url is not None and primary_redis_url != cluster_redis_url:
@@ -135,7 +152,11 @@ def start_process(record: ProcessRecord, cluster: ClusterFile) -> ProcessRecord:
     """Start (or restart) a plane process from its record; the new pid is in the result."""
     log_file = Path(record.log_file)  # STATE_DIR/logs/NAME.log
     env = plane_env(
-        cluster.redis_url_for(record), log_file.parent.parent, cluster.primary_url_for(record)
+        cluster.redis_url_for(record),
+        log_file.parent.parent,
+        cluster.primary_url_for(record),
+        cluster.services.url if cluster.services is not None else None,
+        cluster.controlplane.endpoint,
     )
     process = spawn(record.argv, log_file, env)
     return record.model_copy(update={"pid": process.pid})
@@ -222,6 +243,48 @@ def _start_regional_redis(
     }
 
 
+#: ``--services-backend`` values: start a moto server, or no gateway at all
+START_MOTO = "moto"
+NO_SERVICES = "none"
+_MOTO_READY_TIMEOUT = 60.0
+
+
+def services_argv(topology: Topology) -> list[str]:
+    """The moto server the launcher starts, on loopback, on the cluster's services port."""
+    return [
+        sys.executable,
+        "-m",
+        "moto.server",
+        "-H",
+        topology.host,
+        "-p",
+        str(topology.services_port),
+    ]
+
+
+def start_services(record: ServicesRecord) -> ServicesRecord:
+    """Start (or restart) the launcher's moto server from its record; wait until it answers."""
+    env = {"PYTHONUNBUFFERED": "1"}
+    process = spawn(record.argv, Path(record.log_file), env)
+    if wait_healthy([f"{record.url}/moto-api/"], timeout=_MOTO_READY_TIMEOUT):
+        process.kill()
+        raise LaunchError(f"the services backend (moto) never answered at {record.url}")
+    return record.model_copy(update={"pid": process.pid})
+
+
+def _services(state_dir: Path, topology: Topology, backend: str) -> ServicesRecord | None:
+    if backend == NO_SERVICES:
+        return None
+    if backend != START_MOTO:
+        return ServicesRecord(url=backend.rstrip("/"))
+    record = ServicesRecord(
+        url=topology.url(topology.services_port),
+        argv=services_argv(topology),
+        log_file=str(state_dir / "logs" / "services.log"),
+    )
+    return start_services(record)
+
+
 def _on_hosts(state_dir: Path, topology: Topology) -> tuple[Topology, NetworkRecord | None]:
     """Make a host per region when the topology asks for them; the topology placed on them."""
     if topology.hosts != "netns":
@@ -234,21 +297,37 @@ def _on_hosts(state_dir: Path, topology: Topology) -> tuple[Topology, NetworkRec
     return topology.model_copy(update={"addresses": addresses}), network
 
 
-def launch(state_dir: Path, topology: Topology, redis_url: str | None = None) -> ClusterFile:
-    """Bring the whole cluster up and write ``cluster.json``; raise LaunchError on failure."""
+def launch(
+    state_dir: Path,
+    topology: Topology,
+    redis_url: str | None = None,
+    services_backend: str = START_MOTO,
+) -> ClusterFile:
+    """Bring the whole cluster up and write ``cluster.json``; raise LaunchError on failure.
+
+    ``services_backend``: ``moto`` starts a moto server for the replicas' AWS services gateway,
+    a URL names one running elsewhere (LocalStack, moto), ``none`` turns the gateway off."""
     make_private_dir(state_dir)
     if redis_url is not None and topology.redis_topology == "replicated":
         raise LaunchError("--topology replicated starts its own Redis servers")
+    if topology.hosts == "netns" and services_backend == START_MOTO:
+        # the launcher's moto listens on the root namespace's loopback, which the hosts' replicas
+        # cannot reach: on netns hosts the gateway needs a backend URL every host can reach
+        services_backend = NO_SERVICES
     topology, network = _on_hosts(state_dir, topology)
     try:
-        return _launch_planes(state_dir, topology, network, redis_url)
+        return _launch_planes(state_dir, topology, network, redis_url, services_backend)
     except BaseException:
         destroy_network(state_dir)  # kills whatever was started on the hosts, too
         raise
 
 
 def _launch_planes(
-    state_dir: Path, topology: Topology, network: NetworkRecord | None, redis_url: str | None
+    state_dir: Path,
+    topology: Topology,
+    network: NetworkRecord | None,
+    redis_url: str | None,
+    services_backend: str,
 ) -> ClusterFile:
     logs = state_dir / "logs"
     if redis_url is None:
@@ -262,9 +341,11 @@ def _launch_planes(
         wait_for_redis(redis_url)
         redis = RedisRecord(url=redis_url, embedded=False)
     started_redis = [redis]
+    services: ServicesRecord | None = None
     try:
         roots = asyncio.run(ensure_account(redis.url))
         regional_redis = _start_regional_redis(state_dir, topology, redis, network)
+        services = _services(state_dir, topology, services_backend)
     except BaseException:
         for server in started_redis:
             if server.embedded:
@@ -302,6 +383,7 @@ def _launch_planes(
         },
         regional_redis=regional_redis,
         hosts=topology.hosts,
+        services=services,
     )
     # replicas first: the control plane authorizes its callers through us-east-1's data plane
     for region_record in cluster.regions.values():
@@ -397,6 +479,8 @@ def stop_cluster(cluster: ClusterFile) -> None:
     """Stop every plane process, then the embedded Redis (SIGTERM, SIGKILL after a grace)."""
     for name, record in cluster.processes().items():
         stop_process(record.pid, "controlplane" if name == "controlplane" else "dataplane")
+    if cluster.services is not None and cluster.services.embedded:
+        stop_process(cluster.services.pid, "moto.server")
     for server in cluster.regional_redis.values():
         stop_process(server.pid, "redis-server")
     if cluster.redis.embedded:

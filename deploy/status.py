@@ -97,6 +97,10 @@ def cluster_status(cluster: ClusterFile) -> StatusReport:
                 link=link.link,
             )
         rows.append(row)
+    services = cluster.services
+    if services is not None:
+        services_up = is_running(services.pid, "moto.server") if services.embedded else None
+        rows.append(_row("services", services.pid, services.url, services_up, None, head=None))
     cp = cluster.controlplane
     rows.append(
         _row(

@@ -51,6 +51,8 @@ class Topology(_Settings):
     host: str = "127.0.0.1"
     redis_port: int
     controlplane_port: int
+    #: where the moto server the launcher starts (the AWS services backend) listens
+    services_port: int = 0
     regions: tuple[RegionSpec, ...]
     # "single": one Redis for everything; "replicated": one per region, REPLICAOF us-east-1's
     redis_topology: str = "single"
@@ -71,7 +73,8 @@ class Topology(_Settings):
         *,
         hosts: str = "local",
     ) -> Topology:
-        """Lay out ports from ``base_port``: Redis, control plane, then ten ports per region.
+        """Lay out ports from ``base_port``: Redis, control plane, the services backend, then
+        ten ports per region.
 
         Each region's delays come from ``profile``; a region named in ``delays`` takes that
         delay for every change kind instead. Regions on hosts of their own (``netns``) each
@@ -107,6 +110,7 @@ class Topology(_Settings):
         return cls(
             redis_port=base_port,
             controlplane_port=base_port + 1,
+            services_port=base_port + 2,
             regions=tuple(specs),
             redis_topology=redis_topology,
             hosts=hosts,

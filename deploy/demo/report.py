@@ -52,6 +52,42 @@ class DemoReport:
         passed = all(r["in_order"] for r in replicas.values())
         self.steps["1-propagation"] = {"passed": passed, "replicas": replicas}
 
+    def record_s3_propagation(
+        self, flips: dict[str, Flip], written_at: float, order: tuple[str, ...]
+    ) -> None:
+        """Step 1, the real call: each region's S3 GetObject answers, in order, and when it
+        first succeeded after the policy was written."""
+        regions = {
+            region: {
+                "answers": flip.answers,
+                "ok_after_s": None
+                if flip.first("OK") is None
+                else round(flip.first("OK") - written_at, 3),  # type: ignore[operator]
+                "in_order": _in_order(flip.answers, order),
+            }
+            for region, flip in flips.items()
+        }
+        step = self.steps["1-propagation"]
+        step["s3_get_object"] = regions
+        step["passed"] = (
+            step["passed"] and bool(regions) and all(r["in_order"] for r in regions.values())
+        )
+
+    def record_s3_revocation(self, flips: dict[str, Flip], acknowledged_at: float) -> None:
+        """Step 2, the real call: how long each region's GetObject kept succeeding after the
+        revoke was acknowledged; it must stop everywhere."""
+        windows: dict[str, float] = {}
+        for region, flip in flips.items():
+            stopped = next((at for at, answer in flip.changes if answer != "OK"), None)
+            windows[region] = round((stopped or acknowledged_at) - acknowledged_at, 3)
+        step = self.steps["2-revocation"]
+        step["s3_stale_ok_window_s"] = windows
+        step["passed"] = (
+            step["passed"]
+            and bool(flips)
+            and all(f.changes and f.changes[-1][1] != "OK" for f in flips.values())
+        )
+
     def record_revocation(
         self, flips: dict[str, Flip], revoked_at: float, acknowledged_at: float
     ) -> None:

@@ -1,8 +1,10 @@
 """The demo's story, step by step, against a real cluster with boto3.
 
 1. propagation: a new user, key and policy reach each replica after its region's delay, while
-   the control plane already answers GetUser (the read-your-writes trap);
-2. revocation: after the policy and key are deleted, stale replicas still allow for a while;
+   the control plane already answers GetUser (the read-your-writes trap); beside /authorize,
+   the user's real S3 GetObject in each region answers InvalidAccessKeyId, AccessDenied, OK;
+2. revocation: after the policy and key are deleted, stale replicas still allow for a while
+   (and the real GetObject still succeeds there);
 3. static stability: with the control plane killed, IAM writes fail but every region keeps
    authorizing (and STS keeps issuing credentials);
 4. recovery: the restarted control plane has lost nothing and propagation resumes;
@@ -13,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,7 @@ from deploy.cluster_file import ClusterFile, load_cluster
 from deploy.demo.hammer import hammer
 from deploy.demo.probes import Flip, Probe, watch_until
 from deploy.demo.report import DemoReport, write_report
+from deploy.demo.s3_probe import S3_ORDER, S3GetObject, watch_s3_until
 from deploy.demo.timeline import Commit
 from deploy.launcher import LaunchError, launch, stop_cluster
 from deploy.topology import Topology
@@ -54,6 +59,8 @@ ALLOW_READ = json.dumps(
     }
 )
 ORDER = ("InvalidClientTokenId", "ImplicitDeny", "Allow")
+DEMO_BUCKET = "demo-bucket"
+DEMO_KEY = "report.csv"
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ class _Context:
     started: float
     commits: list[Commit] = field(default_factory=list)
     report: DemoReport = field(default_factory=DemoReport)
+    alice_s3: S3GetObject | None = None
 
     @property
     def replicas(self) -> dict[str, str]:
@@ -142,6 +150,44 @@ class Story:
         )
         cluster = launch(self.options.state_dir, topology)
         self.ctx = _Context(cluster=cluster, started=time.time())
+        s3 = self._root_s3()
+        s3.create_bucket(Bucket=DEMO_BUCKET)
+        s3.put_object(Bucket=DEMO_BUCKET, Key=DEMO_KEY, Body=b"quarter,revenue\nq3,42\n")
+
+    def _root_s3(self) -> Any:
+        root = next(iter(self.c.cluster.accounts.values())).root
+        return boto3.client(
+            "s3",
+            endpoint_url=self.c.cluster.regions["us-east-1"].endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=root.access_key_id,
+            aws_secret_access_key=root.secret_access_key,
+            config=_CLIENT_CONFIG,
+        )
+
+    @property
+    def _regions(self) -> dict[str, str]:
+        return {name: region.endpoint for name, region in self.c.cluster.regions.items()}
+
+    def _watch_s3(
+        self, call: S3GetObject, done: Callable[[dict[str, str]], bool], timeout: float
+    ) -> tuple[threading.Thread, dict[str, Flip]]:
+        """Watch the real GetObject in every region on a thread of its own, beside the
+        /authorize probes; the flips fill in as it runs."""
+        flips: dict[str, Flip] = {}
+
+        def run() -> None:
+            flips.update(
+                asyncio.run(
+                    watch_s3_until(
+                        self._regions, call, done, started=self.c.started, timeout=timeout
+                    )
+                )
+            )
+
+        watcher = threading.Thread(target=run, name="s3-probe", daemon=True)
+        watcher.start()
+        return watcher, flips
 
     def propagation(self) -> None:
         """Step 1: create a user, a key and a policy; watch every replica flip."""
@@ -154,6 +200,10 @@ class Story:
         self._commit(created, "CreateAccessKey")
         key = created["AccessKey"]
         probe = Probe.of_key(key["AccessKeyId"], "s3:GetObject", BUCKET_OBJECT)
+        s3_call = S3GetObject(key["AccessKeyId"], key["SecretAccessKey"], DEMO_BUCKET, DEMO_KEY)
+        s3_watcher, s3_flips = self._watch_s3(
+            s3_call, lambda answers: all(a == "OK" for a in answers.values()), 90 * self.scale + 20
+        )
         # the policy follows once the key has reached a first replica, so the in-between
         # state (a known key without permissions: ImplicitDeny) shows up somewhere
         before = asyncio.run(
@@ -173,10 +223,16 @@ class Story:
             "PutUserPolicy",
         )
         self.c.report.alice_key = key["AccessKeyId"]
+        self.c.alice_s3 = s3_call
         after = self._watch(probe, until="Allow", timeout=60 * self.scale + 15)
         flips = {az: before[az].then(after[az]) for az in after}
+        s3_watcher.join()
         self.c.report.record_propagation(flips, written_at, ORDER)
+        self.c.report.record_s3_propagation(s3_flips, written_at, S3_ORDER)
         self.console.print(_flip_table("step 1 — who allows alice, and since when", flips))
+        self.console.print(
+            _flip_table("step 1 — alice's real S3 GetObject, region by region", s3_flips)
+        )
 
     def revocation(self) -> None:
         """Step 2: delete the policy and the key; stale replicas keep allowing for a while."""
@@ -192,14 +248,26 @@ class Story:
             iam.delete_access_key(UserName="demo-alice", AccessKeyId=key_id), "DeleteAccessKey"
         )
         acknowledged_at = self.c.since()
+        if self.c.alice_s3 is None:
+            raise RuntimeError("step 2 revokes what step 1 created")
+        s3_watcher, s3_flips = self._watch_s3(
+            self.c.alice_s3,
+            lambda answers: all(a != "OK" for a in answers.values()),
+            60 * self.scale + 15,
+        )
         flips = self._watch(
             Probe.of_key(key_id, "s3:GetObject", BUCKET_OBJECT),
             until="not-Allow",
             timeout=60 * self.scale + 15,
         )
+        s3_watcher.join()
         self.c.report.record_revocation(flips, revoked_at, acknowledged_at)
+        self.c.report.record_s3_revocation(s3_flips, acknowledged_at)
         self.console.print(
             _flip_table("step 2 — stale replicas still allow after the revoke", flips)
+        )
+        self.console.print(
+            _flip_table("step 2 — alice's real S3 GetObject after the revoke", s3_flips)
         )
 
     def outage(self) -> None:

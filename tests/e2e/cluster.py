@@ -123,16 +123,23 @@ class Cluster:
         """Every pid the cluster file names."""
         cluster = self.file
         pids = [r.pid for r in cluster.processes().values()] + [cluster.redis.pid]
+        if cluster.services is not None and cluster.services.embedded:
+            pids.append(cluster.services.pid)
         return [p for p in pids if p]
 
 
 @contextlib.contextmanager
 def running_cluster(
-    tmp: Path, *delays: str, regions: tuple[str, ...] = (), env: dict[str, str] | None = None
+    tmp: Path,
+    *delays: str,
+    regions: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    up_options: tuple[str, ...] = (),
 ) -> Iterator[Cluster]:
-    """Bring a cluster up for the block; whatever happens, leave no process behind."""
+    """Bring a cluster up for the block (``up_options``: more ``iam-planes up`` flags);
+    whatever happens, leave no process behind."""
     state_dir = tmp / "state"
-    options: list[str] = []
+    options: list[str] = list(up_options)
     for delay in delays:
         options += ["--delay", delay]
     if regions:

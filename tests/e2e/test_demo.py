@@ -43,7 +43,12 @@ def test_demo_tells_the_whole_story_and_cleans_up(tmp_path: Path) -> None:
     for az, seen in replicas.items():
         assert seen["in_order"] and seen["answers"][-1] == "Allow", (az, seen)
         assert seen["answers"][0] in ("InvalidClientTokenId", "ImplicitDeny"), (az, seen)
+    s3 = steps["1-propagation"]["s3_get_object"]
+    assert set(s3) == {"us-east-1", "eu-west-1", "ap-northeast-1"}
+    for region, seen in s3.items():  # alice's real GetObject through each region's gateway
+        assert seen["in_order"] and seen["answers"][-1] == "OK", (region, seen)
     assert max(steps["2-revocation"]["stale_allow_window_s"].values()) > 0
+    assert set(steps["2-revocation"]["s3_stale_ok_window_s"]) == set(s3)
     outage = steps["3-outage"]
     assert outage["failures"] == [] and outage["authorizations"] > 0
     assert outage["iam_write"] == "EndpointConnectionError"

@@ -1,0 +1,475 @@
+"""The gateway's aiohttp handler: recognize, authenticate, authorize, forward, answer.
+
+Every AWS service request a replica receives (but STS, served by the replica itself) comes
+here. It is authorized on *this* replica's state, so the region's propagation delay applies,
+by the same engine as ``/authorize``; IAM and Organizations calls go on to the control plane.
+A call the gateway cannot recognize or map is refused, never forwarded unauthorized.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+from collections.abc import Mapping
+from dataclasses import replace
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import unquote
+
+import structlog
+from aiohttp import web
+
+from awswire.errors import AuthFailure, AwsError
+from awswire.sigv4 import SignatureClaim, parse_signature
+from dataplane.authentication import HttpRequest, authenticate_http
+from dataplane.authorizer import Authorizer, environment_keys
+from dataplane.evaluation import CompiledPolicy, Decision
+from dataplane.gateway.actions import actions_for
+from dataplane.gateway.chunked import decode_chunked
+from dataplane.gateway.context import request_context
+from dataplane.gateway.errors import Refusal, denial, denial_reason, refusal_of
+from dataplane.gateway.forward import Backend, BackendUnavailable
+from dataplane.gateway.lambda_roles import check_execution_role
+from dataplane.gateway.owners import BucketOwners
+from dataplane.gateway.resource_policies import POLICY_WRITES, ResourcePolicies
+from dataplane.gateway.resources import Target, named_account, targets
+from dataplane.gateway.routing import ServiceCall, protocol_hint, route, signing_name_of
+from dataplane.gateway.s3_signing import s3_canonical_request
+from dataplane.replica import Replica
+from dataplane.sts.authorization_message import encode_authorization_message
+from dataplane.sts.callers import Caller
+from replication.policy import PolicyKind
+
+__all__ = ["CONTROL_PLANE_SERVICES", "MAX_GATEWAY_BODY_BYTES", "Gateway"]
+
+_log = structlog.get_logger("dataplane.gateway")
+
+#: a request body larger than this is refused with the service's own "too large" error
+MAX_GATEWAY_BODY_BYTES = 32 * 1024 * 1024
+CONTROL_PLANE_SERVICES = frozenset({"iam", "organizations"})
+#: services whose resource policies may grant anonymous callers ("Principal": "*"); an
+#: unsigned call to any other is MissingAuthenticationToken, as AWS answers it
+_ANONYMOUS = frozenset({"s3", "sqs", "sns"})
+_REQUEST_PREFIX = os.urandom(4).hex().upper()
+_numbers = itertools.count(1)
+_STREAMING = "STREAMING-"
+
+
+class _TooLarge(AwsError):
+    """The request body exceeds what the gateway accepts."""
+
+
+class Gateway:
+    """Authorizes AWS service calls on a replica's state and forwards the allowed ones."""
+
+    def __init__(
+        self,
+        replica: Replica,
+        authorizer: Authorizer,
+        backend: Backend,
+        owners: BucketOwners | None,
+        controlplane: Backend | None,
+    ) -> None:
+        self._replica = replica
+        self._authorizer = authorizer
+        self._backend = backend
+        self._owners = owners
+        self._controlplane = controlplane
+        self._region = replica.identity.region
+        self._policies = ResourcePolicies(backend, self._region)
+
+    async def close(self) -> None:
+        """Close the connection pools."""
+        await self._backend.close()
+        if self._controlplane is not None:
+            await self._controlplane.close()
+
+    async def handle(self, request: web.Request, body: bytes | None = None) -> web.StreamResponse:
+        """Answer one AWS service request (any path, any method); ``body`` when it was
+        already read."""
+        request_id = f"{_REQUEST_PREFIX}{next(_numbers):012X}"
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        raw_query = request.rel_url.raw_query_string
+        signing = signing_name_of(headers, raw_query)
+        if signing in CONTROL_PLANE_SERVICES:
+            return await self._to_controlplane(request)
+        service_hint = protocol_hint(signing, headers)
+        try:
+            if body is None:
+                body = await _read_body(request)
+            call = route(
+                signing,
+                request.method,
+                request.rel_url.raw_path,
+                dict(request.query.items()),
+                headers,
+                body,
+            )
+            service_hint = (call.service, call.protocol)
+            return await self._authorized(request, call, body, request_id)
+        except AwsError as error:
+            return _refused(error, service_hint, request_id, headers, self._region)
+        except Exception:  # a bug: the service's own internal error, never a traceback
+            _log.exception("gateway_failed", service=service_hint[0], path=request.path)
+            failure = AwsError("InternalError", "We encountered an internal error.", 500, False)
+            return _response(refusal_of(failure, *service_hint, request_id))
+
+    async def _authorized(
+        self, request: web.Request, call: ServiceCall, body: bytes, request_id: str
+    ) -> web.StreamResponse:
+        actions = actions_for(call)
+        state = self._replica.state
+        authorizer = self._authorizer
+        now = authorizer.clock()
+        caller: Caller | None = None
+        claim: SignatureClaim | None = None
+        try:
+            claim = parse_signature(
+                request.method,
+                request.rel_url.raw_path,
+                request.rel_url.raw_query_string,
+                request.headers,
+            )
+        except AuthFailure as failure:
+            if failure.code != "MissingAuthenticationToken" or call.service not in _ANONYMOUS:
+                raise
+            if _signed_with_sigv2(request):
+                raise AwsError(
+                    "InvalidRequest",
+                    "The authorization mechanism you have provided is not supported. "
+                    "Please use AWS4-HMAC-SHA256.",
+                    400,
+                ) from None
+        if claim is not None:
+            _check_payload(call, claim, request, body)
+            http = HttpRequest(
+                request.method,
+                request.rel_url.raw_path,
+                request.rel_url.raw_query_string,
+                request.headers,
+                body,
+                canonical_request=_s3_canonical(request, body) if call.service == "s3" else None,
+            )
+            caller = authenticate_http(
+                state,
+                authorizer.token_keys,
+                http,
+                now,
+                call.signing_name,
+                self._region,
+                usage=authorizer.key_usage,
+                action=actions[0],
+            )
+        owner = await self._owner(call, caller, actions)
+        context = request_context(call)
+        source_ip = request.remote or "127.0.0.1"
+        asked = [(call, actions, owner)]
+        source = _copy_source(call)
+        if source is not None:  # a copy also reads its source, in the source's own account
+            source_actions = ("s3:GetObject",)
+            asked.append(
+                (source, source_actions, await self._owner(source, caller, source_actions))
+            )
+        for subject, subject_actions, subject_owner in asked:
+            compiled = await self._resource_policy(subject, subject_owner)
+            found = targets(
+                subject, subject_actions, self._region, caller.account if caller else subject_owner
+            )
+            for target in found:
+                decision = authorizer.decide(
+                    state,
+                    caller,
+                    target.action,
+                    target.resource,
+                    context,
+                    compiled,
+                    subject_owner,
+                    source_ip,
+                )
+                if not decision.allowed:
+                    return self._denied(call, caller, target, decision, context, request_id)
+        await check_execution_role(
+            call,
+            state,
+            authorizer.policies,
+            environment_keys(now, source_ip, self._region),
+            self._backend,
+            self._region,
+        )
+        return await self._forward(request, call, body, owner, caller, request_id)
+
+    def _denied(  # noqa: PLR0917 - the refused call and why
+        self,
+        call: ServiceCall,
+        caller: Caller | None,
+        target: Target,
+        decision: Decision,
+        context: dict[str, Any],
+        request_id: str,
+    ) -> web.Response:
+        principal = caller.arn if caller is not None else "anonymous"
+        _log.info(
+            "gateway_denied",
+            service=call.service,
+            operation=call.operation,
+            action=target.action,
+            resource=target.resource,
+            decided_by=decision.decided_by.value,
+            version=self._replica.state.version,
+        )
+        reason = denial_reason(decision, target.action)
+        error = denial(principal, target.action, target.resource, reason)
+        encoded = self._encoded(decision, principal, target.action, target.resource, context)
+        return _response(refusal_of(error, call.service, call.protocol, request_id, None, encoded))
+
+    async def _forward(  # noqa: PLR0917 - the call, and who it is for
+        self,
+        request: web.Request,
+        call: ServiceCall,
+        body: bytes,
+        owner: str,
+        caller: Caller | None,
+        request_id: str,
+    ) -> web.StreamResponse:
+        sent_headers = None
+        if call.service == "s3" and _is_chunked(request):
+            decoded = decode_chunked(body)
+            body, sent_headers = decoded.payload, _plain_headers(request, decoded.trailers)
+        try:
+            response = await self._backend.forward(
+                request, body, owner, request.rel_url.raw_path_qs, sent_headers
+            )
+        except BackendUnavailable as down:
+            _log.warning("services_backend_unavailable", error=str(down))
+            error = AwsError(
+                "ServiceUnavailable",
+                "The services backend is not answering; please try again.",
+                503,
+                sender_fault=False,
+            )
+            return _response(refusal_of(error, call.service, call.protocol, request_id))
+        if response.status < 300:
+            await self._after(call, owner, caller)
+        return response
+
+    async def _after(self, call: ServiceCall, owner: str, caller: Caller | None) -> None:
+        """Record what an allowed, successful call changed: bucket owners, resource policies."""
+        if call.operation in POLICY_WRITES:
+            self._policies.forget(call, owner)
+        bucket = call.params.get("Bucket")
+        if self._owners is None or call.service != "s3" or not isinstance(bucket, str):
+            return
+        if call.operation == "CreateBucket" and caller is not None:
+            await self._owners.created(bucket, caller.account)
+        elif call.operation == "DeleteBucket":
+            await self._owners.deleted(bucket)
+
+    async def _owner(
+        self, call: ServiceCall, caller: Caller | None, actions: tuple[str, ...]
+    ) -> str:
+        """The account that owns the resource the call acts on."""
+        named = named_account(call, actions)
+        if named is not None:
+            return named
+        bucket = call.params.get("Bucket")
+        if (
+            call.service == "s3"
+            and isinstance(bucket, str)
+            and call.operation != "CreateBucket"
+            and self._owners is not None
+        ):
+            found = await self._owners.owner(bucket)
+            if found is not None:
+                return found
+        if caller is not None:
+            return caller.account
+        raise AwsError("AccessDenied", "Access Denied", 403)
+
+    async def _resource_policy(self, call: ServiceCall, owner: str) -> CompiledPolicy | None:
+        try:
+            document = await self._policies.policy(call, owner)
+        except BackendUnavailable:
+            raise AwsError(
+                "ServiceUnavailable",
+                "The services backend is not answering; please try again.",
+                503,
+                sender_fault=False,
+            ) from None
+        if document is None:
+            return None
+        try:
+            return self._authorizer.policies.document(document, PolicyKind.RESOURCE, "resource")
+        except AwsError:
+            _log.warning("resource_policy_unreadable", service=call.service)
+            return None
+
+    def _encoded(
+        self,
+        decision: Decision,
+        principal: str,
+        action: str,
+        resource: str,
+        context: dict[str, Any],
+    ) -> str | None:
+        keys = self._authorizer.token_keys
+        if keys is None:
+            return None
+        answer = {**decision.to_dict(), "principal": principal}
+        asked = SimpleNamespace(action=action, resource=resource, context=context)
+        account = principal.split(":")[4] if principal.count(":") >= 5 else None
+        return encode_authorization_message(keys, answer, asked, account)
+
+    async def _to_controlplane(self, request: web.Request) -> web.StreamResponse:
+        """IAM and Organizations: the control plane answers; while it is down the caller gets
+        a connection error, as IAM's writes do."""
+        body = await request.read()
+        if self._controlplane is not None:
+            try:
+                return await self._controlplane.forward(
+                    request, body, "", request.rel_url.raw_path_qs
+                )
+            except BackendUnavailable:
+                pass
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=503)
+
+
+#: headers that describe an aws-chunked body, not the object it carries
+_CHUNKED_HEADERS = frozenset({"x-amz-decoded-content-length", "x-amz-trailer", "content-encoding"})
+
+
+def _is_chunked(request: web.Request) -> bool:
+    declared = request.headers.get("x-amz-content-sha256", "")
+    encoding = request.headers.get("content-encoding", "")
+    return declared.startswith(_STREAMING) or "aws-chunked" in encoding
+
+
+def _plain_headers(request: web.Request, trailers: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The request's headers for the decoded object: its checksum trailers become headers."""
+    headers = [
+        (name, value)
+        for name, value in request.headers.items()
+        if name.lower() not in _CHUNKED_HEADERS and name.lower() != "x-amz-content-sha256"
+    ]
+    encoding = [
+        e.strip()
+        for e in request.headers.get("content-encoding", "").split(",")
+        if e.strip() and e.strip() != "aws-chunked"
+    ]
+    if encoding:
+        headers.append(("Content-Encoding", ",".join(encoding)))
+    headers.append(("x-amz-content-sha256", "UNSIGNED-PAYLOAD"))
+    headers.extend((name, value) for name, value in trailers.items())
+    return headers
+
+
+def _copy_source(call: ServiceCall) -> ServiceCall | None:
+    """The object a CopyObject/UploadPartCopy reads (``x-amz-copy-source: bucket/key``), as a
+    GetObject call of its own, or None."""
+    header = call.headers.get("x-amz-copy-source")
+    if call.service != "s3" or not header:
+        return None
+    path = unquote(header.split("?", 1)[0]).lstrip("/")
+    bucket, _, key = path.partition("/")
+    if not bucket or not key:
+        raise AwsError("InvalidArgument", "Invalid copy source object key", 400)
+    return replace(call, operation="GetObject", params={"Bucket": bucket, "Key": key})
+
+
+def _signed_with_sigv2(request: web.Request) -> bool:
+    """Signature Version 2 (``AWS key:signature`` or ``AWSAccessKeyId=``...``Signature=``)."""
+    authorization = request.headers.get("Authorization", "")
+    query = request.query
+    return authorization.startswith("AWS ") or ("AWSAccessKeyId" in query and "Signature" in query)
+
+
+def _s3_canonical(request: web.Request, body: bytes) -> Any:
+    headers = {name.lower(): value for name, value in request.headers.items()}
+
+    def build(claim: SignatureClaim) -> str:
+        return s3_canonical_request(
+            claim,
+            request.method,
+            request.rel_url.raw_path,
+            request.rel_url.raw_query_string,
+            headers,
+            hashlib.sha256(body).hexdigest(),
+        )
+
+    return build
+
+
+def _check_payload(
+    call: ServiceCall, claim: SignatureClaim, request: web.Request, body: bytes
+) -> None:
+    """S3: a declared body hash must be the body's (AWS's XAmzContentSHA256Mismatch)."""
+    if call.service != "s3" or claim.presigned:
+        return
+    declared = request.headers.get("x-amz-content-sha256")
+    if declared is None or declared == "UNSIGNED-PAYLOAD" or declared.startswith(_STREAMING):
+        return
+    if declared != hashlib.sha256(body).hexdigest():
+        raise AwsError(
+            "XAmzContentSHA256Mismatch",
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            400,
+        )
+
+
+async def _read_body(request: web.Request) -> bytes:
+    declared = request.content_length
+    if declared is not None and declared > MAX_GATEWAY_BODY_BYTES:
+        raise _TooLarge(
+            "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400
+        )
+    chunks = []
+    size = 0
+    async for chunk in request.content.iter_chunked(256 * 1024):
+        size += len(chunk)
+        if size > MAX_GATEWAY_BODY_BYTES:
+            raise _TooLarge(
+                "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+_WRONG_REGION = "Credential should be scoped to a valid region, not '"
+
+
+def _refused(
+    error: AwsError,
+    hint: tuple[str, str],
+    request_id: str,
+    headers: Mapping[str, str],
+    region: str,
+) -> web.Response:
+    service, protocol = hint
+    if isinstance(error, _TooLarge) and protocol != "rest-xml":
+        error = AwsError("RequestEntityTooLarge", "Request body is too large.", 413)
+    if protocol == "rest-xml" and error.message.startswith(_WRONG_REGION):
+        claimed = error.message[len(_WRONG_REGION) :].split("'", 1)[0]
+        error = AwsError(  # S3 names both regions, so the SDK can redirect
+            "AuthorizationHeaderMalformed",
+            f"The authorization header is malformed; the region '{claimed}' is wrong; "
+            f"expecting '{region}'",
+            400,
+        )
+    key_id = None
+    if error.code == "InvalidClientTokenId":
+        credential = headers.get("authorization", "")
+        start = credential.find("Credential=")
+        key_id = credential[start + 11 :].split("/", 1)[0] if start >= 0 else None
+    _log.info("gateway_refused", service=service, code=error.code, status=error.http_status)
+    return _response(refusal_of(error, service, protocol, request_id, key_id))
+
+
+def _response(refusal: Refusal) -> web.Response:
+    response = web.Response(
+        status=refusal.status, body=refusal.body, content_type=refusal.content_type
+    )
+    for name, value in refusal.headers:
+        response.headers[name] = value
+    return response
