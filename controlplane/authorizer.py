@@ -9,7 +9,7 @@ created a moment ago may not have reached us-east-1 yet, and is refused: that is
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -17,6 +17,7 @@ import orjson
 from aiohttp import web
 
 from awswire.errors import AwsError
+from awswire.server_timing import SERVER_TIMING, parse_server_timing
 
 __all__ = ["AuthorizationAnswer", "DataPlaneAuthorizer"]
 
@@ -31,6 +32,8 @@ class AuthorizationAnswer:
     decision: str
     decided_by: str
     version: int
+    #: the data plane's own stages (seconds by name: ``sigv4``, ``policy``) of this answer
+    reported: dict[str, float] = field(default_factory=dict)
 
 
 def _unavailable() -> AwsError:
@@ -109,6 +112,7 @@ class DataPlaneAuthorizer:
         try:
             async with self._client().post(self._url, data=orjson.dumps(query)) as response:
                 answer: dict[str, Any] = orjson.loads(await response.read())
+                timing = response.headers.get(SERVER_TIMING)
         except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError):
             raise _unavailable() from None
         if "error" in answer:
@@ -119,4 +123,5 @@ class DataPlaneAuthorizer:
             decision=answer["decision"],
             decided_by=answer["decided_by"],
             version=answer["version"],
+            reported=parse_server_timing(timing) if timing else {},
         )

@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from awswire.errors import service_failure
 from controlplane.iam.operation import Caller, Operation, Outcome, Params
+from controlplane.stages import current_stages
 from replication.events import ChangeEvent
 from replication.log import AppendConflictError, RedisChangeLog
 from replication.state import IamState, apply, empty_state
@@ -63,10 +64,16 @@ class Writer:
         The second member is the version the answer reflects: the new event's version for a
         write, the projection's version for a read.
         """
+        times = current_stages()
         if not operation.writes:
             state = self.state
-            return operation.handler(state, params, caller, self._now()), state.version
+            outcome = operation.handler(state, params, caller, self._now())
+            if times is not None:
+                times.lap("handler")
+            return outcome, state.version
         async with self._lock:
+            if times is not None:
+                times.lap("queue")
             for _attempt in range(3):
                 try:
                     if self._stale:
@@ -84,8 +91,11 @@ class Writer:
     async def _write(
         self, operation: Operation, params: Params, caller: Caller
     ) -> tuple[Outcome, int]:
+        times = current_stages()
         now = self._now()
         outcome = operation.handler(self.state, params, caller, now)
+        if times is not None:
+            times.lap("handler")
         if outcome.change is None:
             return outcome, self.state.version
         event = ChangeEvent(
@@ -96,11 +106,17 @@ class Writer:
             action=operation.name,
             payload=outcome.change.payload,
         )
+        if times is not None:
+            times.lap("encode")
         started = time.perf_counter()
         await self._log.append(event)
         if self._on_append is not None:
             self._on_append(event.kind, time.perf_counter() - started)
+        if times is not None:
+            times.lap("append")
         self.state = apply(self.state, event)
+        if times is not None:
+            times.lap("apply")
         _log.info("change_committed", version=event.version, kind=event.kind, action=event.action)
         return outcome, event.version
 

@@ -19,7 +19,8 @@ from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
 from awswire.errors import AwsError
-from dataplane.authorizer import Authorizer
+from awswire.server_timing import SERVER_TIMING, format_server_timing
+from dataplane.authorizer import AuthorizationTiming, Authorizer
 from dataplane.inline_evaluation import evaluate_handler
 from dataplane.queries import AuthorizeQuery, ReplicaState
 from dataplane.replica import Replica, ReplicaStatus, StaleReplicaError
@@ -109,7 +110,9 @@ async def authorize(request: web.Request) -> web.Response:
             raise AwsError("ValidationError", f"A batch holds at most {MAX_BATCH} queries.", 400)
         return _json(await authorizer.answer_batch(_parse_batch(raw), source_ip))
     query = _parse_query(raw)
-    answer = await authorizer.answer(query, source_ip)
+    # a forwarded signed request is the control plane's hop: tell it where our part went
+    timing = AuthorizationTiming() if query.signed_request is not None else None
+    answer = await authorizer.answer(query, source_ip, timing)
     keys = authorizer.token_keys
     if answer["decision"] != "Allow" and keys is not None:  # as AWS services encode denials
         arn = str(answer["principal"])
@@ -117,7 +120,12 @@ async def authorize(request: web.Request) -> web.Response:
         answer["encoded_authorization_message"] = encode_authorization_message(
             keys, answer, query, account
         )
-    return _json(answer)
+    response = _json(answer)
+    if timing is not None:
+        response.headers[SERVER_TIMING] = format_server_timing(
+            (("sigv4", timing.caller), ("policy", timing.policy))
+        )
+    return response
 
 
 async def state(request: web.Request) -> web.Response:
