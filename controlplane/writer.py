@@ -168,6 +168,8 @@ class Writer:
         """Append every queued event, run after run, until the queue is empty."""
         try:
             while self._queued:
+                # one turn of the loop first: writes whose requests are already read join
+                await asyncio.sleep(0)
                 run = self._queued[:MAX_RUN]
                 del self._queued[: len(run)]
                 started = time.perf_counter()
@@ -183,6 +185,10 @@ class Writer:
                     self._fail(run, RedisError(f"append interrupted: {type(error).__name__}"))
                     raise
                 self._durable(run, time.perf_counter() - started)
+        except BaseException:  # cancelled between runs: nothing queued may wait forever
+            if self._queued:
+                self._fail([], RedisError("the writer stopped"))
+            raise
         finally:
             self._flusher = None
 
