@@ -13,6 +13,10 @@ Then writes per second from 8 concurrent clients (threads, each with its own bot
 CreateUser with fresh names), on both.
 
 The moto server is a subprocess on loopback (``python -m moto.server``), stopped at the end.
+It closes the connection after every answer (werkzeug's server does not keep connections
+alive), so its clients close their sockets with an immediate reset: otherwise each call would
+leave a port in TIME_WAIT, thousands per run, and other processes on the machine would find
+no free block of ports for a minute.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import contextlib
 import dataclasses
 import json
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -54,6 +59,9 @@ CONCURRENT_CLIENTS = 8
 LISTED_USERS = 100
 _LIST_PATH = "/anchor-listed/"
 _REGION = "us-east-1"
+_MOTO_KEY = "AKIAANCHORANCHOR0001"
+# SO_LINGER on, 0 s: close() resets the connection, leaving no TIME_WAIT behind
+_LINGER_ZERO = (socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 _CONFIG = Config(
     retries={"max_attempts": 1, "mode": "standard"},
     connect_timeout=2,
@@ -151,8 +159,10 @@ def moto_server(timeout: float = 30) -> Iterator[str]:
             process.wait(10)
 
 
-def _client(service: str, endpoint: str, key: str, secret: str) -> Any:
-    return boto3.client(
+def _client(
+    service: str, endpoint: str, key: str, secret: str, *, reset_on_close: bool = False
+) -> Any:
+    client = boto3.client(
         service,
         endpoint_url=endpoint,
         region_name=_REGION,
@@ -160,6 +170,9 @@ def _client(service: str, endpoint: str, key: str, secret: str) -> Any:
         aws_secret_access_key=secret,
         config=_CONFIG,
     )
+    if reset_on_close:  # botocore has no public socket options: its session's own list
+        client._endpoint.http_session._socket_options.append(_LINGER_ZERO)
+    return client
 
 
 def _endpoints(context: Context, moto_url: str) -> tuple[_Endpoint, _Endpoint]:
@@ -173,8 +186,8 @@ def _endpoints(context: Context, moto_url: str) -> tuple[_Endpoint, _Endpoint]:
     )
     moto = _Endpoint(
         "moto",
-        lambda: _client("iam", moto_url, "AKIAANCHORANCHOR0001", "anchor-secret"),
-        lambda: _client("sts", moto_url, "AKIAANCHORANCHOR0001", "anchor-secret"),
+        lambda: _client("iam", moto_url, _MOTO_KEY, "anchor-secret", reset_on_close=True),
+        lambda: _client("sts", moto_url, _MOTO_KEY, "anchor-secret", reset_on_close=True),
     )
     return planes, moto
 
