@@ -35,6 +35,7 @@ from bench.harness import Benchmark, Context, Sizes, run_benchmark
 from bench.http_authorize import BATCH_FIGURES, SINGLE_FIGURES, measure_batch, measure_single
 from bench.idle import IDLE_FIGURES, measure_idle
 from bench.machine import load_average, machine_info
+from bench.moto_anchor import ANCHOR_FIGURES, anchor_table, measure_anchor
 from bench.propagation import PROPAGATION_FIGURES, measure_propagation
 from bench.sts import STS_FIGURES, measure_sts
 
@@ -44,6 +45,7 @@ BENCHMARKS = (
     Benchmark("bootstrap", BOOTSTRAP_FIGURES, measure_bootstrap),
     Benchmark("sts", STS_FIGURES, measure_sts),
     Benchmark("writes", WRITE_FIGURES, measure_writes),
+    Benchmark("anchor", ANCHOR_FIGURES, measure_anchor),
     Benchmark("propagation", PROPAGATION_FIGURES, measure_propagation),
     Benchmark("http", SINGLE_FIGURES, measure_single),
     Benchmark("batch", BATCH_FIGURES, measure_batch),
@@ -163,6 +165,9 @@ def main() -> None:
         f" {machine['load_average_at_start'][0]} -> {document['load_average_at_end'][0]}"
     )
     console.print(render_table(figures, title))
+    side_by_side = anchor_table(figures)
+    if side_by_side is not None:
+        console.print(side_by_side)
     console.print(f"results written to {output}")
 
 

@@ -6,6 +6,10 @@ durable append, so the table shows how much of a write's latency the append is.
 The latency is the whole boto3 call as a user sees it (SigV4 signing, HTTP, the control plane
 authorizing the caller through the us-east-1 data plane, the durable compare-and-append, the
 answer parsed). Median of each run's p50, over the repeated runs.
+
+Where a CreateUser's time goes inside the control plane is read from each answer's
+``Server-Timing`` header (``controlplane.stages``): the p50 of every stage is a figure of its
+own, so a regression names the stage that grew.
 """
 
 from __future__ import annotations
@@ -17,12 +21,26 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from awswire.server_timing import parse_server_timing
 from bench.figures import Figure, Target, median, percentile
 from bench.harness import Context
+from controlplane.stages import STAGES
 
-__all__ = ["WRITE_FIGURES", "measure_writes"]
+__all__ = ["STAGE_FIGURES", "WRITE_FIGURES", "measure_writes"]
 
-WRITE_FIGURES = (
+#: the stages of a CreateUser, as the control plane reports them, then their sum
+STAGE_NAMES = (*STAGES, "total")
+STAGE_FIGURES = tuple(
+    Figure(
+        f"write_create_user_stage_{stage}_p50_ms",
+        f"  CreateUser inside the control plane, stage {stage}, p50",
+        "ms",
+        None,
+    )
+    for stage in STAGE_NAMES
+)
+
+_BASE_FIGURES = (
     Figure(
         "write_create_user_p50_ms",
         "control-plane write through boto3: CreateUser, sequential, p50",
@@ -54,6 +72,7 @@ WRITE_FIGURES = (
         Target("<=", 5),
     ),
 )
+WRITE_FIGURES = (*_BASE_FIGURES, *STAGE_FIGURES)
 
 _POLICY = json.dumps(
     {
@@ -63,13 +82,35 @@ _POLICY = json.dumps(
 )
 
 
-def _timed(calls: list[Callable[[], Any]]) -> list[float]:
+def _timed(
+    calls: list[Callable[[], Any]], stages: dict[str, list[float]] | None = None
+) -> list[float]:
+    """Each call's latency (ms); with ``stages``, each answer's Server-Timing (ms by stage)
+    is appended to it."""
     latencies = []
     for call in calls:
         start = time.perf_counter()
-        call()
+        response = call()
         latencies.append((time.perf_counter() - start) * 1000)
+        if stages is not None:
+            timing = response["ResponseMetadata"]["HTTPHeaders"].get("server-timing", "")
+            for stage, seconds in parse_server_timing(timing).items():
+                stages.setdefault(stage, []).append(seconds * 1000)
     return latencies
+
+
+def _stage_figures(runs: list[dict[str, Any]]) -> list[Figure]:
+    """Each stage's p50 (median over the runs); a stage no answer reported is not measured."""
+    figures = []
+    for template, stage in zip(STAGE_FIGURES, STAGE_NAMES, strict=True):
+        values = [run["stages"][stage] for run in runs if stage in run["stages"]]
+        if values:
+            figures.append(dataclasses.replace(template, value=round(median(values), 4)))
+        else:
+            figures.append(
+                dataclasses.replace(template, not_measured="no answer reported this stage")
+            )
+    return figures
 
 
 def measure_writes(context: Context) -> list[Figure]:
@@ -81,7 +122,7 @@ def measure_writes(context: Context) -> list[Figure]:
     """
     single = _measure(context.cluster.iam(), context, "single")
     replicated = _measure(context.replicated_cluster.iam(), context, "replicated")
-    create, put, get, create_replicated, put_replicated = WRITE_FIGURES
+    create, put, get, create_replicated, put_replicated = _BASE_FIGURES
     return [
         dataclasses.replace(
             create, value=median([r["CreateUser"]["p50_ms"] for r in single]),
@@ -97,10 +138,11 @@ def measure_writes(context: Context) -> list[Figure]:
         dataclasses.replace(
             put_replicated, value=median([r["PutUserPolicy"]["p50_ms"] for r in replicated])
         ),
+        *_stage_figures([r["CreateUser"] for r in single]),
     ]  # fmt: skip
 
 
-def _measure(iam: Any, context: Context, label: str) -> list[dict[str, dict[str, float]]]:
+def _measure(iam: Any, context: Context, label: str) -> list[dict[str, dict[str, Any]]]:
     """Repeated runs of sequential CreateUser, PutUserPolicy and GetUser on one cluster."""
     count = context.sizes.sequential_writes
     iam.create_user(UserName=f"bench-writes-warmup-{label}")
@@ -108,17 +150,22 @@ def _measure(iam: Any, context: Context, label: str) -> list[dict[str, dict[str,
         iam.put_user_policy(
             UserName=f"bench-writes-warmup-{label}", PolicyName=f"w{index}", PolicyDocument=_POLICY
         )
-    runs: list[dict[str, dict[str, float]]] = []
+    runs: list[dict[str, dict[str, Any]]] = []
     for run in range(context.sizes.repeats):
         names = [f"bench-writes-{label}-{run}-{i}" for i in range(count)]
-        creates = _timed([partial(iam.create_user, UserName=n) for n in names])
+        stages: dict[str, list[float]] = {}
+        creates = _timed([partial(iam.create_user, UserName=n) for n in names], stages)
         puts = _timed(
             [partial(iam.put_user_policy, UserName=n, PolicyName="p", PolicyDocument=_POLICY)
              for n in names]
         )  # fmt: skip
         gets = _timed([partial(iam.get_user, UserName=n) for n in names])
+        create_stats: dict[str, Any] = _stats(creates)
+        create_stats["stages"] = {
+            stage: round(percentile(values, 0.5), 4) for stage, values in stages.items()
+        }
         runs.append(
-            {"CreateUser": _stats(creates), "PutUserPolicy": _stats(puts), "GetUser": _stats(gets)}
+            {"CreateUser": create_stats, "PutUserPolicy": _stats(puts), "GetUser": _stats(gets)}
         )
     return runs
 

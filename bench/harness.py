@@ -32,6 +32,7 @@ class Sizes:
     propagation_rate: float
     propagation_duration_s: float
     sequential_writes: int
+    concurrent_writes_s: float
     bootstrap_entities: int
     bootstrap_repeats: int
     idle_seconds: float
@@ -48,6 +49,7 @@ class Sizes:
             propagation_rate=200.0,
             propagation_duration_s=10.0,
             sequential_writes=200,
+            concurrent_writes_s=5.0,
             bootstrap_entities=100_000,
             bootstrap_repeats=3,
             idle_seconds=10.0,
@@ -65,6 +67,7 @@ class Sizes:
             propagation_rate=100.0,
             propagation_duration_s=1.5,
             sequential_writes=15,
+            concurrent_writes_s=1.0,
             bootstrap_entities=2_000,
             bootstrap_repeats=1,
             idle_seconds=1.5,

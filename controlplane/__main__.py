@@ -49,7 +49,7 @@ async def _serve(args: argparse.Namespace) -> None:
     await writer.catch_up()
     _log.info("projection_loaded", version=writer.state.version)
     authorizer = DataPlaneAuthorizer(args.authorizer)
-    iam = IamApi(writer, authorizer, CredentialUsage(log.client))
+    iam = IamApi(writer, authorizer, CredentialUsage(log.client), on_stages=metrics.observe_stages)
     app = build_app(writer, iam, OrganizationsApi(writer, authorizer))
     app.router.add_get("/metrics", metrics.page)
     app.middlewares.append(metrics.middleware())

@@ -4,23 +4,35 @@ Real IAM authorizes its own API calls with its data plane; so does this one. The
 forwards the caller's signature (the body by its hash) and the action and resource; the data
 plane verifies SigV4 against its replicated keys and evaluates the caller's policies. A key
 created a moment ago may not have reached us-east-1 yet, and is refused: that is faithful.
+
+Every IAM call makes this hop, so it goes over ``/authorize-stream``: kept-open WebSockets to
+the region's port, one query in flight on each, no HTTP request per query. A stream that broke
+while idle (its replica restarted) is replaced and the query asked again on the new one: an
+authorization changes nothing, so asking twice is harmless. A data plane without the stream
+is asked with a POST to ``/authorize``, as before.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import orjson
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from awswire.errors import AwsError
+from awswire.server_timing import SERVER_TIMING, parse_server_timing
 
 __all__ = ["AuthorizationAnswer", "DataPlaneAuthorizer"]
 
 _TIMEOUT = aiohttp.ClientTimeout(total=10, connect=2)
+_ANSWER_SECONDS = 10.0
+#: idle streams kept open (as many as authorizations were in flight at once, up to this)
+_IDLE_STREAMS = 32
+_MAX_ANSWER_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +43,8 @@ class AuthorizationAnswer:
     decision: str
     decided_by: str
     version: int
+    #: the data plane's own stages (seconds by name: ``sigv4``, ``policy``) of this answer
+    reported: dict[str, float] = field(default_factory=dict)
 
 
 def _unavailable() -> AwsError:
@@ -39,16 +53,27 @@ def _unavailable() -> AwsError:
     )
 
 
+class _StreamBrokenError(Exception):
+    """The stream closed or failed before answering (its replica went away)."""
+
+
 class DataPlaneAuthorizer:
     """Asks one data-plane endpoint (us-east-1's regional port) to authorize each call."""
 
     def __init__(self, endpoint: str) -> None:
         self._url = endpoint.rstrip("/") + "/authorize"
+        self._stream_url = endpoint.rstrip("/") + "/authorize-stream"
         self._evaluate_url = endpoint.rstrip("/") + "/evaluate"
         self._session: aiohttp.ClientSession | None = None
+        self._idle: list[aiohttp.ClientWebSocketResponse] = []
+        self._streams_refused = False
+        self._closing: set[asyncio.Task[bool]] = set()
 
     async def close(self) -> None:
-        """Close the keep-alive connections."""
+        """Close the streams and the keep-alive connections."""
+        idle, self._idle = self._idle, []
+        for stream in idle:
+            await stream.close()
         if self._session is not None:
             await self._session.close()
 
@@ -115,17 +140,87 @@ class DataPlaneAuthorizer:
                 **(context or {}),
             },
         }
-        try:
-            async with self._client().post(self._url, data=orjson.dumps(query)) as response:
-                answer: dict[str, Any] = orjson.loads(await response.read())
-        except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError):
-            raise _unavailable() from None
+        payload = orjson.dumps(query)
+        answer, status, reported = (
+            await self._post(payload) if self._streams_refused else await self._ask(payload)
+        )
         if "error" in answer:
             error = answer["error"]
-            raise AwsError(error["code"], error["message"], response.status)
+            raise AwsError(error["code"], error["message"], status)
         return AuthorizationAnswer(
             principal=answer["principal"],
             decision=answer["decision"],
             decided_by=answer["decided_by"],
             version=answer["version"],
+            reported=reported,
         )
+
+    async def _post(self, payload: bytes) -> tuple[dict[str, Any], int, dict[str, float]]:
+        """Ask ``/authorize`` with a POST: the answer, its HTTP status, the reported stages."""
+        try:
+            async with self._client().post(self._url, data=payload) as response:
+                answer: dict[str, Any] = orjson.loads(await response.read())
+                timing = response.headers.get(SERVER_TIMING)
+        except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError):
+            raise _unavailable() from None
+        return answer, response.status, parse_server_timing(timing) if timing else {}
+
+    async def _ask(self, payload: bytes) -> tuple[dict[str, Any], int, dict[str, float]]:
+        """Ask over a stream: an idle one (asked again on a new one if it turns out broken),
+        or a new one."""
+        while self._idle:
+            stream = self._idle.pop()
+            if stream.closed:
+                continue
+            try:
+                return await self._ask_on(stream, payload)
+            except _StreamBrokenError:
+                continue  # it died while idle: ask again, on another or a new stream
+        try:
+            stream = await self._client().ws_connect(
+                self._stream_url, autoping=True, max_msg_size=_MAX_ANSWER_BYTES
+            )
+        except aiohttp.WSServerHandshakeError as refused:
+            if refused.status == 404:  # a data plane without streams: POST from now on
+                self._streams_refused = True
+                return await self._post(payload)
+            raise _unavailable() from None
+        except (aiohttp.ClientError, TimeoutError):
+            raise _unavailable() from None
+        try:
+            return await self._ask_on(stream, payload)
+        except _StreamBrokenError:
+            raise _unavailable() from None
+
+    async def _ask_on(
+        self, stream: aiohttp.ClientWebSocketResponse, payload: bytes
+    ) -> tuple[dict[str, Any], int, dict[str, float]]:
+        """One query on ``stream``; the stream goes back to the idle ones once answered."""
+        try:
+            await stream.send_bytes(payload)
+            message = await stream.receive(timeout=_ANSWER_SECONDS)
+        except (aiohttp.ClientError, ConnectionError, RuntimeError) as broken:
+            await stream.close()
+            raise _StreamBrokenError from broken
+        except TimeoutError:  # the answer may still come: this stream is out of step now
+            await stream.close()
+            raise _unavailable() from None
+        except asyncio.CancelledError:  # likewise: close it, never hand it to the next query
+            closing = asyncio.get_running_loop().create_task(stream.close())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+            raise
+        if message.type != WSMsgType.BINARY:
+            await stream.close()
+            raise _StreamBrokenError
+        try:
+            answer: dict[str, Any] = orjson.loads(message.data)
+        except orjson.JSONDecodeError:
+            await stream.close()
+            raise _unavailable() from None
+        if len(self._idle) < _IDLE_STREAMS:
+            self._idle.append(stream)
+        else:
+            await stream.close()
+        reported: dict[str, float] = answer.pop("server_timing", None) or {}
+        return answer, int(answer.pop("status", 200)), reported

@@ -21,6 +21,7 @@ from prometheus_client import (
 )
 from redis.exceptions import RedisError
 
+from controlplane.stages import StageTimes
 from replication.entries import BadEntry
 from replication.log import STREAM_KEY, RedisChangeLog
 from replication.snapshot import latest_snapshots
@@ -29,6 +30,8 @@ from replication.state import IamState
 __all__ = ["ControlPlaneMetrics"]
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1)
+# a stage of one call takes from microseconds (apply) to a millisecond (the data-plane hop)
+_STAGE_BUCKETS = (0.00002, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.025, 0.1)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -77,6 +80,13 @@ class ControlPlaneMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.stages = Histogram(
+            "iam_planes_controlplane_stage_seconds",
+            "Time of each stage of an IAM call (controlplane.stages), writes and reads apart",
+            ["call", "stage"],
+            buckets=_STAGE_BUCKETS,
+            registry=self.registry,
+        )
         self.redis_up = Gauge(
             "iam_planes_redis_up", "1 when the log's Redis answered the last scrape",
             registry=self.registry,
@@ -85,6 +95,12 @@ class ControlPlaneMetrics:
     def observe_append(self, kind: str, seconds: float) -> None:
         """Record one durable append (the writer's hook)."""
         self.appends.labels(kind).observe(seconds)
+
+    def observe_stages(self, writes: bool, times: StageTimes) -> None:
+        """Record where one IAM call's time went (the API's hook)."""
+        call = "write" if writes else "read"
+        for stage, seconds in times.durations.items():
+            self.stages.labels(call, stage).observe(seconds)
 
     def middleware(self) -> Middleware:
         """Time every request under its HTTP status."""

@@ -9,6 +9,15 @@ If the log holds an entry that cannot be applied (``replication.entries``), the 
 stops at the version before it and every write is refused with ServiceFailure naming that
 entry, while reads keep answering from the projection. Each write, and a check every second,
 reads the log again, so writes resume by themselves once an operator repairs the entry.
+
+Group commit: concurrent writes share one append (and so one fsync). Handlers run one at a
+time against the *tip*, the durable projection plus the events accepted but not yet durable,
+so each event's version is the one after its predecessor's; the accepted events queue up and
+one flusher appends everything queued as one atomic run of consecutive versions
+(``append_many``) while the next writes queue behind it. A write is answered only when the run
+holding its event is durable; reads answer from the durable projection alone. If a run fails,
+every write in it and queued after it fails with it (those queued behind were validated
+against its events): the tip is dropped back to the durable projection.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import structlog
@@ -23,13 +33,14 @@ from redis.exceptions import RedisError
 
 from awswire.errors import AwsError, service_failure
 from controlplane.iam.operation import Caller, Operation, Outcome, Params
+from controlplane.stages import current_stages
 from replication.entries import BadEntry
 from replication.events import ChangeEvent
 from replication.log import AppendConflictError, PoisonedLogError, RedisChangeLog
 from replication.snapshot import latest_snapshots
 from replication.state import IamState, apply, empty_state
 
-__all__ = ["Writer", "halted_failure"]
+__all__ = ["MAX_RUN", "Writer", "halted_failure"]
 
 _log = structlog.get_logger("controlplane.writer")
 _HEAD_CHECK_SECONDS = 1.0
@@ -41,6 +52,25 @@ def halted_failure(bad: BadEntry) -> AwsError:
         "The request processing has failed because the change log entry at version "
         f"{bad.version} cannot be applied ({bad.reason.value}). Writes resume once an "
         "operator repairs it (iam-planes log repair)."
+    )
+
+
+#: the most events one append carries (bounds the script's arguments and one fsync's size)
+MAX_RUN = 128
+
+
+class _NotSentError(Exception):
+    """A run before this write's failed, so its event was never sent: run it again."""
+
+
+@dataclass(slots=True)
+class _Accepted:
+    """A write whose event is queued: the state after it, and whether it is durable yet."""
+
+    event: ChangeEvent
+    state: IamState
+    durable: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
 
@@ -60,6 +90,10 @@ class Writer:
         self._lock = asyncio.Lock()
         self._stale = True
         self.halted: BadEntry | None = None
+        # the durable projection plus every accepted event (None: nothing is pending)
+        self._tip: IamState | None = None
+        self._queued: list[_Accepted] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     async def catch_up(self) -> None:
         """Fold every log event newer than the projection, starting from the newest snapshot
@@ -114,6 +148,7 @@ class Writer:
                 if newest <= self.state.version and self.halted is None:
                     continue
                 async with self._lock:
+                    await self._drained()  # our own appends in flight are not news
                     await self.catch_up()
             except (RedisError, OSError) as error:
                 _log.warning("log_unavailable", error=type(error).__name__)
@@ -126,48 +161,128 @@ class Writer:
         The second member is the version the answer reflects: the new event's version for a
         write, the projection's version for a read.
         """
+        times = current_stages()
         if not operation.writes:
             state = self.state
-            return operation.handler(state, params, caller, self._now()), state.version
-        async with self._lock:
-            for _attempt in range(3):
-                try:
-                    if self._stale:
-                        await self.catch_up()
-                    if self.halted is not None:
-                        raise halted_failure(self.halted)
-                    return await self._write(operation, params, caller)
-                except AppendConflictError as conflict:
-                    _log.warning("append_conflict", head=conflict.head, wanted=conflict.attempted)
-                    self._stale = True
-                except (RedisError, OSError) as error:
-                    _log.error("log_unavailable", error=type(error).__name__)
-                    self._stale = True
-                    raise service_failure() from None
-            raise service_failure()
+            outcome = operation.handler(state, params, caller, self._now())
+            if times is not None:
+                times.lap("handler")
+            return outcome, state.version
+        for _attempt in range(3):
+            try:
+                return await self._write(operation, params, caller)
+            except AppendConflictError as conflict:
+                _log.warning("append_conflict", head=conflict.head, wanted=conflict.attempted)
+            except _NotSentError:
+                pass
+            except (RedisError, OSError) as error:
+                _log.error("log_unavailable", error=type(error).__name__)
+                raise service_failure() from None
+        raise service_failure()
 
     async def _write(
         self, operation: Operation, params: Params, caller: Caller
     ) -> tuple[Outcome, int]:
-        now = self._now()
-        outcome = operation.handler(self.state, params, caller, now)
-        if outcome.change is None:
-            return outcome, self.state.version
-        event = ChangeEvent(
-            version=self.state.version + 1,
-            committed_at=self._clock(),
-            kind=outcome.change.kind,
-            account=caller.account,
-            action=operation.name,
-            payload=outcome.change.payload,
-        )
-        started = time.perf_counter()
-        await self._log.append(event)
-        if self._on_append is not None:
-            self._on_append(event.kind, time.perf_counter() - started)
-        self.state = apply(self.state, event)
-        _log.info("change_committed", version=event.version, kind=event.kind, action=event.action)
-        return outcome, event.version
+        """Run the handler against the tip, queue its event, wait until the event is durable."""
+        times = current_stages()
+        async with self._lock:  # held across catch_up only: the rest never yields
+            if self._stale:
+                await self._drained()
+                await self.catch_up()
+            if self.halted is not None:
+                raise halted_failure(self.halted)
+            if times is not None:
+                times.lap("queue")
+            tip = self.state if self._tip is None else self._tip
+            outcome = operation.handler(tip, params, caller, self._now())
+            if times is not None:
+                times.lap("handler")
+            if outcome.change is None:
+                last = self._queued[-1] if self._queued else None
+                accepted = None
+            else:
+                event = ChangeEvent(
+                    version=tip.version + 1,
+                    committed_at=self._clock(),
+                    kind=outcome.change.kind,
+                    account=caller.account,
+                    action=operation.name,
+                    payload=outcome.change.payload,
+                )
+                if times is not None:
+                    times.lap("encode")
+                accepted = last = _Accepted(event, apply(tip, event))
+                self._tip = accepted.state
+                self._queued.append(accepted)
+                if times is not None:
+                    times.lap("apply")
+                if self._flusher is None:
+                    self._flusher = asyncio.create_task(self._flush())
+        if last is not None:  # the answer may rest on writes not yet durable: wait for them
+            await asyncio.shield(last.durable)
+        if times is not None:
+            times.lap("append")
+        if accepted is None:
+            return outcome, tip.version
+        return outcome, accepted.event.version
+
+    async def _drained(self) -> None:
+        """Wait until the flusher has nothing left to append."""
+        while self._flusher is not None:
+            await asyncio.shield(self._flusher)
+
+    async def _flush(self) -> None:
+        """Append every queued event, run after run, until the queue is empty."""
+        try:
+            while self._queued:
+                # one turn of the loop first: writes whose requests are already read join
+                await asyncio.sleep(0)
+                run = self._queued[:MAX_RUN]
+                del self._queued[: len(run)]
+                started = time.perf_counter()
+                try:
+                    if len(run) == 1:
+                        await self._log.append(run[0].event)
+                    else:
+                        await self._log.append_many([a.event for a in run])
+                except (AppendConflictError, RedisError, OSError) as error:
+                    self._fail(run, error)
+                    return
+                except BaseException as error:  # cancelled: the run's fate is unknown
+                    self._fail(run, RedisError(f"append interrupted: {type(error).__name__}"))
+                    raise
+                self._durable(run, time.perf_counter() - started)
+        except BaseException:  # cancelled between runs: nothing queued may wait forever
+            if self._queued:
+                self._fail([], RedisError("the writer stopped"))
+            raise
+        finally:
+            self._flusher = None
+
+    def _durable(self, run: list[_Accepted], seconds: float) -> None:
+        """The run is in the log: move the projection past it and answer its writes."""
+        self.state = run[-1].state
+        if not self._queued:
+            self._tip = None
+        for accepted in run:
+            event = accepted.event
+            if self._on_append is not None:
+                self._on_append(event.kind, seconds)
+            _log.info(
+                "change_committed", version=event.version, kind=event.kind, action=event.action
+            )
+            accepted.durable.set_result(None)
+
+    def _fail(self, run: list[_Accepted], error: Exception) -> None:
+        """The run's fate is unknown: rebuild from the log before the next write; fail the
+        run's writes with ``error`` and those queued behind it as never sent."""
+        self._stale = True
+        self._tip = None
+        behind, self._queued = self._queued, []
+        for accepted in run:
+            accepted.durable.set_exception(error)
+        for accepted in behind:
+            accepted.durable.set_exception(_NotSentError())
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)

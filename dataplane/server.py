@@ -3,6 +3,12 @@
 One aiohttp application serves two sockets: the replica's own port and the region's shared
 port (SO_REUSEPORT, so the kernel spreads the region's connections over its live replicas and
 losing one AZ never loses the region).
+
+``/authorize-stream`` is ``/authorize`` over a WebSocket, for the control plane, which
+authorizes every IAM call it serves: one query per binary message, one answer per message in
+the same order, with no HTTP request to parse or answer per query (about a quarter of the
+CPU of a POST on each side). An answer carries ``server_timing`` (seconds by stage) where a
+POST's carries the ``Server-Timing`` header, and an error ``{"error": ..., "status": N}``.
 """
 
 from __future__ import annotations
@@ -15,11 +21,12 @@ from typing import Any
 
 import orjson
 import structlog
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from pydantic import TypeAdapter, ValidationError
 
 from awswire.errors import AwsError
-from dataplane.authorizer import Authorizer
+from awswire.server_timing import SERVER_TIMING, format_server_timing
+from dataplane.authorizer import AuthorizationTiming, Authorizer
 from dataplane.gateway.edge import Gateway
 from dataplane.gateway.routing import signing_name_of
 from dataplane.inline_evaluation import evaluate_handler
@@ -37,6 +44,7 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH = 10_000
 REPLICA_KEY = web.AppKey("replica", Replica)
 AUTHORIZER_KEY = web.AppKey("authorizer", Authorizer)
+STREAMS_KEY: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("streams")
 _BATCH = TypeAdapter(list[AuthorizeQuery])
 # request ids: a random per-process prefix and a counter (unique, and far cheaper than uuid4)
 _REQUEST_PREFIX = os.urandom(6).hex()
@@ -101,6 +109,23 @@ async def _read_json(request: web.Request) -> Any:
         raise AwsError("MalformedQueryString", "The request body is not valid JSON.", 400) from None
 
 
+async def _answer_one(
+    authorizer: Authorizer, query: AuthorizeQuery, source_ip: str
+) -> tuple[dict[str, Any], AuthorizationTiming | None]:
+    """One query's answer and, for a forwarded signed request (the control plane's hop),
+    where the time went."""
+    timing = AuthorizationTiming() if query.signed_request is not None else None
+    answer = await authorizer.answer(query, source_ip, timing)
+    keys = authorizer.token_keys
+    if answer["decision"] != "Allow" and keys is not None:  # as AWS services encode denials
+        arn = str(answer["principal"])
+        account = arn.split(":")[4] if arn.startswith("arn:") and arn.count(":") >= 5 else None
+        answer["encoded_authorization_message"] = encode_authorization_message(
+            keys, answer, query, account
+        )
+    return answer, timing
+
+
 async def authorize(request: web.Request) -> web.Response:
     """Answer one query (a JSON object) or a batch (a JSON array of them)."""
     authorizer = request.app[AUTHORIZER_KEY]
@@ -110,16 +135,64 @@ async def authorize(request: web.Request) -> web.Response:
         if len(raw) > MAX_BATCH:
             raise AwsError("ValidationError", f"A batch holds at most {MAX_BATCH} queries.", 400)
         return _json(await authorizer.answer_batch(_parse_batch(raw), source_ip))
-    query = _parse_query(raw)
-    answer = await authorizer.answer(query, source_ip)
-    keys = authorizer.token_keys
-    if answer["decision"] != "Allow" and keys is not None:  # as AWS services encode denials
-        arn = str(answer["principal"])
-        account = arn.split(":")[4] if arn.startswith("arn:") and arn.count(":") >= 5 else None
-        answer["encoded_authorization_message"] = encode_authorization_message(
-            keys, answer, query, account
+    answer, timing = await _answer_one(authorizer, _parse_query(raw), source_ip)
+    response = _json(answer)
+    if timing is not None:
+        response.headers[SERVER_TIMING] = format_server_timing(
+            (("sigv4", timing.caller), ("policy", timing.policy))
         )
-    return _json(answer)
+    return response
+
+
+async def _stream_answer(authorizer: Authorizer, data: bytes, source_ip: str) -> dict[str, Any]:
+    """The answer to one ``/authorize-stream`` message; a failure is an error answer."""
+    try:
+        try:
+            raw = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise AwsError("MalformedQueryString", "The message is not valid JSON.", 400) from None
+        answer, timing = await _answer_one(authorizer, _parse_query(raw), source_ip)
+    except AwsError as error:
+        return {
+            "error": {"code": error.code, "message": error.message},
+            "status": error.http_status,
+        }
+    except StaleReplicaError as stale:
+        return {"error": {"code": "StaleReplica", "message": str(stale)}, "status": 503}
+    except Exception:
+        _log.exception("stream_query_failed")
+        message = "The request processing has failed."
+        return {"error": {"code": "InternalFailure", "message": message}, "status": 500}
+    if timing is not None:
+        answer["server_timing"] = {"sigv4": timing.caller, "policy": timing.policy}
+    return answer
+
+
+async def authorize_stream(request: web.Request) -> web.WebSocketResponse:
+    """``/authorize`` over a WebSocket: each binary message a query, answered in order."""
+    authorizer = request.app[AUTHORIZER_KEY]
+    source_ip = request.remote or "127.0.0.1"
+    stream = web.WebSocketResponse(max_msg_size=MAX_BODY_BYTES, autoping=True)
+    await stream.prepare(request)
+    streams = request.app[STREAMS_KEY]
+    streams.add(stream)
+    try:
+        async for message in stream:
+            if message.type != WSMsgType.BINARY:
+                await stream.close(message=b"binary messages only")
+                break
+            answer = await _stream_answer(authorizer, message.data, source_ip)
+            await stream.send_bytes(orjson.dumps(answer))
+    finally:
+        streams.discard(stream)
+    return stream
+
+
+async def _close_streams(app: web.Application) -> None:
+    """On shutdown, close the open streams (their handlers would otherwise hold it up)."""
+    streams = app[STREAMS_KEY]
+    for stream in list(streams):
+        await stream.close(message=b"shutting down")
 
 
 async def state(request: web.Request) -> web.Response:
@@ -255,13 +328,16 @@ def build_app(
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_errors_as_json])
     app[REPLICA_KEY] = replica
     app[AUTHORIZER_KEY] = authorizer
+    app[STREAMS_KEY] = set[web.WebSocketResponse]()
     app.on_startup.append(_tune_collector)
+    app.on_shutdown.append(_close_streams)
     sts = StsApi(
         replica, authorizer.token_keys, authorizer.policies, authorizer.clock, authorizer.key_usage
     )
     root = _sts_or_gateway(sts, gateway)
     app.router.add_route("*", "/", root)
     app.router.add_post("/authorize", authorize)
+    app.router.add_get("/authorize-stream", authorize_stream)
     app.router.add_post("/evaluate", evaluate_handler(replica))
     app.router.add_get("/state", state)
     app.router.add_get("/health", health)

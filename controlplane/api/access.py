@@ -13,6 +13,7 @@ from awswire.sigv4 import parse_signature
 from controlplane.authorizer import DataPlaneAuthorizer
 from controlplane.iam import Caller, Operation
 from controlplane.iam.operation import PassedRole
+from controlplane.stages import current_stages
 from controlplane.writer import Writer
 from replication.arns import root_arn
 from replication.ids import account_of_access_key
@@ -67,9 +68,14 @@ class CallerAccess:
         presumed = self.presumed_caller(claim.access_key_id)
         state = self._writer.state
         resource = operation.resource(state, params, presumed)
+        times = current_stages()
+        if times is not None:
+            times.lap("caller")
         answer = await self._authorizer.authorize(
             request, body, operation.iam_action, resource, operation.service
         )
+        if times is not None:
+            times.lap_reported("hop", answer.reported)
         if answer.decision != "Allow":
             raise _denied(answer.principal, operation.iam_action, resource, answer.decided_by)
         target = None if operation.target is None else operation.target(state, params, presumed)
@@ -77,6 +83,8 @@ class CallerAccess:
             answer = await self._authorizer.authorize(
                 request, body, operation.iam_action, target, operation.service
             )
+            if times is not None:
+                times.lap_reported("hop", answer.reported)
             if answer.decision != "Allow":
                 raise _denied(answer.principal, operation.iam_action, target, answer.decided_by)
         if operation.passed_role is not None:

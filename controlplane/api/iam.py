@@ -7,6 +7,7 @@ tags every answer with the log version it reflects (header ``x-iam-planes-versio
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from aiohttp import web
 
 from awswire.errors import AwsError
 from awswire.query import parse_query_request
+from awswire.server_timing import SERVER_TIMING
 from awswire.wire import WireResponse
 from awswire.xml import query_error_response, serialize_query_result
 from controlplane.api.access import CallerAccess
@@ -34,6 +36,7 @@ from controlplane.iam.simulation import (
     simulated_pairs,
     simulation_queries,
 )
+from controlplane.stages import StageTimes, timed_request
 from controlplane.writer import Writer
 
 __all__ = ["VERSION_HEADER", "IamApi"]
@@ -52,8 +55,12 @@ class IamApi:
         writer: Writer,
         authorizer: DataPlaneAuthorizer,
         credential_usage: CredentialUsage | None = None,
+        *,
+        on_stages: Callable[[bool, StageTimes], None] | None = None,
     ) -> None:
         self._writer = writer
+        # told every answered call's stage times, and whether the call was a write
+        self._on_stages = on_stages
         self._authorizer = authorizer
         # key uses and credential reports live in Redis beside the log (None: not served)
         self._credential_usage = credential_usage
@@ -63,36 +70,44 @@ class IamApi:
         """Answer one IAM Query request (POST form or GET query string)."""
         request_id = str(uuid.uuid4())
         structlog.contextvars.bind_contextvars(request_id=request_id)
-        try:
-            body = await request.read()
-            call = parse_query_request("iam", body, request.rel_url.raw_query_string)
-            operation = OPERATIONS.get(call.operation)
-            if operation is None:
-                raise AwsError(
-                    "NotImplemented", f"iam-planes does not implement {call.operation} yet.", 501
-                )
-            caller = await self._access.authorize(request, body, operation, call.params)
-            if call.operation in SIMULATIONS:
-                result, version = await self._simulate(call.operation, call.params, caller)
-            elif call.operation in _READ_AT_THE_EDGE and self._credential_usage is not None:
-                state = self._writer.state
-                result = await self._credential_usage.answer(
-                    call.operation, state, call.params, caller
-                )
-                version = state.version
-            else:
-                outcome, version = await self._writer.execute(operation, call.params, caller)
-                result = outcome.result
-            wire = serialize_query_result("iam", call.operation, result, request_id)
-            _log.info("iam_call", action=call.operation, version=version)
-            return _to_http(wire, version)
-        except AwsError as error:
-            _log.info("iam_error", code=error.code, status=error.http_status)
-            return _to_http(
-                query_error_response(error, request_id, "iam"), self._writer.state.version
-            )
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")
+        writes = False
+        with timed_request() as times:
+            try:
+                body = await request.read()
+                call = parse_query_request("iam", body, request.rel_url.raw_query_string)
+                operation = OPERATIONS.get(call.operation)
+                if operation is None:
+                    raise AwsError(
+                        "NotImplemented",
+                        f"iam-planes does not implement {call.operation} yet.",
+                        501,
+                    )
+                writes = operation.writes
+                times.lap("parse")
+                caller = await self._access.authorize(request, body, operation, call.params)
+                if call.operation in SIMULATIONS:
+                    result, version = await self._simulate(call.operation, call.params, caller)
+                elif call.operation in _READ_AT_THE_EDGE and self._credential_usage is not None:
+                    state = self._writer.state
+                    result = await self._credential_usage.answer(
+                        call.operation, state, call.params, caller
+                    )
+                    version = state.version
+                else:
+                    outcome, version = await self._writer.execute(operation, call.params, caller)
+                    result = outcome.result
+                wire = serialize_query_result("iam", call.operation, result, request_id)
+                _log.info("iam_call", action=call.operation, version=version)
+            except AwsError as error:
+                _log.info("iam_error", code=error.code, status=error.http_status)
+                wire = query_error_response(error, request_id, "iam")
+                version = self._writer.state.version
+            finally:
+                structlog.contextvars.unbind_contextvars("request_id")
+            times.lap("reply")
+            if self._on_stages is not None:
+                self._on_stages(writes, times)
+            return _to_http(wire, version, times.header())
 
     async def _simulate(
         self, action: str, params: dict[str, Any], caller: Caller
@@ -113,8 +128,8 @@ class IamApi:
         return evaluation_results(queries, answers, more)
 
 
-def _to_http(wire: WireResponse, version: int) -> web.Response:
-    headers = {**wire.headers, VERSION_HEADER: str(version)}
+def _to_http(wire: WireResponse, version: int, timing: str) -> web.Response:
+    headers = {**wire.headers, VERSION_HEADER: str(version), SERVER_TIMING: timing}
     content_type = headers.pop("Content-Type", "text/xml")
     return web.Response(
         status=wire.status, headers=headers, body=wire.body, content_type=content_type.split(";")[0]
