@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -30,6 +31,7 @@ __all__ = ["main"]
 
 DEFAULT_STATE_DIR = Path(".iam-planes")
 _console = Console()
+_errors = Console(stderr=True)
 
 
 def _state_dir(args: argparse.Namespace) -> Path:
@@ -186,6 +188,57 @@ def _evaluate(args: argparse.Namespace) -> int:
     return evaluate_command(args.file, args.explain)
 
 
+def _environment_for(args: argparse.Namespace) -> dict[str, str] | None:
+    from deploy.environment import credentials_as, environment, root_credentials
+
+    state_dir = _state_dir(args)
+    try:
+        cluster = load_cluster(state_dir)
+    except FileNotFoundError:
+        _errors.print("no cluster: run `iam-planes up`")
+        return None
+    if args.region not in cluster.regions:
+        _errors.print(f"error: no region {args.region} (up: {', '.join(cluster.regions)})")
+        return None
+    try:
+        key = credentials_as(
+            cluster, args.identity, args.region, root_credentials(cluster), state_dir=state_dir
+        )
+    except ValueError as error:
+        _errors.print(f"error: {error}")
+        return None
+    return environment(cluster, args.region, key)
+
+
+def _env(args: argparse.Namespace) -> int:
+    from deploy.environment import render
+
+    variables = _environment_for(args)
+    if variables is None:
+        return 2
+    print(render(variables, args.format))
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from deploy.environment import applied_to
+
+    command = args.command_line[1:] if args.command_line[:1] == ["--"] else args.command_line
+    if not command:
+        _errors.print("error: give the command after --: iam-planes run -- aws sts ...")
+        return 2
+    variables = _environment_for(args)
+    if variables is None:
+        return 2
+    try:
+        finished = subprocess.run(command, env=applied_to(os.environ, variables), check=False)
+    except FileNotFoundError:
+        _errors.print(f"error: no such command: {command[0]}")
+        return 127
+    # a command killed by a signal exits as a shell reports it: 128 + the signal's number
+    return finished.returncode if finished.returncode >= 0 else 128 - finished.returncode
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="iam-planes", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -256,6 +309,24 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", help="a JSON file, or - for standard input")
     evaluate.add_argument("--explain", action="store_true", help="print every stage as a table")
     evaluate.set_defaults(run=_evaluate)
+
+    def with_identity(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument("--region", default="us-east-1")
+        sub.add_argument(
+            "--as",
+            dest="identity",
+            default="root",
+            metavar="root|user/NAME|role/NAME",
+            help="whose credentials; a user or role is created (and applied) on first use",
+        )
+        return with_state_dir(sub)
+
+    env = with_identity(commands.add_parser("env", help="print the environment for SDKs/tools"))
+    env.add_argument("--format", choices=["sh", "fish", "json", "dotenv"], default="sh")
+    env.set_defaults(run=_env)
+    run = with_identity(commands.add_parser("run", help="run a command in that environment"))
+    run.add_argument("command_line", nargs=argparse.REMAINDER, metavar="-- CMD ...")
+    run.set_defaults(run=_run)
     return parser
 
 
