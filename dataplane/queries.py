@@ -94,3 +94,4 @@ class ReplicaState(_Strict):
     status: str
     entities: int
     last_applied_at: float | None
+    delay_seed: int

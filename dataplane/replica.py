@@ -8,7 +8,6 @@ flowing from the last state whatever happens to Redis or the control plane.
 from __future__ import annotations
 
 import asyncio
-import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from enum import StrEnum
 import structlog
 from redis.exceptions import RedisError
 
-from replication.delay import RegionDelays
+from replication.delay import RegionDelays, new_seed
 from replication.events import ChangeEvent
 from replication.log import ChangeLogReader
 from replication.state import IamState, apply, empty_state
@@ -52,13 +51,15 @@ class ReplicaStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Arrival:
-    """When one event was committed and when this replica applied it."""
+    """When one event was committed, the delay this replica drew for it, and when it applied it
+    (later than ``committed_at + delay_ms`` when an earlier event was held longer)."""
 
     version: int
     kind: str
     action: str
     committed_at: float
     applied_at: float
+    delay_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,7 @@ class Replica:
         log: ChangeLogReader,
         delays: RegionDelays,
         clock: Clock,
-        rng: random.Random | None = None,
+        seed: int | None = None,
     ) -> None:
         self.identity = identity
         self.delays = delays
@@ -104,8 +105,9 @@ class Replica:
         self.partitioned = False
         self._log = log
         self._clock = clock
-        self._rng = rng or random.Random()
-        self._pending: deque[tuple[float, ChangeEvent]] = deque()
+        #: delays are drawn from (seed, version, region, AZ): the same seed replays them
+        self.seed = new_seed() if seed is None else seed
+        self._pending: deque[tuple[float, ChangeEvent, int]] = deque()
         self.arrivals: deque[Arrival] = deque(maxlen=_ARRIVALS_KEPT)
         self._read_version = 0
         self._arrived = asyncio.Event()
@@ -198,12 +200,13 @@ class Replica:
         fresh = [e for e in events if e.version > self._read_version]
         if fresh and fresh[0].version != self._read_version + 1:
             raise LogTrimmedError(f"next event is {fresh[0].version}, have {self._read_version}")
+        region, az = self.identity.region, self.identity.az
         for event in fresh:
-            delay_ms = self.delays.spec_for(event.kind).draw(self._rng)
+            delay_ms = self.delays.spec_for(event.kind).draw(self.seed, event.version, region, az)
             due = event.committed_at + delay_ms / 1000
             if self._pending:  # never apply out of log order, whatever the jitter drew
                 due = max(due, self._pending[-1][0])
-            self._pending.append((due, event))
+            self._pending.append((due, event, delay_ms))
             self._read_version = event.version
         if events:
             self._arrived.set()
@@ -215,11 +218,11 @@ class Replica:
         state = self.state
         applied = 0
         while self._pending and self._pending[0][0] <= now:
-            _, event = self._pending.popleft()
+            _, event, delay_ms = self._pending.popleft()
             state = apply(state, event)
             applied += 1
             self.arrivals.append(
-                Arrival(event.version, event.kind, event.action, event.committed_at, now)
+                Arrival(event.version, event.kind, event.action, event.committed_at, now, delay_ms)
             )
         if applied:
             self.state = state

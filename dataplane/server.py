@@ -134,6 +134,7 @@ async def state(request: web.Request) -> web.Response:
         status=replica.status.value,
         entities=current.entity_count,
         last_applied_at=replica.last_applied_at,
+        delay_seed=replica.seed,
     )
     return _json(body.model_dump())
 
@@ -152,6 +153,7 @@ async def applied(request: web.Request) -> web.Response:
             "action": a.action,
             "committed_at": a.committed_at,
             "applied_at": a.applied_at,
+            "delay_ms": a.delay_ms,
         }
         for a in replica.arrivals
         if a.version > since

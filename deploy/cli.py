@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -68,6 +69,7 @@ def _up(args: argparse.Namespace) -> int:
             _delays(args.delay),
             load_profile(args.profile),
             args.topology,
+            delay_seed=args.seed,
         )
     except (ValueError, OSError) as error:
         _console.print(f"error: {error}")
@@ -79,7 +81,7 @@ def _up(args: argparse.Namespace) -> int:
         return 1
     _console.print(cluster_status(load_cluster(state_dir)).table)
     _console.print(
-        f"cluster is up; state in {state_dir}; "
+        f"cluster is up (delay seed {cluster.delay_seed}); state in {state_dir}; "
         f"`source {state_dir / 'aws' / 'env.sh'}` to use the AWS CLI"
     )
     if args.detach:
@@ -239,18 +241,49 @@ def _run(args: argparse.Namespace) -> int:
     return finished.returncode if finished.returncode >= 0 else 128 - finished.returncode
 
 
+def with_state_dir(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    sub.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR))
+    return sub
+
+
+def _with_identity(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    sub.add_argument("--region", default="us-east-1")
+    sub.add_argument(
+        "--as",
+        dest="identity",
+        default="root",
+        metavar="root|user/NAME|role/NAME",
+        help="whose credentials; a user or role is created (and applied) on first use",
+    )
+    return with_state_dir(sub)
+
+
+def _environment_commands(commands: Any) -> None:
+    """``env`` and ``run``."""
+    env = _with_identity(commands.add_parser("env", help="print the environment for SDKs/tools"))
+    env.add_argument("--format", choices=["sh", "fish", "json", "dotenv"], default="sh")
+    env.set_defaults(run=_env)
+    run = _with_identity(commands.add_parser("run", help="run a command in that environment"))
+    run.add_argument("command_line", nargs=argparse.REMAINDER, metavar="-- CMD ...")
+    run.set_defaults(run=_run)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="iam-planes", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def with_state_dir(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sub.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR))
-        return sub
-
     up = with_state_dir(commands.add_parser("up", help="start Redis, the control plane, replicas"))
     up.add_argument("--detach", action="store_true", help="return once everything is healthy")
     up.add_argument("--regions", nargs="+", help="regions (default: %(default)s)")
-    up.add_argument("--delay", action="append", metavar="REGION=MS[+-JITTER]")
+    up.add_argument(
+        "--delay",
+        action="append",
+        metavar="REGION=MS[+-JITTER] | REGION=P50~P99",
+        help="fixed, uniform (+-) or log-normal (median~p99) delay for every change kind",
+    )
+    up.add_argument(
+        "--seed", type=int, help="seed of the delay draws (default: random, shown by status)"
+    )
     up.add_argument(
         "--profile", default="instant", help="delay profile: instant, aws-like, or a JSON file"
     )
@@ -310,23 +343,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--explain", action="store_true", help="print every stage as a table")
     evaluate.set_defaults(run=_evaluate)
 
-    def with_identity(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sub.add_argument("--region", default="us-east-1")
-        sub.add_argument(
-            "--as",
-            dest="identity",
-            default="root",
-            metavar="root|user/NAME|role/NAME",
-            help="whose credentials; a user or role is created (and applied) on first use",
-        )
-        return with_state_dir(sub)
-
-    env = with_identity(commands.add_parser("env", help="print the environment for SDKs/tools"))
-    env.add_argument("--format", choices=["sh", "fish", "json", "dotenv"], default="sh")
-    env.set_defaults(run=_env)
-    run = with_identity(commands.add_parser("run", help="run a command in that environment"))
-    run.add_argument("command_line", nargs=argparse.REMAINDER, metavar="-- CMD ...")
-    run.set_defaults(run=_run)
+    _environment_commands(commands)
     return parser
 
 

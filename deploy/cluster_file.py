@@ -76,6 +76,8 @@ class ClusterFile(_Record):
     launcher_pid: int | None = None
     # topology "replicated": each region's own Redis, a REPLICAOF the primary (us-east-1)
     regional_redis: dict[str, RedisRecord] = Field(default_factory=dict)
+    #: the seed of every replica's delay draws (None: a cluster from before seeds)
+    delay_seed: int | None = None
 
     def redis_url_for(self, record: ProcessRecord) -> str:
         """The Redis URL a process reads from."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from replication.delay import PROFILES, DelayProfile, DelaySpec, RegionDelays
+from replication.delay import PROFILES, DelayProfile, DelaySpec, RegionDelays, new_seed
 
 __all__ = ["DEFAULT_BASE_PORT", "DEFAULT_REGIONS", "RegionSpec", "ReplicaSpec", "Topology"]
 
@@ -54,6 +54,8 @@ class Topology(_Settings):
     regions: tuple[RegionSpec, ...]
     # "single": one Redis for everything; "replicated": one per region, REPLICAOF us-east-1's
     redis_topology: str = "single"
+    #: every replica draws its delays from this seed: the same seed replays the same delays
+    delay_seed: int = Field(default=0, ge=0)
 
     @classmethod
     def build(
@@ -63,6 +65,8 @@ class Topology(_Settings):
         delays: dict[str, DelaySpec] | None = None,
         profile: DelayProfile = PROFILES["instant"],
         redis_topology: str = "single",
+        *,
+        delay_seed: int | None = None,
     ) -> Topology:
         """Lay out ports from ``base_port``: Redis, control plane, then ten ports per region.
 
@@ -97,6 +101,7 @@ class Topology(_Settings):
             controlplane_port=base_port + 1,
             regions=tuple(specs),
             redis_topology=redis_topology,
+            delay_seed=new_seed() if delay_seed is None else delay_seed,
         )
 
     def region(self, name: str) -> RegionSpec:
