@@ -110,6 +110,7 @@ class Replica:
         self._pending: deque[tuple[float, ChangeEvent, int]] = deque()
         self.arrivals: deque[Arrival] = deque(maxlen=_ARRIVALS_KEPT)
         self._read_version = 0
+        self._head: tuple[tuple[int, int], IamState] | None = None
         self._arrived = asyncio.Event()
         self._version_changed = asyncio.Condition()
 
@@ -120,6 +121,29 @@ class Replica:
         if not self._pending:
             return 0.0
         return max(0.0, (self._clock() - self._pending[0][1].committed_at) * 1000)
+
+    def pending(self) -> tuple[tuple[float, ChangeEvent], ...]:
+        """The events read from the log but not applied yet, with when each is due, in order."""
+        if not self._pending:
+            return ()
+        return tuple((due, event) for due, event, _ in self._pending)
+
+    def head_state(self) -> IamState:
+        """The state at the newest version read (``read_version``): the pending events folded
+        onto the current state at once, without waiting for their delays. Built once per
+        (state, read version)."""
+        state = self.state
+        if not self._pending:
+            return state
+        key = (id(state), self._read_version)
+        if self._head is not None and self._head[0] == key:
+            return self._head[1]
+        head = state
+        for _, event, _ in self._pending:
+            if event.version > head.version:
+                head = apply(head, event)
+        self._head = (key, head)
+        return head
 
     @property
     def read_version(self) -> int:

@@ -23,6 +23,7 @@ from dataplane.authorizer import Authorizer
 from dataplane.inline_evaluation import evaluate_handler
 from dataplane.queries import AuthorizeQuery, ReplicaState
 from dataplane.replica import Replica, ReplicaStatus, StaleReplicaError
+from dataplane.staleness import STALE_HEADER
 from dataplane.sts.api import StsApi
 from dataplane.sts.authorization_message import encode_authorization_message
 from dataplane.sts.instance_metadata import InstanceMetadata
@@ -109,7 +110,14 @@ async def authorize(request: web.Request) -> web.Response:
             raise AwsError("ValidationError", f"A batch holds at most {MAX_BATCH} queries.", 400)
         return _json(await authorizer.answer_batch(_parse_batch(raw), source_ip))
     query = _parse_query(raw)
-    answer = await authorizer.answer(query, source_ip)
+    try:
+        answer = await authorizer.answer(query, source_ip)
+    except AwsError as error:
+        verdict = authorizer.error_verdict(query, error.code, source_ip)
+        body = {"error": {"code": error.code, "message": error.message}, "stale": verdict.fields()}
+        response = _json(body, error.http_status)
+        response.headers[STALE_HEADER] = verdict.header()
+        return response
     keys = authorizer.token_keys
     if answer["decision"] != "Allow" and keys is not None:  # as AWS services encode denials
         arn = str(answer["principal"])
@@ -117,7 +125,10 @@ async def authorize(request: web.Request) -> web.Response:
         answer["encoded_authorization_message"] = encode_authorization_message(
             keys, answer, query, account
         )
-    return _json(answer)
+    response = _json(answer)
+    if "stale" in answer:
+        response.headers[STALE_HEADER] = orjson.dumps(answer["stale"]).decode()
+    return response
 
 
 async def state(request: web.Request) -> web.Response:
@@ -159,6 +170,18 @@ async def applied(request: web.Request) -> web.Response:
         if a.version > since
     ]
     return _json({"region": replica.identity.region, "az": replica.identity.az, "applied": rows})
+
+
+async def stale(request: web.Request) -> web.Response:
+    """The stale answers this replica gave (``?account=ID&since=EPOCH``): what a test met."""
+    authorizer = request.app[AUTHORIZER_KEY]
+    try:
+        since = float(request.query.get("since", "0"))
+    except ValueError:
+        raise AwsError("ValidationError", "since must be a time in epoch seconds.", 400) from None
+    replica = request.app[REPLICA_KEY]
+    rows = authorizer.stale_answers.of(request.query.get("account"), since)
+    return _json({"region": replica.identity.region, "az": replica.identity.az, "stale": rows})
 
 
 async def health(request: web.Request) -> web.Response:
@@ -204,6 +227,7 @@ def build_app(
     app.router.add_get("/state", state)
     app.router.add_get("/health", health)
     app.router.add_get("/applied", applied)
+    app.router.add_get("/stale", stale)
     if authorizer.token_keys is not None:
         imds = InstanceMetadata(
             replica, authorizer.token_keys, authorizer.policies, authorizer.clock

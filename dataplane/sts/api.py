@@ -24,6 +24,7 @@ from dataplane.authorizer import environment_keys
 from dataplane.key_usage import KeyUsage
 from dataplane.policy_index import PolicyIndex
 from dataplane.replica import Replica, StaleReplicaError
+from dataplane.staleness import STALE_HEADER, StaleVerdict, stale_verdict
 from dataplane.sts.assume_role import assume_role
 from dataplane.sts.authorization_message import decode_authorization_message
 from dataplane.sts.call import StsCall
@@ -39,6 +40,8 @@ __all__ = ["MIN_VERSION_HEADER", "OPERATIONS", "UNSIGNED", "VERSION_HEADER", "St
 VERSION_HEADER = "x-iam-planes-version"
 MIN_VERSION_HEADER = "x-iam-planes-min-version"
 MIN_VERSION_WAIT = 5.0
+#: the outcome of an STS call that succeeded, for the stale verdict
+SUCCESS = "Success"
 
 _log = structlog.get_logger("dataplane.sts")
 
@@ -89,7 +92,12 @@ class StsApi:
             raise AwsError("StaleReplica", str(stale), 503, sender_fault=False) from None
 
     def _call(
-        self, request: web.Request, body: bytes, now: float, state: IamState
+        self,
+        request: web.Request,
+        body: bytes,
+        now: float,
+        state: IamState,
+        usage: KeyUsage | None,
     ) -> tuple[str, dict[str, Any]]:
         parsed = parse_query_request("sts", body, request.rel_url.raw_query_string)
         handler = OPERATIONS.get(parsed.operation)
@@ -108,9 +116,7 @@ class StsApi:
         caller = (
             None
             if parsed.operation in UNSIGNED
-            else authenticate_http(
-                state, self._keys, http, now, "sts", region, usage=self._key_usage
-            )
+            else authenticate_http(state, self._keys, http, now, "sts", region, usage=usage)
         )
         call = StsCall(
             state=state,
@@ -124,25 +130,47 @@ class StsApi:
         )
         return parsed.operation, handler(call)
 
+    def _verdict(
+        self, request: web.Request, body: bytes, now: float, state: IamState, outcome: str
+    ) -> StaleVerdict:
+        """Would the same call be answered otherwise at the head? (No key use is noted.)"""
+
+        def outcome_at(at: IamState) -> str:
+            try:
+                self._call(request, body, now, at, None)
+            except AwsError as error:
+                return error.code
+            return SUCCESS
+
+        return stale_verdict(self._replica, state, outcome, outcome_at, now)
+
     async def handle(self, request: web.Request) -> web.Response:
-        """Answer one STS Query request."""
+        """Answer one STS Query request; an error, or a success while changes are pending,
+        carries the stale verdict in the ``x-iam-planes-stale`` header."""
         request_id = str(uuid.uuid4())
         state = self._replica.state
+        body = b""
+        now = self._clock()
         try:
             body = await request.read()
             state = await self._state(request)
-            operation, result = self._call(request, body, self._clock(), state)
+            now = self._clock()
+            operation, result = self._call(request, body, now, state, self._key_usage)
             _log.info("sts_call", action=operation, version=state.version)
             wire = serialize_query_result("sts", operation, result, request_id)
-            return _to_http(wire, state.version)
+            verdict = self._verdict(request, body, now, state, SUCCESS)
+            return _to_http(wire, state.version, verdict if verdict.stale else None)
         except AwsError as error:
             _log.info("sts_error", code=error.code, status=error.http_status)
-            return _to_http(query_error_response(error, request_id, "sts"), state.version)
+            verdict = self._verdict(request, body, now, state, error.code)
+            return _to_http(query_error_response(error, request_id, "sts"), state.version, verdict)
 
 
-def _to_http(wire: WireResponse, version: int) -> web.Response:
-    """The HTTP response, naming the state version it was computed at."""
+def _to_http(wire: WireResponse, version: int, verdict: StaleVerdict | None) -> web.Response:
+    """The HTTP response, naming the state version it was computed at (and the verdict)."""
     headers = {**wire.headers, VERSION_HEADER: str(version)}
+    if verdict is not None:
+        headers[STALE_HEADER] = verdict.header()
     content_type = headers.pop("Content-Type", "text/xml")
     return web.Response(
         status=wire.status, headers=headers, body=wire.body, content_type=content_type.split(";")[0]
