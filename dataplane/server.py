@@ -218,7 +218,12 @@ def build_app(
     app[AUTHORIZER_KEY] = authorizer
     app.on_startup.append(_tune_collector)
     sts = StsApi(
-        replica, authorizer.token_keys, authorizer.policies, authorizer.clock, authorizer.key_usage
+        replica,
+        authorizer.token_keys,
+        authorizer.policies,
+        authorizer.clock,
+        authorizer.key_usage,
+        stale_answers=authorizer.stale_answers,
     )
     app.router.add_post("/", sts.handle)
     app.router.add_get("/", sts.handle)

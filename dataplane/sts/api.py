@@ -8,9 +8,11 @@ talks to the control plane: STS keeps working while it is down.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 import structlog
 from aiohttp import web
@@ -24,7 +26,7 @@ from dataplane.authorizer import environment_keys
 from dataplane.key_usage import KeyUsage
 from dataplane.policy_index import PolicyIndex
 from dataplane.replica import Replica, StaleReplicaError
-from dataplane.staleness import STALE_HEADER, StaleVerdict, stale_verdict
+from dataplane.staleness import STALE_HEADER, StaleAnswers, StaleVerdict, stale_verdict
 from dataplane.sts.assume_role import assume_role
 from dataplane.sts.authorization_message import decode_authorization_message
 from dataplane.sts.call import StsCall
@@ -33,6 +35,7 @@ from dataplane.sts.identity import get_access_key_info, get_caller_identity
 from dataplane.sts.saml_role import assume_role_with_saml
 from dataplane.sts.tokens import TokenKeys
 from dataplane.sts.web_identity import assume_role_with_web_identity
+from replication.ids import account_of_access_key
 from replication.state import IamState
 
 __all__ = ["MIN_VERSION_HEADER", "OPERATIONS", "UNSIGNED", "VERSION_HEADER", "StsApi"]
@@ -42,6 +45,7 @@ MIN_VERSION_HEADER = "x-iam-planes-min-version"
 MIN_VERSION_WAIT = 5.0
 #: the outcome of an STS call that succeeded, for the stale verdict
 SUCCESS = "Success"
+_CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
 
 _log = structlog.get_logger("dataplane.sts")
 
@@ -70,7 +74,10 @@ class StsApi:
         index: PolicyIndex,
         clock: Callable[[], float],
         key_usage: KeyUsage | None = None,
+        *,
+        stale_answers: StaleAnswers | None = None,
     ) -> None:
+        self._stale_answers = stale_answers
         self._replica = replica
         self._keys = keys
         self._index = index
@@ -142,7 +149,12 @@ class StsApi:
                 return error.code
             return SUCCESS
 
-        return stale_verdict(self._replica, state, outcome, outcome_at, now)
+        verdict = stale_verdict(self._replica, state, outcome, outcome_at, now)
+        if verdict.stale and self._stale_answers is not None:
+            key_id = _signing_key_id(request, body)
+            account = account_of_access_key(key_id) if key_id else None
+            self._stale_answers.note(verdict, account, key_id or "?", _action(request, body))
+        return verdict
 
     async def handle(self, request: web.Request) -> web.Response:
         """Answer one STS Query request; an error, or a success while changes are pending,
@@ -164,6 +176,23 @@ class StsApi:
             _log.info("sts_error", code=error.code, status=error.http_status)
             verdict = self._verdict(request, body, now, state, error.code)
             return _to_http(query_error_response(error, request_id, "sts"), state.version, verdict)
+
+
+def _signing_key_id(request: web.Request, body: bytes) -> str | None:
+    """The access key id a request is signed with (header or presigned query), if any."""
+    authorization = request.headers.get("Authorization", "")
+    found = _CREDENTIAL.search(authorization)
+    if found is None:
+        query = parse_qs(request.rel_url.raw_query_string)
+        credential = query.get("X-Amz-Credential", [""])[0]
+        return credential.split("/", 1)[0] or None
+    return found.group(1)
+
+
+def _action(request: web.Request, body: bytes) -> str:
+    """``sts:Operation`` from the form body or query string, for the record of stale answers."""
+    fields = parse_qs(body.decode("utf-8", "replace")) or parse_qs(request.rel_url.query_string)
+    return "sts:" + fields.get("Action", ["?"])[0]
 
 
 def _to_http(wire: WireResponse, version: int, verdict: StaleVerdict | None) -> web.Response:
