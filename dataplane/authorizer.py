@@ -27,12 +27,13 @@ from dataplane.evaluation import (
     Request,
     account_decisions,
     evaluate,
+    explain_facts,
 )
 from dataplane.key_usage import KeyUsage
 from dataplane.policy_index import PolicyIndex, resource_account
 from dataplane.principals import principal_by_arn
 from dataplane.queries import AccessKeyPrincipal, AuthorizeQuery
-from dataplane.replica import Replica
+from dataplane.replica import Replica, VersionUnavailableError
 from dataplane.staleness import StaleAnswers, StaleVerdict, account_of_principal, stale_verdict
 from dataplane.sts.callers import (
     Caller,
@@ -154,6 +155,15 @@ class Authorizer:
         return self._token_keys
 
     async def _state_for(self, query: AuthorizeQuery) -> IamState:
+        if query.at_version is not None:
+            if query.min_version is not None:
+                raise AwsError(
+                    "ValidationError", "min_version and at_version exclude each other.", 400
+                )
+            try:
+                return await self._replica.state_at(query.at_version)
+            except VersionUnavailableError as gone:
+                raise AwsError("ValidationError", str(gone), 400) from None
         if query.min_version is None:
             return self._replica.state
         return await self._replica.wait_for_version(query.min_version, self._min_version_wait)
@@ -278,6 +288,33 @@ class Authorizer:
             found.append(as_dict)
         return found
 
+    def _explained_at(
+        self, state: IamState, query: AuthorizeQuery, clocked: _Clocked
+    ) -> dict[str, Any]:
+        """The decision at ``state`` with its reasons and facts (or the error), uncached."""
+        cache = _StateCache(state)
+        try:
+            caller, key = self._caller(state, cache, query, clocked.now, None)
+            request, policies = self._request(state, cache, caller, key, query, clocked)
+        except AwsError as error:
+            return {
+                "version": state.version,
+                "error": {"code": error.code, "message": error.message},
+            }
+        decision = evaluate(request, policies)
+        facts = explain_facts(request, policies)
+        return {
+            "version": state.version,
+            "decision": decision.decision.value,
+            "decided_by": decision.decided_by.value,
+            "matched": [m.to_dict() for m in decision.matched],
+            "facts": None if facts is None else facts._asdict(),
+        }
+
+    def explained_at_head(self, query: AuthorizeQuery, source_ip: str) -> dict[str, Any]:
+        """The explained decision at the newest version read (``explain`` on an error)."""
+        return self._explained_at(self._replica.head_state(), query, self._clocked(source_ip))
+
     def _outcome_at(self, state: IamState, query: AuthorizeQuery, clocked: _Clocked) -> str:
         """The decision (or the error code) at another state than the current one: with a
         cache of its own, no key use noted, no decision observed."""
@@ -357,8 +394,14 @@ class Authorizer:
             sides = account_decisions(request, policies, decision)
             if sides is not None:
                 answer["account_decisions"] = sides._asdict()
+        if query.explain:
+            facts = explain_facts(request, policies)
+            answer["facts"] = None if facts is None else facts._asdict()
+            answer["head"] = self._explained_at(self._replica.head_state(), query, clocked)
         if self._on_decision is not None:
             self._on_decision(answer, query)
+        if query.at_version is not None:
+            return answer  # an answer from the past: "stale" compares the present only
         return self._with_verdict(state, query, answer, clocked)
 
     async def answer(self, query: AuthorizeQuery, source_ip: str) -> dict[str, Any]:
@@ -380,14 +423,13 @@ class Authorizer:
         for query in queries:
             try:
                 # no await (and no task switch) unless the query asks for a minimum version
-                state = replica.state if query.min_version is None else await self._state_for(query)
+                timeless = query.min_version is None and query.at_version is None
+                state = replica.state if timeless else await self._state_for(query)
                 answers.append(self._answer(state, query, clocked))
             except AwsError as error:
-                verdict = self._error_verdict(replica.state, query, error.code, clocked)
-                answers.append(
-                    {
-                        "error": {"code": error.code, "message": error.message},
-                        "stale": verdict.fields(),
-                    }
-                )
+                failed: dict[str, Any] = {"error": {"code": error.code, "message": error.message}}
+                if query.at_version is None:  # an answer from the past is not "stale"
+                    verdict = self._error_verdict(replica.state, query, error.code, clocked)
+                    failed["stale"] = verdict.fields()
+                answers.append(failed)
         return answers

@@ -81,6 +81,10 @@ class StaleReplicaError(Exception):
         self.have = have
 
 
+class VersionUnavailableError(Exception):
+    """A version to travel to is not in the log yet, or no longer (trimmed, no snapshot)."""
+
+
 class LogTrimmedError(RuntimeError):
     """The log no longer holds the events after this replica's version (it was trimmed)."""
 
@@ -111,6 +115,7 @@ class Replica:
         self.arrivals: deque[Arrival] = deque(maxlen=_ARRIVALS_KEPT)
         self._read_version = 0
         self._head: tuple[tuple[int, int], IamState] | None = None
+        self._past: IamState | None = None  # the last state time travel rebuilt
         self._arrived = asyncio.Event()
         self._version_changed = asyncio.Condition()
 
@@ -144,6 +149,37 @@ class Replica:
                 head = apply(head, event)
         self._head = (key, head)
         return head
+
+    async def state_at(self, version: int) -> IamState:
+        """The state this replica had (or will have) at ``version``: its own state, its pending
+        events folded up to it, or the newest snapshot at or before it plus the log after."""
+        current = self.state
+        if version == current.version:
+            return current
+        if version > self._read_version:
+            raise VersionUnavailableError(
+                f"version {version} is not in the log yet (the newest read is {self._read_version})"
+            )
+        if version > current.version:
+            ahead = current
+            for _, event, _ in self._pending:
+                if event.version > version:
+                    break
+                ahead = apply(ahead, event)
+            return ahead
+        if self._past is not None and self._past.version == version:
+            return self._past
+        past = await self._log.load_snapshot_at(version) or empty_state()
+        while past.version < version:
+            events = await self._log.read_after(past.version, min(1000, version - past.version))
+            if not events or events[0].version != past.version + 1:
+                raise VersionUnavailableError(
+                    f"the log no longer holds version {version} (it was trimmed behind a snapshot)"
+                )
+            for event in events:
+                past = apply(past, event)
+        self._past = past
+        return past
 
     @property
     def read_version(self) -> int:

@@ -113,8 +113,13 @@ async def authorize(request: web.Request) -> web.Response:
     try:
         answer = await authorizer.answer(query, source_ip)
     except AwsError as error:
+        body: dict[str, Any] = {"error": {"code": error.code, "message": error.message}}
+        if query.explain:
+            body["head"] = authorizer.explained_at_head(query, source_ip)
+        if query.at_version is not None:  # an answer from the past is not "stale"
+            return _json(body, error.http_status)
         verdict = authorizer.error_verdict(query, error.code, source_ip)
-        body = {"error": {"code": error.code, "message": error.message}, "stale": verdict.fields()}
+        body["stale"] = verdict.fields()
         response = _json(body, error.http_status)
         response.headers[STALE_HEADER] = verdict.header()
         return response

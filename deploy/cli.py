@@ -246,6 +246,32 @@ def with_state_dir(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return sub
 
 
+def _why(args: argparse.Namespace) -> int:
+    from deploy.why import ask_replicas, print_why, query_for
+
+    try:
+        cluster = load_cluster(_state_dir(args))
+    except FileNotFoundError:
+        _errors.print("no cluster: run `iam-planes up`")
+        return 1
+    context = {}
+    for pair in args.context or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            _errors.print(f"error: --context takes KEY=VALUE, not {pair!r}")
+            return 2
+        context[key] = value
+    query = query_for(args.principal, args.action, args.resource, context, args.at_version)
+    answers = ask_replicas(cluster, query, args.region)
+    if not answers:
+        _errors.print(f"error: no replica in {', '.join(args.region or [])}")
+        return 2
+    # piped output is read by scripts and tests: one line per table row, not wrapped at 80
+    console = _console if sys.stdout.isatty() else Console(width=220)
+    print_why(console, answers, args.action, args.resource, args.json)
+    return 0
+
+
 def _with_identity(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
     sub.add_argument("--region", default="us-east-1")
     sub.add_argument(
@@ -266,6 +292,17 @@ def _environment_commands(commands: Any) -> None:
     run = _with_identity(commands.add_parser("run", help="run a command in that environment"))
     run.add_argument("command_line", nargs=argparse.REMAINDER, metavar="-- CMD ...")
     run.set_defaults(run=_run)
+    why = with_state_dir(
+        commands.add_parser("why", help="per replica: the decision, at head, what is missing")
+    )
+    why.add_argument("--principal", required=True, help="an ARN or an access key id")
+    why.add_argument("--action", required=True)
+    why.add_argument("--resource", required=True)
+    why.add_argument("--context", action="append", metavar="KEY=VALUE")
+    why.add_argument("--at-version", type=int, help="as each replica would have at version N")
+    why.add_argument("--region", action="append", help="only these regions' replicas")
+    why.add_argument("--json", action="store_true")
+    why.set_defaults(run=_why)
 
 
 def _parser() -> argparse.ArgumentParser:
