@@ -133,6 +133,7 @@ class Authorizer:
         self._environments: dict[tuple[int, str], dict[str, Any]] = {}
         self._matched_dicts: dict[Any, dict[str, Any]] = {}
         self.stale_answers = StaleAnswers(clock)
+        self._head_cache = _StateCache(replica.state)
 
     @property
     def policies(self) -> PolicyIndex:
@@ -315,10 +316,22 @@ class Authorizer:
         """The explained decision at the newest version read (``explain`` on an error)."""
         return self._explained_at(self._replica.head_state(), query, self._clocked(source_ip))
 
+    def _other_cache(self, state: IamState) -> _StateCache:
+        """The cache for a state other than the current one: the head's is kept while the
+        head stays the same (answers under a stream of writes ask it again and again); any
+        other state's is thrown away after one answer."""
+        if state is not self._replica.head_state():
+            return _StateCache(state)
+        if self._head_cache.state is not state:
+            self._head_cache = _StateCache(state)
+        else:
+            _bounded(self._head_cache)
+        return self._head_cache
+
     def _outcome_at(self, state: IamState, query: AuthorizeQuery, clocked: _Clocked) -> str:
-        """The decision (or the error code) at another state than the current one: with a
-        cache of its own, no key use noted, no decision observed."""
-        cache = _StateCache(state)
+        """The decision (or the error code) at another state than the current one: no key
+        use noted, no decision observed."""
+        cache = self._other_cache(state)
         try:
             caller, key = self._caller(state, cache, query, clocked.now, None)
             request, policies = self._request(state, cache, caller, key, query, clocked)
@@ -346,10 +359,7 @@ class Authorizer:
         decision = answer["decision"]
         principal = str(answer["principal"])
         account = principal.split(":")[4] if principal.count(":") >= 5 else None
-        if decision == "Allow" and not any(
-            e.account == account or e.kind.startswith("organization")
-            for _, e in self._replica.pending()
-        ):
+        if decision == "Allow" and not self._replica.pending_for(account):
             return answer
         verdict = self.verdict(state, query, decision, clocked)
         answer["stale"] = verdict.fields()

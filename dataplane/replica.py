@@ -115,6 +115,9 @@ class Replica:
         self.arrivals: deque[Arrival] = deque(maxlen=_ARRIVALS_KEPT)
         self._read_version = 0
         self._head: tuple[tuple[int, int], IamState] | None = None
+        # pending events by the account that made them, and those changing an organization
+        self._pending_by_account: dict[str, int] = {}
+        self._pending_organization = 0
         self._past: IamState | None = None  # the last state time travel rebuilt
         self._arrived = asyncio.Event()
         self._version_changed = asyncio.Condition()
@@ -132,6 +135,14 @@ class Replica:
         if not self._pending:
             return ()
         return tuple((due, event) for due, event, _ in self._pending)
+
+    def pending_for(self, account: str | None) -> bool:
+        """Whether a change read but not applied yet was made by ``account`` (any account's
+        when None), or may change an organization, which reaches member accounts: O(1), for
+        the hot path."""
+        if self._pending_organization:
+            return True
+        return account is None or account in self._pending_by_account
 
     def head_state(self) -> IamState:
         """The state at the newest version read (``read_version``): the pending events folded
@@ -243,6 +254,8 @@ class Replica:
         snapshot = await self._log.load_snapshot(self._clock() - self.delays.shortest_s)
         if snapshot is not None and snapshot.version > self.state.version:
             self._pending.clear()
+            self._pending_by_account.clear()
+            self._pending_organization = 0
             self.state = snapshot
             self._read_version = snapshot.version
             self.bootstrapped_from_snapshot = snapshot.version
@@ -267,9 +280,19 @@ class Replica:
             if self._pending:  # never apply out of log order, whatever the jitter drew
                 due = max(due, self._pending[-1][0])
             self._pending.append((due, event, delay_ms))
+            self._count_pending(event, 1)
             self._read_version = event.version
         if events:
             self._arrived.set()
+
+    def _count_pending(self, event: ChangeEvent, step: int) -> None:
+        left = self._pending_by_account.get(event.account, 0) + step
+        if left:
+            self._pending_by_account[event.account] = left
+        else:
+            self._pending_by_account.pop(event.account, None)
+        if event.kind.startswith(("organization", "batch")):  # a batch may change one
+            self._pending_organization += step
 
     def _apply_due(self) -> int:
         if self.partitioned:
@@ -279,6 +302,7 @@ class Replica:
         applied = 0
         while self._pending and self._pending[0][0] <= now:
             _, event, delay_ms = self._pending.popleft()
+            self._count_pending(event, -1)
             state = apply(state, event)
             applied += 1
             self.arrivals.append(

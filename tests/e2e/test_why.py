@@ -22,9 +22,9 @@ RESOURCE = "arn:aws:s3:::bucket/key"
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """Two regions; eu-west-1 holds changes back 2 s, so a grant can be seen pending."""
+    """Two regions; eu-west-1 holds changes back 4 s, so a grant can be seen pending."""
     with running_cluster(
-        Path(tmp_path_factory.mktemp("why")), "eu-west-1=2000", regions=("us-east-1", "eu-west-1")
+        Path(tmp_path_factory.mktemp("why")), "eu-west-1=4000", regions=("us-east-1", "eu-west-1")
     ) as running:
         yield running
 
@@ -97,7 +97,9 @@ def test_a_pending_grant_shows_at_the_head_and_time_travel_sees_before_it(
             time.sleep(0.02)
     answers = _why(cluster, carol, "s3:GetObject", "--region", "eu-west-1")
     assert set(answers) == {"eu-west-1a", "eu-west-1b", "eu-west-1c"}
-    for answer in answers.values():
+    behind = [a for a in answers.values() if a["version"] < version]
+    assert behind, "every replica applied the grant before it was asked (a very slow machine)"
+    for answer in behind:
         assert answer["decision"] == "ImplicitDeny"
         assert answer["head"]["decision"] == "Allow"
         assert answer["head"]["version"] >= version

@@ -93,6 +93,9 @@ class StandIn:
     def pending(self) -> tuple[Any, ...]:
         return ()  # nothing read but not applied: every answer is at the head
 
+    def pending_for(self, account: str | None) -> bool:
+        return False
+
     def head_state(self) -> Any:
         return self.world.state
 
