@@ -61,6 +61,12 @@ def _arguments() -> argparse.Namespace:
         help="the region's delays as JSON (replication.delay.RegionDelays), from a profile",
     )
     parser.add_argument(
+        "--delay-seed",
+        type=int,
+        default=int(env("IAM_PLANES_DELAY_SEED", "-1")),
+        help="seed of the delay draws: the same seed replays the same delays (default: random)",
+    )
+    parser.add_argument(
         "--key-usage-flush-seconds",
         type=float,
         default=float(env(FLUSH_SECONDS_ENV, str(DEFAULT_FLUSH_SECONDS))),
@@ -123,7 +129,10 @@ async def _serve(args: argparse.Namespace) -> None:
     usage_url = os.environ.get("IAM_PLANES_KEY_USAGE_REDIS_URL")
     usage_client = connect(usage_url) if usage_url else log.client
     key_usage = KeyUsage(args.region)
-    replica = Replica(ReplicaIdentity(args.region, args.az), log, _delays(args), clock=time.time)
+    seed = args.delay_seed if args.delay_seed >= 0 else None
+    replica = Replica(
+        ReplicaIdentity(args.region, args.az), log, _delays(args), clock=time.time, seed=seed
+    )
     metrics = ReplicaMetrics(replica)
     tokens = os.environ.get(TOKEN_KEYS_ENV)
     keys = TokenKeys.parse(tokens) if tokens else None

@@ -1,4 +1,4 @@
-"""Operator endpoints of a replica: partitions for chaos, and Prometheus metrics."""
+"""Operator endpoints of a replica: partitions and delays for chaos, and Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
 
 from dataplane.metrics import ReplicaMetrics
 from dataplane.queries import AuthorizeQuery
 from dataplane.replica import Replica
+from replication.delay import RegionDelays
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -78,7 +80,8 @@ def timing_middleware(metrics: ReplicaMetrics) -> Middleware:
 
 
 def admin_routes(replica: Replica, metrics: ReplicaMetrics) -> list[web.RouteDef]:
-    """``POST /admin/partition`` (``{"partitioned": bool}``) and ``GET /metrics``."""
+    """``POST /admin/partition`` (``{"partitioned": bool}``), ``/admin/delays`` (GET, POST)
+    and ``GET /metrics``."""
 
     async def partition(request: web.Request) -> web.Response:
         try:
@@ -94,6 +97,22 @@ def admin_routes(replica: Replica, metrics: ReplicaMetrics) -> list[web.RouteDef
             {"partitioned": replica.partitioned, "version": replica.state.version}
         )
 
+    async def delays(request: web.Request) -> web.Response:
+        """``POST /admin/delays`` (a RegionDelays object): the delays of events read from now
+        on; answers the delays it replaced, so a test can put them back."""
+        previous = replica.delays
+        try:
+            replica.delays = RegionDelays.model_validate_json(await request.read())
+        except ValidationError as invalid:
+            return web.json_response(
+                {"error": {"code": "ValidationError", "message": str(invalid.errors()[0]["msg"])}},
+                status=400,
+            )
+        return web.json_response({"previous": previous.model_dump(), "seed": replica.seed})
+
+    async def current_delays(request: web.Request) -> web.Response:
+        return web.json_response({"delays": replica.delays.model_dump(), "seed": replica.seed})
+
     async def metrics_page(request: web.Request) -> web.Response:
         metrics.refresh()
         return web.Response(
@@ -101,4 +120,9 @@ def admin_routes(replica: Replica, metrics: ReplicaMetrics) -> list[web.RouteDef
             headers={"Content-Type": CONTENT_TYPE_LATEST},
         )
 
-    return [web.post("/admin/partition", partition), web.get("/metrics", metrics_page)]
+    return [
+        web.post("/admin/partition", partition),
+        web.post("/admin/delays", delays),
+        web.get("/admin/delays", current_delays),
+        web.get("/metrics", metrics_page),
+    ]

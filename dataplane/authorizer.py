@@ -29,12 +29,14 @@ from dataplane.evaluation import (
     Request,
     account_decisions,
     evaluate,
+    explain_facts,
 )
 from dataplane.key_usage import KeyUsage
 from dataplane.policy_index import PolicyIndex, resource_account
 from dataplane.principals import principal_by_arn
 from dataplane.queries import AccessKeyPrincipal, AuthorizeQuery
-from dataplane.replica import Replica
+from dataplane.replica import Replica, VersionUnavailableError
+from dataplane.staleness import StaleAnswers, StaleVerdict, account_of_principal, stale_verdict
 from dataplane.sts.callers import (
     Caller,
     caller_cache_key,
@@ -54,6 +56,12 @@ DEFAULT_MIN_VERSION_WAIT = 5.0
 #: entries one state's cache may hold before it starts over (bounds memory, not correctness)
 _CACHE_LIMIT = 50_000
 _ENVIRONMENTS_KEPT = 256
+
+
+def _bounded(cache: _StateCache) -> None:
+    """Start a cache over once it holds too much (bounds memory, not correctness)."""
+    if cache.size() > _CACHE_LIMIT:
+        cache.clear()
 
 
 def environment_keys(now: float, source_ip: str, region: str) -> dict[str, Any]:
@@ -146,6 +154,8 @@ class Authorizer:
         self._cache = _StateCache(replica.state)
         self._environments: dict[tuple[int, str], dict[str, Any]] = {}
         self._matched_dicts: dict[Any, dict[str, Any]] = {}
+        self.stale_answers = StaleAnswers(clock)
+        self._head_cache = _StateCache(replica.state)
 
     @property
     def policies(self) -> PolicyIndex:
@@ -168,6 +178,15 @@ class Authorizer:
         return self._token_keys
 
     async def _state_for(self, query: AuthorizeQuery) -> IamState:
+        if query.at_version is not None:
+            if query.min_version is not None:
+                raise AwsError(
+                    "ValidationError", "min_version and at_version exclude each other.", 400
+                )
+            try:
+                return await self._replica.state_at(query.at_version)
+            except VersionUnavailableError as gone:
+                raise AwsError("ValidationError", str(gone), 400) from None
         if query.min_version is None:
             return self._replica.state
         return await self._replica.wait_for_version(query.min_version, self._min_version_wait)
@@ -193,10 +212,15 @@ class Authorizer:
         return _Clocked(now, environment, round(self._replica.lag_ms(), 3))
 
     def _caller(
-        self, state: IamState, cache: _StateCache, query: AuthorizeQuery, now: float
+        self,
+        state: IamState,
+        cache: _StateCache,
+        query: AuthorizeQuery,
+        now: float,
+        usage: KeyUsage | None,
     ) -> tuple[Caller, str]:
         """The caller and its cache key (``caller_cache_key``); a long-term key's use is
-        noted at ``now`` on every query, cached or not."""
+        noted at ``now`` in ``usage`` on every query, cached or not."""
         caller: Caller
         if query.signed_request is not None:
             caller = authenticate(
@@ -204,7 +228,7 @@ class Authorizer:
                 query.signed_request,
                 self._clock,
                 self._token_keys,
-                usage=self._key_usage,
+                usage=usage,
                 action=query.action,
             )
             return caller, caller_cache_key(caller)
@@ -214,7 +238,7 @@ class Authorizer:
             if found is None:
                 caller = principal_by_arn(state, named)
                 found = cache.callers[named] = (caller, caller_cache_key(caller))
-                self._cache_for(state)
+                _bounded(cache)
             return found
         if isinstance(named, AccessKeyPrincipal):
             key_id = named.access_key_id
@@ -229,9 +253,9 @@ class Authorizer:
             if found is None:  # a long-term key's owner depends on the state only
                 caller = resolve_key(state, self._token_keys, key_id, None, self._clock())[0]
                 found = cache.callers[(key_id,)] = (caller, caller_cache_key(caller))
-                self._cache_for(state)
-            if self._key_usage is not None:  # a dict store: no I/O on the hot path
-                self._key_usage.record(key_id, query.action, now)
+                _bounded(cache)
+            if usage is not None:  # a dict store: no I/O on the hot path
+                usage.record(key_id, query.action, now)
             return found
         raise AwsError("ValidationError", "principal or signed_request is required.", 400)
 
@@ -282,7 +306,7 @@ class Authorizer:
         else:
             policies = caller_policies(state, index, caller, resource, owner)
             cache.policy_sets[key, id(resource), owner] = (resource, policies)
-            self._cache_for(state)
+            _bounded(cache)
         context = {**clocked.environment, **asked.context} if asked.context else clocked.environment
         if isinstance(caller, Session) and caller.claims.source_instance_arn is not None:
             # instance credentials: AWS sets these keys, so the query's context cannot
@@ -340,6 +364,99 @@ class Authorizer:
             found.append(as_dict)
         return found
 
+    def _explained_at(
+        self, state: IamState, query: AuthorizeQuery, clocked: _Clocked
+    ) -> dict[str, Any]:
+        """The decision at ``state`` with its reasons and facts (or the error), uncached."""
+        cache = _StateCache(state)
+        try:
+            caller, key = self._caller(state, cache, query, clocked.now, None)
+            request, policies = self._request(state, cache, caller, key, query, clocked)
+        except AwsError as error:
+            return {
+                "version": state.version,
+                "error": {"code": error.code, "message": error.message},
+            }
+        decision = evaluate(request, policies)
+        facts = explain_facts(request, policies)
+        return {
+            "version": state.version,
+            "decision": decision.decision.value,
+            "decided_by": decision.decided_by.value,
+            "matched": [m.to_dict() for m in decision.matched],
+            "facts": None if facts is None else facts._asdict(),
+        }
+
+    def explained_at_head(self, query: AuthorizeQuery, source_ip: str) -> dict[str, Any]:
+        """The explained decision at the newest version read (``explain`` on an error)."""
+        return self._explained_at(self._replica.head_state(), query, self._clocked(source_ip))
+
+    def _other_cache(self, state: IamState) -> _StateCache:
+        """The cache for a state other than the current one: the head's is kept while the
+        head stays the same (answers under a stream of writes ask it again and again); any
+        other state's is thrown away after one answer."""
+        if state is not self._replica.head_state():
+            return _StateCache(state)
+        if self._head_cache.state is not state:
+            self._head_cache = _StateCache(state)
+        else:
+            _bounded(self._head_cache)
+        return self._head_cache
+
+    def _outcome_at(self, state: IamState, query: AuthorizeQuery, clocked: _Clocked) -> str:
+        """The decision (or the error code) at another state than the current one: no key
+        use noted, no decision observed."""
+        cache = self._other_cache(state)
+        try:
+            caller, key = self._caller(state, cache, query, clocked.now, None)
+            request, policies = self._request(state, cache, caller, key, query, clocked)
+        except AwsError as error:
+            return error.code
+        return evaluate(request, policies).decision.value
+
+    def verdict(
+        self, state: IamState, query: AuthorizeQuery, outcome: str, clocked: _Clocked
+    ) -> StaleVerdict:
+        """Whether ``outcome``, the answer at ``state``, is only stale."""
+        return stale_verdict(
+            self._replica,
+            state,
+            outcome,
+            lambda at: self._outcome_at(at, query, clocked),
+            clocked.now,
+        )
+
+    def _with_verdict(
+        self, state: IamState, query: AuthorizeQuery, answer: dict[str, Any], clocked: _Clocked
+    ) -> dict[str, Any]:
+        """Add the stale verdict: always to a denial; to an Allow only while a pending change
+        concerns the caller's account (a revocation on its way), which keeps Allows cheap."""
+        decision = answer["decision"]
+        principal = str(answer["principal"])
+        account = principal.split(":")[4] if principal.count(":") >= 5 else None
+        if decision == "Allow" and not self._replica.pending_for(account):
+            return answer
+        verdict = self.verdict(state, query, decision, clocked)
+        answer["stale"] = verdict.fields()
+        self.stale_answers.note(verdict, account, principal, query.action)
+        return answer
+
+    def error_verdict(self, query: AuthorizeQuery, code: str, source_ip: str) -> StaleVerdict:
+        """The verdict on an error answered now (an unknown key, say): would the head answer?"""
+        return self._error_verdict(self._replica.state, query, code, self._clocked(source_ip))
+
+    def _error_verdict(
+        self, state: IamState, query: AuthorizeQuery, code: str, clocked: _Clocked
+    ) -> StaleVerdict:
+        verdict = self.verdict(state, query, code, clocked)
+        named = query.principal
+        if isinstance(named, AccessKeyPrincipal):
+            account, shown = account_of_principal(named.model_dump()), named.access_key_id
+        else:
+            account, shown = account_of_principal(named), str(named)
+        self.stale_answers.note(verdict, account, shown, query.action)
+        return verdict
+
     def _answer(
         self,
         state: IamState,
@@ -349,7 +466,7 @@ class Authorizer:
     ) -> dict[str, Any]:
         cache = self._cache if self._cache.state is state else self._cache_for(state)
         started = time.perf_counter() if timing is not None else 0.0
-        caller, key = self._caller(state, cache, query, clocked.now)
+        caller, key = self._caller(state, cache, query, clocked.now, self._key_usage)
         if timing is not None:
             resolved = time.perf_counter()
             timing.caller = resolved - started
@@ -374,9 +491,15 @@ class Authorizer:
                 answer["account_decisions"] = sides._asdict()
         if timing is not None:
             timing.policy = time.perf_counter() - resolved
+        if query.explain:
+            facts = explain_facts(request, policies)
+            answer["facts"] = None if facts is None else facts._asdict()
+            answer["head"] = self._explained_at(self._replica.head_state(), query, clocked)
         if self._on_decision is not None:
             self._on_decision(answer, query)
-        return answer
+        if query.at_version is not None:
+            return answer  # an answer from the past: "stale" compares the present only
+        return self._with_verdict(state, query, answer, clocked)
 
     async def answer(
         self, query: AuthorizeQuery, source_ip: str, timing: AuthorizationTiming | None = None
@@ -401,8 +524,13 @@ class Authorizer:
         for query in queries:
             try:
                 # no await (and no task switch) unless the query asks for a minimum version
-                state = replica.state if query.min_version is None else await self._state_for(query)
+                timeless = query.min_version is None and query.at_version is None
+                state = replica.state if timeless else await self._state_for(query)
                 answers.append(self._answer(state, query, clocked))
             except AwsError as error:
-                answers.append({"error": {"code": error.code, "message": error.message}})
+                failed: dict[str, Any] = {"error": {"code": error.code, "message": error.message}}
+                if query.at_version is None:  # an answer from the past is not "stale"
+                    verdict = self._error_verdict(replica.state, query, error.code, clocked)
+                    failed["stale"] = verdict.fields()
+                answers.append(failed)
         return answers

@@ -53,10 +53,14 @@ class AuthorizeQuery(_Strict):
     context: dict[str, Any] = Field(default_factory=dict)
     resource_policy: dict[str, Any] | str | None = None
     min_version: int | None = Field(default=None, ge=0)
+    #: answer as this replica would have at that version (time travel, while the log holds it)
+    at_version: int | None = Field(default=None, ge=0)
     #: the account that owns ``resource`` when its ARN names none (IAM's ResourceOwner)
     resource_owner: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
     #: also answer ``account_decisions`` (each account's decision) for a cross-account request
     account_details: bool = False
+    #: also answer the engine's facts (which policy type allows what) here and at the head
+    explain: bool = False
 
 
 class MatchedStatement(_Strict):
@@ -108,3 +112,4 @@ class ReplicaState(_Strict):
     entities: int
     last_applied_at: float | None
     halted: HaltedAt | None = None
+    delay_seed: int

@@ -13,7 +13,6 @@ repair stands in for it (``iam-planes log repair``); then it resumes by itself.
 from __future__ import annotations
 
 import asyncio
-import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from enum import StrEnum
 import structlog
 from redis.exceptions import RedisError
 
-from replication.delay import RegionDelays
+from replication.delay import RegionDelays, new_seed
 from replication.entries import BadEntry, BadReason, LogEntry
 from replication.events import ChangeEvent
 from replication.log import ChangeLogReader
@@ -61,13 +60,15 @@ class ReplicaStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Arrival:
-    """When one event was committed and when this replica applied it."""
+    """When one event was committed, the delay this replica drew for it, and when it applied it
+    (later than ``committed_at + delay_ms`` when an earlier event was held longer)."""
 
     version: int
     kind: str
     action: str
     committed_at: float
     applied_at: float
+    delay_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,10 @@ class StaleReplicaError(Exception):
         self.have = have
 
 
+class VersionUnavailableError(Exception):
+    """A version to travel to is not in the log yet, or no longer (trimmed, no snapshot)."""
+
+
 class LogTrimmedError(RuntimeError):
     """The log no longer holds the events after this replica's version (it was trimmed)."""
 
@@ -102,7 +107,7 @@ class Replica:
         log: ChangeLogReader,
         delays: RegionDelays,
         clock: Clock,
-        rng: random.Random | None = None,
+        seed: int | None = None,
     ) -> None:
         self.identity = identity
         self.delays = delays
@@ -116,10 +121,16 @@ class Replica:
         self._apply_failed = False  # an event passed decoding but not apply: stop for good
         self._log = log
         self._clock = clock
-        self._rng = rng or random.Random()
-        self._pending: deque[tuple[float, ChangeEvent]] = deque()
+        #: delays are drawn from (seed, version, region, AZ): the same seed replays them
+        self.seed = new_seed() if seed is None else seed
+        self._pending: deque[tuple[float, ChangeEvent, int]] = deque()
         self.arrivals: deque[Arrival] = deque(maxlen=_ARRIVALS_KEPT)
         self._read_version = 0
+        self._head: tuple[tuple[int, int], IamState] | None = None
+        # pending events by the account that made them, and those changing an organization
+        self._pending_by_account: dict[str, int] = {}
+        self._pending_organization = 0
+        self._past: IamState | None = None  # the last state time travel rebuilt
         self._arrived = asyncio.Event()
         self._version_changed = asyncio.Condition()
 
@@ -130,6 +141,75 @@ class Replica:
         if not self._pending:
             return 0.0
         return max(0.0, (self._clock() - self._pending[0][1].committed_at) * 1000)
+
+    def pending(self) -> tuple[tuple[float, ChangeEvent], ...]:
+        """The events read from the log but not applied yet, with when each is due, in order."""
+        if not self._pending:
+            return ()
+        return tuple((due, event) for due, event, _ in self._pending)
+
+    def pending_for(self, account: str | None) -> bool:
+        """Whether a change read but not applied yet was made by ``account`` (any account's
+        when None), or may change an organization, which reaches member accounts: O(1), for
+        the hot path."""
+        if self._pending_organization:
+            return True
+        return account is None or account in self._pending_by_account
+
+    def head_state(self) -> IamState:
+        """The state at the newest version read (``read_version``): the pending events folded
+        onto the current state at once, without waiting for their delays. Built once per
+        (state, read version)."""
+        state = self.state
+        if not self._pending:
+            return state
+        key = (id(state), self._read_version)
+        if self._head is not None and self._head[0] == key:
+            return self._head[1]
+        head = state
+        for _, event, _ in self._pending:
+            if event.version > head.version:
+                head = apply(head, event)
+        self._head = (key, head)
+        return head
+
+    async def state_at(self, version: int) -> IamState:
+        """The state this replica had (or will have) at ``version``: its own state, its pending
+        events folded up to it, or the newest snapshot at or before it plus the log after."""
+        current = self.state
+        if version == current.version:
+            return current
+        if version > self._read_version:
+            raise VersionUnavailableError(
+                f"version {version} is not in the log yet (the newest read is {self._read_version})"
+            )
+        if version > current.version:
+            ahead = current
+            for _, event, _ in self._pending:
+                if event.version > version:
+                    break
+                ahead = apply(ahead, event)
+            return ahead
+        if self._past is not None and self._past.version == version:
+            return self._past
+        past = await self._log.load_snapshot_at(version) or empty_state()
+        while past.version < version:
+            events = await self._log.read_after(past.version, min(1000, version - past.version))
+            if not events or events[0].version != past.version + 1:
+                raise VersionUnavailableError(
+                    f"the log no longer holds version {version} (it was trimmed behind a snapshot)"
+                )
+            for entry in events:
+                if isinstance(entry, BadEntry):
+                    raise VersionUnavailableError(
+                        f"the log entry at version {entry.version} cannot be applied "
+                        f"({entry.reason.value}): no state after it can be rebuilt"
+                    )
+                if entry.version > version:
+                    break
+                past = apply(past, entry)
+        self._past = past
+        return past
 
     @property
     def read_version(self) -> int:
@@ -201,6 +281,8 @@ class Replica:
         snapshot = await self._log.load_snapshot(self._clock() - self.delays.shortest_s)
         if snapshot is not None and snapshot.version > self.state.version:
             self._pending.clear()
+            self._pending_by_account.clear()
+            self._pending_organization = 0
             self.state = snapshot
             self._read_version = snapshot.version
             self.bootstrapped_from_snapshot = snapshot.version
@@ -220,15 +302,17 @@ class Replica:
             raise LogTrimmedError(f"next event is {fresh[0].version}, have {self._read_version}")
         if fresh and self.halted is not None and isinstance(fresh[0], ChangeEvent):
             self._resume(fresh[0])
+        region, az = self.identity.region, self.identity.az
         for event in fresh:
             if isinstance(event, BadEntry):
                 self._halt(event)
                 break
-            delay_ms = self.delays.spec_for(event.kind).draw(self._rng)
+            delay_ms = self.delays.spec_for(event.kind).draw(self.seed, event.version, region, az)
             due = event.committed_at + delay_ms / 1000
             if self._pending:  # never apply out of log order, whatever the jitter drew
                 due = max(due, self._pending[-1][0])
-            self._pending.append((due, event))
+            self._pending.append((due, event, delay_ms))
+            self._count_pending(event, 1)
             self._read_version = event.version
         if entries:
             self._arrived.set()
@@ -261,6 +345,15 @@ class Replica:
         self.halted_since = None
         self.status = ReplicaStatus.OK
 
+    def _count_pending(self, event: ChangeEvent, step: int) -> None:
+        left = self._pending_by_account.get(event.account, 0) + step
+        if left:
+            self._pending_by_account[event.account] = left
+        else:
+            self._pending_by_account.pop(event.account, None)
+        if event.kind.startswith(("organization", "batch")):  # a batch may change one
+            self._pending_organization += step
+
     def _apply_due(self) -> int:
         if self.partitioned:
             return 0
@@ -268,7 +361,8 @@ class Replica:
         state = self.state
         applied = 0
         while self._pending and self._pending[0][0] <= now:
-            _, event = self._pending.popleft()
+            _, event, delay_ms = self._pending.popleft()
+            self._count_pending(event, -1)
             try:
                 state = apply(state, event)
             except Exception as error:
@@ -276,7 +370,7 @@ class Replica:
                 break
             applied += 1
             self.arrivals.append(
-                Arrival(event.version, event.kind, event.action, event.committed_at, now)
+                Arrival(event.version, event.kind, event.action, event.committed_at, now, delay_ms)
             )
         if applied:
             self.state = state

@@ -32,6 +32,7 @@ from dataplane.gateway.routing import signing_name_of
 from dataplane.inline_evaluation import evaluate_handler
 from dataplane.queries import AuthorizeQuery, HaltedAt, ReplicaState
 from dataplane.replica import Replica, ReplicaStatus, StaleReplicaError
+from dataplane.staleness import STALE_HEADER
 from dataplane.sts.api import StsApi
 from dataplane.sts.authorization_message import encode_authorization_message
 from dataplane.sts.instance_metadata import InstanceMetadata
@@ -135,12 +136,27 @@ async def authorize(request: web.Request) -> web.Response:
         if len(raw) > MAX_BATCH:
             raise AwsError("ValidationError", f"A batch holds at most {MAX_BATCH} queries.", 400)
         return _json(await authorizer.answer_batch(_parse_batch(raw), source_ip))
-    answer, timing = await _answer_one(authorizer, _parse_query(raw), source_ip)
+    query = _parse_query(raw)
+    try:
+        answer, timing = await _answer_one(authorizer, query, source_ip)
+    except AwsError as error:
+        body: dict[str, Any] = {"error": {"code": error.code, "message": error.message}}
+        if query.explain:
+            body["head"] = authorizer.explained_at_head(query, source_ip)
+        if query.at_version is not None:  # an answer from the past is not "stale"
+            return _json(body, error.http_status)
+        verdict = authorizer.error_verdict(query, error.code, source_ip)
+        body["stale"] = verdict.fields()
+        response = _json(body, error.http_status)
+        response.headers[STALE_HEADER] = verdict.header()
+        return response
     response = _json(answer)
     if timing is not None:
         response.headers[SERVER_TIMING] = format_server_timing(
             (("sigv4", timing.caller), ("policy", timing.policy))
         )
+    if "stale" in answer:
+        response.headers[STALE_HEADER] = orjson.dumps(answer["stale"]).decode()
     return response
 
 
@@ -210,6 +226,7 @@ async def state(request: web.Request) -> web.Response:
         entities=current.entity_count,
         last_applied_at=replica.last_applied_at,
         halted=_halted_at(replica),
+        delay_seed=replica.seed,
     )
     return _json(body.model_dump())
 
@@ -234,11 +251,24 @@ async def applied(request: web.Request) -> web.Response:
             "action": a.action,
             "committed_at": a.committed_at,
             "applied_at": a.applied_at,
+            "delay_ms": a.delay_ms,
         }
         for a in replica.arrivals
         if a.version > since
     ]
     return _json({"region": replica.identity.region, "az": replica.identity.az, "applied": rows})
+
+
+async def stale(request: web.Request) -> web.Response:
+    """The stale answers this replica gave (``?account=ID&since=EPOCH``): what a test met."""
+    authorizer = request.app[AUTHORIZER_KEY]
+    try:
+        since = float(request.query.get("since", "0"))
+    except ValueError:
+        raise AwsError("ValidationError", "since must be a time in epoch seconds.", 400) from None
+    replica = request.app[REPLICA_KEY]
+    rows = authorizer.stale_answers.of(request.query.get("account"), since)
+    return _json({"region": replica.identity.region, "az": replica.identity.az, "stale": rows})
 
 
 async def health(request: web.Request) -> web.Response:
@@ -332,7 +362,12 @@ def build_app(
     app.on_startup.append(_tune_collector)
     app.on_shutdown.append(_close_streams)
     sts = StsApi(
-        replica, authorizer.token_keys, authorizer.policies, authorizer.clock, authorizer.key_usage
+        replica,
+        authorizer.token_keys,
+        authorizer.policies,
+        authorizer.clock,
+        authorizer.key_usage,
+        stale_answers=authorizer.stale_answers,
     )
     root = _sts_or_gateway(sts, gateway)
     app.router.add_route("*", "/", root)
@@ -342,6 +377,7 @@ def build_app(
     app.router.add_get("/state", state)
     app.router.add_get("/health", health)
     app.router.add_get("/applied", applied)
+    app.router.add_get("/stale", stale)
     if authorizer.token_keys is not None:
         imds = InstanceMetadata(
             replica, authorizer.token_keys, authorizer.policies, authorizer.clock

@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 from replication.entities import AccessKey, Account
 from replication.events import ChangeEvent, ChangeKind
 from replication.ids import new_access_key_id, new_account_id, new_secret_access_key
-from replication.log import RedisChangeLog, connect
+from replication.log import AppendConflictError, RedisChangeLog, connect
 from replication.snapshotter import fold_log
 from replication.state import IamState, apply
 
-__all__ = ["ensure_account"]
+__all__ = ["create_account", "ensure_account"]
 
 
 async def _append(
@@ -61,5 +61,45 @@ async def ensure_account(redis_url: str) -> dict[str, tuple[str, str]]:
             if keys:
                 roots[account_id] = (keys[0].access_key_id, keys[0].secret_access_key)
         return roots
+    finally:
+        await log.close()
+
+
+async def create_account(redis_url: str) -> tuple[str, str, str, int]:
+    """A new account and its root key, appended to the log as the launcher's first account is
+    (the control plane's writer catches up on the append like on any other); returns
+    (account, access key id, secret, the version that holds the key)."""
+    log = RedisChangeLog(connect(redis_url))
+    now = datetime.now(UTC)
+    account = Account(id=new_account_id(), created_at=now)
+    root_key = AccessKey(
+        account=account.id,
+        access_key_id=new_access_key_id(account.id),
+        secret_access_key=new_secret_access_key(),
+        user_name=None,
+        created_at=now,
+    )
+    try:
+        for _attempt in range(20):  # a write of the control plane may take the next version
+            head = await log.head()
+            events = [
+                ChangeEvent(
+                    version=head + offset,
+                    committed_at=time.time(),
+                    kind=kind,
+                    account=account.id,
+                    action="CreateAccount",
+                    payload=entity.model_dump(mode="json"),
+                )
+                for offset, (kind, entity) in enumerate(
+                    (("account.put", account), ("access_key.put", root_key)), start=1
+                )
+            ]
+            try:
+                version = await log.append_many(events)
+            except AppendConflictError:
+                continue
+            return account.id, root_key.access_key_id, root_key.secret_access_key, version
+        raise RuntimeError("the log kept moving: no account was created")
     finally:
         await log.close()

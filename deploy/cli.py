@@ -7,10 +7,12 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from redis.exceptions import RedisError
 from rich.console import Console
@@ -32,6 +34,7 @@ __all__ = ["main"]
 
 DEFAULT_STATE_DIR = Path(".iam-planes")
 _console = Console()
+_errors = Console(stderr=True)
 
 
 def _state_dir(args: argparse.Namespace) -> Path:
@@ -69,6 +72,7 @@ def _up(args: argparse.Namespace) -> int:
             load_profile(args.profile),
             args.topology or ("replicated" if args.hosts == "netns" else "single"),
             hosts=args.hosts,
+            delay_seed=args.seed,
         )
     except (ValueError, OSError) as error:
         _console.print(f"error: {error}")
@@ -83,7 +87,7 @@ def _up(args: argparse.Namespace) -> int:
         return 1
     _console.print(cluster_status(load_cluster(state_dir)).table)
     _console.print(
-        f"cluster is up; state in {state_dir}; "
+        f"cluster is up (delay seed {cluster.delay_seed}); state in {state_dir}; "
         f"`source {state_dir / 'aws' / 'env.sh'}` to use the AWS CLI"
     )
     if args.detach:
@@ -224,6 +228,57 @@ def _evaluate(args: argparse.Namespace) -> int:
     return evaluate_command(args.file, args.explain)
 
 
+def _environment_for(args: argparse.Namespace) -> dict[str, str] | None:
+    from deploy.environment import credentials_as, environment, root_credentials
+
+    state_dir = _state_dir(args)
+    try:
+        cluster = load_cluster(state_dir)
+    except FileNotFoundError:
+        _errors.print("no cluster: run `iam-planes up`")
+        return None
+    if args.region not in cluster.regions:
+        _errors.print(f"error: no region {args.region} (up: {', '.join(cluster.regions)})")
+        return None
+    try:
+        key = credentials_as(
+            cluster, args.identity, args.region, root_credentials(cluster), state_dir=state_dir
+        )
+    except ValueError as error:
+        _errors.print(f"error: {error}")
+        return None
+    return environment(cluster, args.region, key)
+
+
+def _env(args: argparse.Namespace) -> int:
+    from deploy.environment import render
+
+    variables = _environment_for(args)
+    if variables is None:
+        return 2
+    print(render(variables, args.format))
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from deploy.environment import applied_to
+
+    command = args.command_line[1:] if args.command_line[:1] == ["--"] else args.command_line
+    if not command:
+        _errors.print("error: give the command after --: iam-planes run -- aws sts ...")
+        return 2
+    variables = _environment_for(args)
+    if variables is None:
+        return 2
+    try:
+        finished = subprocess.run(command, env=applied_to(os.environ, variables), check=False)
+    except FileNotFoundError:
+        _errors.print(f"error: no such command: {command[0]}")
+        return 127
+    # a command killed by a signal exits as a shell reports it: 128 + the signal's number
+    return finished.returncode if finished.returncode >= 0 else 128 - finished.returncode
+
+
 def _with_state_dir(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
     sub.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR))
     return sub
@@ -261,6 +316,65 @@ def _add_log_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     log.set_defaults(run=_log)
 
 
+def _why(args: argparse.Namespace) -> int:
+    from deploy.why import ask_replicas, print_why, query_for
+
+    try:
+        cluster = load_cluster(_state_dir(args))
+    except FileNotFoundError:
+        _errors.print("no cluster: run `iam-planes up`")
+        return 1
+    context = {}
+    for pair in args.context or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            _errors.print(f"error: --context takes KEY=VALUE, not {pair!r}")
+            return 2
+        context[key] = value
+    query = query_for(args.principal, args.action, args.resource, context, args.at_version)
+    answers = ask_replicas(cluster, query, args.region)
+    if not answers:
+        _errors.print(f"error: no replica in {', '.join(args.region or [])}")
+        return 2
+    # piped output is read by scripts and tests: one line per table row, not wrapped at 80
+    console = _console if sys.stdout.isatty() else Console(width=220)
+    print_why(console, answers, args.action, args.resource, args.json)
+    return 0
+
+
+def _with_identity(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    sub.add_argument("--region", default="us-east-1")
+    sub.add_argument(
+        "--as",
+        dest="identity",
+        default="root",
+        metavar="root|user/NAME|role/NAME",
+        help="whose credentials; a user or role is created (and applied) on first use",
+    )
+    return _with_state_dir(sub)
+
+
+def _environment_commands(commands: Any) -> None:
+    """``env`` and ``run``."""
+    env = _with_identity(commands.add_parser("env", help="print the environment for SDKs/tools"))
+    env.add_argument("--format", choices=["sh", "fish", "json", "dotenv"], default="sh")
+    env.set_defaults(run=_env)
+    run = _with_identity(commands.add_parser("run", help="run a command in that environment"))
+    run.add_argument("command_line", nargs=argparse.REMAINDER, metavar="-- CMD ...")
+    run.set_defaults(run=_run)
+    why = _with_state_dir(
+        commands.add_parser("why", help="per replica: the decision, at head, what is missing")
+    )
+    why.add_argument("--principal", required=True, help="an ARN or an access key id")
+    why.add_argument("--action", required=True)
+    why.add_argument("--resource", required=True)
+    why.add_argument("--context", action="append", metavar="KEY=VALUE")
+    why.add_argument("--at-version", type=int, help="as each replica would have at version N")
+    why.add_argument("--region", action="append", help="only these regions' replicas")
+    why.add_argument("--json", action="store_true")
+    why.set_defaults(run=_why)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="iam-planes", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -268,7 +382,15 @@ def _parser() -> argparse.ArgumentParser:
     up = _with_state_dir(commands.add_parser("up", help="start Redis, the control plane, replicas"))
     up.add_argument("--detach", action="store_true", help="return once everything is healthy")
     up.add_argument("--regions", nargs="+", help="regions (default: %(default)s)")
-    up.add_argument("--delay", action="append", metavar="REGION=MS[+-JITTER]")
+    up.add_argument(
+        "--delay",
+        action="append",
+        metavar="REGION=MS[+-JITTER] | REGION=P50~P99",
+        help="fixed, uniform (+-) or log-normal (median~p99) delay for every change kind",
+    )
+    up.add_argument(
+        "--seed", type=int, help="seed of the delay draws (default: random, shown by status)"
+    )
     up.add_argument(
         "--profile", default="instant", help="delay profile: instant, aws-like, or a JSON file"
     )
@@ -346,6 +468,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", help="a JSON file, or - for standard input")
     evaluate.add_argument("--explain", action="store_true", help="print every stage as a table")
     evaluate.set_defaults(run=_evaluate)
+
+    _environment_commands(commands)
     return parser
 
 

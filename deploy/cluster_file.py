@@ -101,6 +101,8 @@ class ClusterFile(_Record):
     hosts: str = "local"
     # the AWS services backend of the replicas' gateways (None: the gateway is off)
     services: ServicesRecord | None = None
+    #: the seed of every replica's delay draws (None: a cluster from before seeds)
+    delay_seed: int | None = None
 
     def redis_url_for(self, record: ProcessRecord) -> str:
         """The Redis URL a process reads from."""

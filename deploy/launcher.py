@@ -145,6 +145,8 @@ def _replica_argv(topology: Topology, region: str, az: str, port: int) -> list[s
         str(spec.regional_port),
         "--delays",
         spec.delays.model_dump_json(),
+        "--delay-seed",
+        str(topology.delay_seed),
     ]
 
 
@@ -384,6 +386,7 @@ def _launch_planes(
         regional_redis=regional_redis,
         hosts=topology.hosts,
         services=services,
+        delay_seed=topology.delay_seed,
     )
     # replicas first: the control plane authorizes its callers through us-east-1's data plane
     for region_record in cluster.regions.values():
@@ -441,7 +444,7 @@ def _flag_values(argv: list[str]) -> dict[str, str]:
 
 def _slowest_delay_s(topology: Topology) -> float:
     specs = [s for r in topology.regions for s in (r.delays.default, *r.delays.by_kind.values())]
-    return max((s.base_ms + s.jitter_ms for s in specs), default=0) / 1000
+    return max((s.longest_ms for s in specs), default=0) / 1000
 
 
 def _wait_for_accounts(cluster: ClusterFile, timeout: float) -> list[str]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from replication.delay import PROFILES, DelayProfile, DelaySpec, RegionDelays
+from replication.delay import PROFILES, DelayProfile, DelaySpec, RegionDelays, new_seed
 
 __all__ = ["DEFAULT_BASE_PORT", "DEFAULT_REGIONS", "RegionSpec", "ReplicaSpec", "Topology"]
 
@@ -61,6 +61,8 @@ class Topology(_Settings):
     hosts: str = "local"
     # hosts "netns": each region's host address, as clients in the root namespace reach it
     addresses: dict[str, str] = {}
+    #: every replica draws its delays from this seed: the same seed replays the same delays
+    delay_seed: int = Field(default=0, ge=0)
 
     @classmethod
     def build(
@@ -72,6 +74,7 @@ class Topology(_Settings):
         redis_topology: str = "single",
         *,
         hosts: str = "local",
+        delay_seed: int | None = None,
     ) -> Topology:
         """Lay out ports from ``base_port``: Redis, control plane, the services backend, then
         ten ports per region.
@@ -114,6 +117,7 @@ class Topology(_Settings):
             regions=tuple(specs),
             redis_topology=redis_topology,
             hosts=hosts,
+            delay_seed=new_seed() if delay_seed is None else delay_seed,
         )
 
     def region(self, name: str) -> RegionSpec:

@@ -29,7 +29,7 @@ from replication.repairs import (
     new_repair,
     replacement_of,
 )
-from replication.snapshot import load_snapshot
+from replication.snapshot import load_snapshot, load_snapshot_at
 from replication.state import IamState
 
 __all__ = [
@@ -123,6 +123,10 @@ class ChangeLogReader(Protocol):
 
     async def load_snapshot(self, usable_before: float) -> IamState | None:
         """The newest usable snapshot (see ``replication.snapshot.load_snapshot``)."""
+        ...
+
+    async def load_snapshot_at(self, version: int) -> IamState | None:
+        """The newest snapshot at or before ``version``."""
         ...
 
 
@@ -300,6 +304,10 @@ class RedisChangeLog:
     async def load_snapshot(self, usable_before: float) -> IamState | None:
         """The newest valid snapshot whose events were committed before ``usable_before``."""
         return await load_snapshot(self._client, usable_before)
+
+    async def load_snapshot_at(self, version: int) -> IamState | None:
+        """The newest valid snapshot at or before ``version`` (time travel)."""
+        return await load_snapshot_at(self._client, version)
 
     async def replay(self, after: int = 0, batch: int = 2000) -> AsyncIterator[ChangeEvent]:
         """Every event after ``after``, oldest first, read in batches; PoisonedLogError at

@@ -167,6 +167,21 @@ async def write_snapshot(
     return info
 
 
+async def load_snapshot_at(client: aioredis.Redis, version: int) -> IamState | None:
+    """The newest valid snapshot at or before ``version`` (time travel); None when none is."""
+    for info in await latest_snapshots(client):
+        if info.version > version:
+            continue
+        raw = cast(bytes | None, await client.get(_snapshot_key(info.version)))
+        if raw is None:
+            continue
+        try:
+            return decode_snapshot(raw, info.checksum)
+        except (CorruptSnapshotError, zlib.error, orjson.JSONDecodeError, KeyError, ValueError):
+            continue
+    return None
+
+
 async def load_snapshot(client: aioredis.Redis, usable_before: float) -> IamState | None:
     """The newest valid snapshot whose events were all committed before ``usable_before``.
 

@@ -10,6 +10,10 @@ import pytest
 from deploy.ports import free_port_block
 from deploy.redis_server import new_password, start_redis_server, wait_for_redis, write_redis_config
 
+# the pytest plugin's own tests run pytest in pytest (pytester); only a top-level conftest may
+# ask for a plugin this way
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

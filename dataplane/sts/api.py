@@ -8,9 +8,11 @@ talks to the control plane: STS keeps working while it is down.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 import structlog
 from aiohttp import web
@@ -24,6 +26,7 @@ from dataplane.authorizer import environment_keys
 from dataplane.key_usage import KeyUsage
 from dataplane.policy_index import PolicyIndex
 from dataplane.replica import Replica, StaleReplicaError
+from dataplane.staleness import STALE_HEADER, StaleAnswers, StaleVerdict, stale_verdict
 from dataplane.sts.assume_role import assume_role
 from dataplane.sts.authorization_message import decode_authorization_message
 from dataplane.sts.call import StsCall
@@ -32,6 +35,7 @@ from dataplane.sts.identity import get_access_key_info, get_caller_identity
 from dataplane.sts.saml_role import assume_role_with_saml
 from dataplane.sts.tokens import TokenKeys
 from dataplane.sts.web_identity import assume_role_with_web_identity
+from replication.ids import account_of_access_key
 from replication.state import IamState
 
 __all__ = ["MIN_VERSION_HEADER", "OPERATIONS", "UNSIGNED", "VERSION_HEADER", "StsApi"]
@@ -39,6 +43,9 @@ __all__ = ["MIN_VERSION_HEADER", "OPERATIONS", "UNSIGNED", "VERSION_HEADER", "St
 VERSION_HEADER = "x-iam-planes-version"
 MIN_VERSION_HEADER = "x-iam-planes-min-version"
 MIN_VERSION_WAIT = 5.0
+#: the outcome of an STS call that succeeded, for the stale verdict
+SUCCESS = "Success"
+_CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
 
 _log = structlog.get_logger("dataplane.sts")
 
@@ -67,7 +74,10 @@ class StsApi:
         index: PolicyIndex,
         clock: Callable[[], float],
         key_usage: KeyUsage | None = None,
+        *,
+        stale_answers: StaleAnswers | None = None,
     ) -> None:
+        self._stale_answers = stale_answers
         self._replica = replica
         self._keys = keys
         self._index = index
@@ -89,7 +99,12 @@ class StsApi:
             raise AwsError("StaleReplica", str(stale), 503, sender_fault=False) from None
 
     def _call(
-        self, request: web.Request, body: bytes, now: float, state: IamState
+        self,
+        request: web.Request,
+        body: bytes,
+        now: float,
+        state: IamState,
+        usage: KeyUsage | None,
     ) -> tuple[str, dict[str, Any]]:
         parsed = parse_query_request("sts", body, request.rel_url.raw_query_string)
         handler = OPERATIONS.get(parsed.operation)
@@ -108,9 +123,7 @@ class StsApi:
         caller = (
             None
             if parsed.operation in UNSIGNED
-            else authenticate_http(
-                state, self._keys, http, now, "sts", region, usage=self._key_usage
-            )
+            else authenticate_http(state, self._keys, http, now, "sts", region, usage=usage)
         )
         call = StsCall(
             state=state,
@@ -124,25 +137,69 @@ class StsApi:
         )
         return parsed.operation, handler(call)
 
+    def _verdict(
+        self, request: web.Request, body: bytes, now: float, state: IamState, outcome: str
+    ) -> StaleVerdict:
+        """Would the same call be answered otherwise at the head? (No key use is noted.)"""
+
+        def outcome_at(at: IamState) -> str:
+            try:
+                self._call(request, body, now, at, None)
+            except AwsError as error:
+                return error.code
+            return SUCCESS
+
+        verdict = stale_verdict(self._replica, state, outcome, outcome_at, now)
+        if verdict.stale and self._stale_answers is not None:
+            key_id = _signing_key_id(request, body)
+            account = account_of_access_key(key_id) if key_id else None
+            self._stale_answers.note(verdict, account, key_id or "?", _action(request, body))
+        return verdict
+
     async def handle(self, request: web.Request) -> web.Response:
-        """Answer one STS Query request."""
+        """Answer one STS Query request; an error, or a success while changes are pending,
+        carries the stale verdict in the ``x-iam-planes-stale`` header."""
         request_id = str(uuid.uuid4())
         state = self._replica.state
+        body = b""
+        now = self._clock()
         try:
             body = await request.read()
             state = await self._state(request)
-            operation, result = self._call(request, body, self._clock(), state)
+            now = self._clock()
+            operation, result = self._call(request, body, now, state, self._key_usage)
             _log.info("sts_call", action=operation, version=state.version)
             wire = serialize_query_result("sts", operation, result, request_id)
-            return _to_http(wire, state.version)
+            verdict = self._verdict(request, body, now, state, SUCCESS)
+            return _to_http(wire, state.version, verdict if verdict.stale else None)
         except AwsError as error:
             _log.info("sts_error", code=error.code, status=error.http_status)
-            return _to_http(query_error_response(error, request_id, "sts"), state.version)
+            verdict = self._verdict(request, body, now, state, error.code)
+            return _to_http(query_error_response(error, request_id, "sts"), state.version, verdict)
 
 
-def _to_http(wire: WireResponse, version: int) -> web.Response:
-    """The HTTP response, naming the state version it was computed at."""
+def _signing_key_id(request: web.Request, body: bytes) -> str | None:
+    """The access key id a request is signed with (header or presigned query), if any."""
+    authorization = request.headers.get("Authorization", "")
+    found = _CREDENTIAL.search(authorization)
+    if found is None:
+        query = parse_qs(request.rel_url.raw_query_string)
+        credential = query.get("X-Amz-Credential", [""])[0]
+        return credential.split("/", 1)[0] or None
+    return found.group(1)
+
+
+def _action(request: web.Request, body: bytes) -> str:
+    """``sts:Operation`` from the form body or query string, for the record of stale answers."""
+    fields = parse_qs(body.decode("utf-8", "replace")) or parse_qs(request.rel_url.query_string)
+    return "sts:" + fields.get("Action", ["?"])[0]
+
+
+def _to_http(wire: WireResponse, version: int, verdict: StaleVerdict | None) -> web.Response:
+    """The HTTP response, naming the state version it was computed at (and the verdict)."""
     headers = {**wire.headers, VERSION_HEADER: str(version)}
+    if verdict is not None:
+        headers[STALE_HEADER] = verdict.header()
     content_type = headers.pop("Content-Type", "text/xml")
     return web.Response(
         status=wire.status, headers=headers, body=wire.body, content_type=content_type.split(";")[0]

@@ -29,7 +29,7 @@ DENY_SQS_RCP = json.dumps(
 
 
 class _StandIn:
-    """What the authorizer reads of a replica: its state, identity and lag."""
+    """What the authorizer reads of a replica: its state, identity, lag and pending changes."""
 
     def __init__(self, world: World) -> None:
         self._world = world
@@ -41,6 +41,15 @@ class _StandIn:
 
     def lag_ms(self) -> float:
         return 0.0
+
+    def pending(self) -> tuple[Any, ...]:
+        return ()  # nothing read but not applied: every answer is at the head
+
+    def pending_for(self, account: str | None) -> bool:
+        return False
+
+    def head_state(self) -> Any:
+        return self._world.state
 
 
 def _organization_with_rcp(world: World) -> str:

@@ -158,3 +158,29 @@ async def test_a_replica_left_behind_a_trimmed_log_reloads_a_snapshot(log: Redis
         assert any(entry["event"] == "log_trimmed_behind_replica" for entry in logs)
     finally:
         task.cancel()
+
+
+async def _delays_drawn(log: RedisChangeLog, seed: int, versions: int) -> dict[int, int]:
+    """The delay each event drew on a replica started with ``seed``, by version."""
+    delays = RegionDelays(default=DelaySpec(base_ms=100, jitter_ms=90))
+    replica = Replica(
+        ReplicaIdentity("eu-west-1", "eu-west-1b"), log, delays, clock=time.time, seed=seed
+    )
+    task = asyncio.create_task(replica.run())
+    try:
+        await _until(lambda: replica.state.version == versions)
+        return {a.version: a.delay_ms for a in replica.arrivals}
+    finally:
+        task.cancel()  # not awaited: as in the tests above, the loop's end reaps it
+
+
+async def test_the_same_seed_replays_the_same_apply_delays(log: RedisChangeLog) -> None:
+    """Two runs with one seed draw the same delay for every change; another seed differs."""
+    for version in range(1, 11):
+        await log.append(_event(version))
+    first = await _delays_drawn(log, seed=1234, versions=10)
+    second = await _delays_drawn(log, seed=1234, versions=10)
+    other = await _delays_drawn(log, seed=4321, versions=10)
+    assert len(first) == 10
+    assert first == second
+    assert first != other

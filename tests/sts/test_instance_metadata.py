@@ -77,7 +77,7 @@ class Clock:
 
 
 class StandIn:
-    """What IMDS and the authorizer read of a replica: state, identity and lag."""
+    """What IMDS and the authorizer read of a replica: state, identity, lag, pending changes."""
 
     def __init__(self, world: World) -> None:
         self.world = world
@@ -89,6 +89,15 @@ class StandIn:
 
     def lag_ms(self) -> float:
         return 0.0
+
+    def pending(self) -> tuple[Any, ...]:
+        return ()  # nothing read but not applied: every answer is at the head
+
+    def pending_for(self, account: str | None) -> bool:
+        return False
+
+    def head_state(self) -> Any:
+        return self.world.state
 
 
 class Imds:
