@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Figure", "Target", "median", "not_measured", "percentile"]
+__all__ = ["Figure", "Target", "latencies_ms", "median", "not_measured", "percentile"]
 
 Comparison = Literal[">=", "<="]
 
@@ -112,3 +113,15 @@ def _number(value: float) -> str:
     if abs(value) >= 10:
         return f"{value:.1f}"
     return f"{value:.2f}"
+
+
+def latencies_ms(call: Callable[[], object], count: int, warmup: int = 0) -> list[float]:
+    """Milliseconds of each of ``count`` sequential calls, after ``warmup`` unmeasured ones."""
+    for _ in range(warmup):
+        call()
+    measured = []
+    for _ in range(count):
+        started = time.perf_counter()
+        call()
+        measured.append((time.perf_counter() - started) * 1000)
+    return measured

@@ -11,7 +11,6 @@ same machine; the figures are the differences of their p50 and p99.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -20,7 +19,7 @@ import boto3
 from botocore.config import Config
 
 from bench.cluster import BenchCluster, write_version
-from bench.figures import Figure, Target, percentile
+from bench.figures import Figure, Target, latencies_ms, percentile
 from bench.harness import Context
 
 __all__ = ["GATEWAY_FIGURES", "measure_gateway"]
@@ -122,15 +121,6 @@ def _setup(cluster: BenchCluster) -> dict[str, str]:
     }
 
 
-def _timed(call: Callable[[], object], count: int) -> list[float]:
-    measured = []
-    for _ in range(count):
-        started = time.perf_counter()
-        call()
-        measured.append((time.perf_counter() - started) * 1000)
-    return measured
-
-
 def measure_gateway(context: Context) -> list[Figure]:
     """Sequential calls through the gateway and straight to the backend, alternating."""
     cluster = context.cluster
@@ -148,10 +138,12 @@ def measure_gateway(context: Context) -> list[Figure]:
     samples: dict[tuple[str, str], list[float]] = {}
     for name, call in calls.items():
         for clients in (through, direct):
-            _timed(partial(call, clients), _WARMUP)
+            latencies_ms(partial(call, clients), _WARMUP)
         for _ in range(_BLOCKS):
             for way, clients in (("gateway", through), ("direct", direct)):
-                samples.setdefault((name, way), []).extend(_timed(partial(call, clients), count))
+                samples.setdefault((name, way), []).extend(
+                    latencies_ms(partial(call, clients), count)
+                )
     figures = []
     for figure in GATEWAY_FIGURES:
         name = "s3" if "_s3_" in figure.key else "dynamodb"

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -20,7 +18,7 @@ import boto3
 from botocore.config import Config
 
 from bench.cluster import BenchCluster, write_version
-from bench.figures import Figure, Target, median, percentile
+from bench.figures import Figure, Target, latencies_ms, median, percentile
 from bench.harness import Context
 
 __all__ = ["STS_FIGURES", "measure_sts"]
@@ -83,18 +81,6 @@ def _sts_client(cluster: BenchCluster) -> tuple[Any, str]:
     return client, role_arn
 
 
-def _latencies_ms(call: Callable[[], object], count: int) -> list[float]:
-    """Latency of ``count`` sequential calls, after ``_WARMUP`` unmeasured ones."""
-    for _ in range(_WARMUP):
-        call()
-    measured = []
-    for _ in range(count):
-        started = time.perf_counter()
-        call()
-        measured.append((time.perf_counter() - started) * 1000)
-    return measured
-
-
 def measure_sts(context: Context) -> list[Figure]:
     """Sequential GetCallerIdentity and AssumeRole through one warm boto3 client."""
     client, role_arn = _sts_client(context.cluster)
@@ -102,9 +88,9 @@ def measure_sts(context: Context) -> list[Figure]:
     identity_runs: list[list[float]] = []
     assume_runs: list[list[float]] = []
     for run in range(context.sizes.repeats):
-        identity_runs.append(_latencies_ms(client.get_caller_identity, count))
+        identity_runs.append(latencies_ms(client.get_caller_identity, count, _WARMUP))
         assume_runs.append(
-            _latencies_ms(
+            latencies_ms(
                 partial(
                     client.assume_role,
                     RoleArn=role_arn,
@@ -112,6 +98,7 @@ def measure_sts(context: Context) -> list[Figure]:
                     DurationSeconds=900,
                 ),
                 count,
+                _WARMUP,
             )
         )
     details = {

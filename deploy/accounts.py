@@ -38,21 +38,27 @@ async def _append(
     return apply(state, event)
 
 
+def _new_account() -> tuple[Account, AccessKey]:
+    """A fresh account and its root access key."""
+    now = datetime.now(UTC)
+    account = Account(id=new_account_id(), created_at=now)
+    root_key = AccessKey(
+        account=account.id,
+        access_key_id=new_access_key_id(account.id),
+        secret_access_key=new_secret_access_key(),
+        user_name=None,
+        created_at=now,
+    )
+    return account, root_key
+
+
 async def ensure_account(redis_url: str) -> dict[str, tuple[str, str]]:
     """Every account's root key (id, secret); create one account and its key if the log has none."""
     log = RedisChangeLog(connect(redis_url))
     try:
         state = await fold_log(log)
         if not state.accounts:
-            now = datetime.now(UTC)
-            account = Account(id=new_account_id(), created_at=now)
-            root_key = AccessKey(
-                account=account.id,
-                access_key_id=new_access_key_id(account.id),
-                secret_access_key=new_secret_access_key(),
-                user_name=None,
-                created_at=now,
-            )
+            account, root_key = _new_account()
             state = await _append(log, state, "account.put", account, account.id)
             state = await _append(log, state, "access_key.put", root_key, account.id)
         roots: dict[str, tuple[str, str]] = {}
@@ -70,15 +76,7 @@ async def create_account(redis_url: str) -> tuple[str, str, str, int]:
     (the control plane's writer catches up on the append like on any other); returns
     (account, access key id, secret, the version that holds the key)."""
     log = RedisChangeLog(connect(redis_url))
-    now = datetime.now(UTC)
-    account = Account(id=new_account_id(), created_at=now)
-    root_key = AccessKey(
-        account=account.id,
-        access_key_id=new_access_key_id(account.id),
-        secret_access_key=new_secret_access_key(),
-        user_name=None,
-        created_at=now,
-    )
+    account, root_key = _new_account()
     try:
         for _attempt in range(20):  # a write of the control plane may take the next version
             head = await log.head()

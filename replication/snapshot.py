@@ -12,7 +12,7 @@ import contextlib
 import gc
 import hashlib
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -169,17 +169,7 @@ async def write_snapshot(
 
 async def load_snapshot_at(client: aioredis.Redis, version: int) -> IamState | None:
     """The newest valid snapshot at or before ``version`` (time travel); None when none is."""
-    for info in await latest_snapshots(client):
-        if info.version > version:
-            continue
-        raw = cast(bytes | None, await client.get(_snapshot_key(info.version)))
-        if raw is None:
-            continue
-        try:
-            return decode_snapshot(raw, info.checksum)
-        except (CorruptSnapshotError, zlib.error, orjson.JSONDecodeError, KeyError, ValueError):
-            continue
-    return None
+    return await _newest_usable(client, lambda info: info.version <= version)
 
 
 async def load_snapshot(client: aioredis.Redis, usable_before: float) -> IamState | None:
@@ -188,8 +178,15 @@ async def load_snapshot(client: aioredis.Redis, usable_before: float) -> IamStat
     A replica passes ``now - its delay``, so loading a snapshot never shows it a change
     earlier than its propagation delay allows. None when no snapshot qualifies.
     """
+    return await _newest_usable(client, lambda info: info.committed_at <= usable_before)
+
+
+async def _newest_usable(
+    client: aioredis.Redis, usable: Callable[[SnapshotInfo], bool]
+) -> IamState | None:
+    """The newest snapshot that is ``usable`` and decodes; a bad one is logged and skipped."""
     for info in await latest_snapshots(client):
-        if info.committed_at > usable_before:
+        if not usable(info):
             continue
         raw = cast(bytes | None, await client.get(_snapshot_key(info.version)))
         if raw is None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
-__all__ = ["Flip", "Probe", "ask_all", "watch_until"]
+__all__ = ["Asker", "Flip", "Probe", "ask_all", "watch_answers", "watch_until"]
 
 _TIMEOUT = aiohttp.ClientTimeout(total=3)
 
@@ -72,6 +72,39 @@ async def ask_all(replicas: dict[str, str], probe: Probe) -> dict[str, str]:
     return dict(zip(replicas, answers, strict=True))
 
 
+#: one answer from one target: (session, target name, endpoint) -> the answer as text
+Asker = Callable[[aiohttp.ClientSession, str, str], Awaitable[str]]
+
+
+async def watch_answers(
+    targets: dict[str, str],
+    ask: Asker,
+    done: Callable[[dict[str, str]], bool],
+    *,
+    started: float,
+    timeout: float,
+    interval: float,
+) -> dict[str, Flip]:
+    """Ask every target (name -> endpoint) repeatedly until ``done(answers)`` or ``timeout``;
+    record each target's answers as they change."""
+    flips = {name: Flip(name) for name in targets}
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession(timeout=_TIMEOUT) as session:
+        while True:
+            answers = await asyncio.gather(
+                *(ask(session, name, url) for name, url in targets.items())
+            )
+            now = time.time() - started
+            current = dict(zip(targets, answers, strict=True))
+            for name, answer in current.items():
+                flip = flips[name]
+                if not flip.changes or flip.changes[-1][1] != answer:
+                    flip.changes.append((now, answer))
+            if done(current) or time.monotonic() > deadline:
+                return flips
+            await asyncio.sleep(interval)
+
+
 async def watch_until(
     replicas: dict[str, str],
     probe: Probe,
@@ -82,19 +115,11 @@ async def watch_until(
     interval: float = 0.02,
 ) -> dict[str, Flip]:
     """Ask every replica repeatedly until ``done(answers)`` or ``timeout``; record the flips."""
-    flips = {az: Flip(az) for az in replicas}
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession(timeout=_TIMEOUT) as session:
-        while True:
-            answers = await asyncio.gather(
-                *(_ask(session, url, probe) for url in replicas.values())
-            )
-            now = time.time() - started
-            current = dict(zip(replicas, answers, strict=True))
-            for az, answer in current.items():
-                flip = flips[az]
-                if not flip.changes or flip.changes[-1][1] != answer:
-                    flip.changes.append((now, answer))
-            if done(current) or time.monotonic() > deadline:
-                return flips
-            await asyncio.sleep(interval)
+    return await watch_answers(
+        replicas,
+        lambda session, _az, url: _ask(session, url, probe),
+        done,
+        started=started,
+        timeout=timeout,
+        interval=interval,
+    )

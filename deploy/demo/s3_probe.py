@@ -3,9 +3,7 @@ region's endpoint (its services gateway), answered as S3 answers: ``OK`` or the 
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,7 +12,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from deploy.demo.probes import Flip
+from deploy.demo.probes import Flip, watch_answers
 
 __all__ = ["S3_ORDER", "S3GetObject", "watch_s3_until"]
 
@@ -70,19 +68,11 @@ async def watch_s3_until(
 ) -> dict[str, Flip]:
     """Send the call to every region (name -> endpoint) until ``done(answers)`` or
     ``timeout``; record each region's answers as they change."""
-    flips = {region: Flip(region) for region in regions}
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession(timeout=_TIMEOUT) as session:
-        while True:
-            answers = await asyncio.gather(
-                *(_get(session, url, region, call) for region, url in regions.items())
-            )
-            now = time.time() - started
-            current = dict(zip(regions, answers, strict=True))
-            for region, answer in current.items():
-                flip = flips[region]
-                if not flip.changes or flip.changes[-1][1] != answer:
-                    flip.changes.append((now, answer))
-            if done(current) or time.monotonic() > deadline:
-                return flips
-            await asyncio.sleep(interval)
+    return await watch_answers(
+        regions,
+        lambda session, region, url: _get(session, url, region, call),
+        done,
+        started=started,
+        timeout=timeout,
+        interval=interval,
+    )
