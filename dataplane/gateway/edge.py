@@ -12,7 +12,7 @@ import hashlib
 import itertools
 import os
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import unquote
@@ -37,9 +37,11 @@ from dataplane.gateway.resources import Target, named_account, targets
 from dataplane.gateway.routing import ServiceCall, protocol_hint, route, signing_name_of
 from dataplane.gateway.s3_signing import s3_canonical_request
 from dataplane.replica import Replica
+from dataplane.staleness import STALE_HEADER, StaleVerdict, account_of_principal, stale_verdict
 from dataplane.sts.authorization_message import encode_authorization_message
 from dataplane.sts.callers import Caller
 from replication.policy import PolicyKind
+from replication.state import IamState
 
 __all__ = ["CONTROL_PLANE_SERVICES", "MAX_GATEWAY_BODY_BYTES", "Gateway"]
 
@@ -54,6 +56,62 @@ _ANONYMOUS = frozenset({"s3", "sqs", "sns"})
 _REQUEST_PREFIX = os.urandom(4).hex().upper()
 _numbers = itertools.count(1)
 _STREAMING = "STREAMING-"
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """What one service call asks, whatever the state it is judged at."""
+
+    call: ServiceCall
+    actions: tuple[str, ...]
+    http: HttpRequest | None  # None: an anonymous (unsigned) call
+    context: dict[str, Any]
+    source_ip: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Subject:
+    """A resource the call acts on, with its owner and its own policy."""
+
+    call: ServiceCall
+    actions: tuple[str, ...]
+    owner: str
+    policy: CompiledPolicy | None
+
+
+def _claim(request: web.Request, call: ServiceCall) -> SignatureClaim | None:
+    """The call's SigV4 signature; None for an anonymous call a resource policy may allow."""
+    try:
+        return parse_signature(
+            request.method,
+            request.rel_url.raw_path,
+            request.rel_url.raw_query_string,
+            request.headers,
+        )
+    except AuthFailure as failure:
+        if failure.code != "MissingAuthenticationToken" or call.service not in _ANONYMOUS:
+            raise
+        if _signed_with_sigv2(request):
+            raise AwsError(
+                "InvalidRequest",
+                "The authorization mechanism you have provided is not supported. "
+                "Please use AWS4-HMAC-SHA256.",
+                400,
+            ) from None
+        return None
+
+
+def _key_id(http: HttpRequest | None) -> str:
+    """The access key id a signed call names ("anonymous" for an unsigned one)."""
+    if http is None:
+        return "anonymous"
+    pairs = http.headers.items() if isinstance(http.headers, Mapping) else http.headers
+    headers = {name.lower(): value for name, value in pairs}
+    credential = headers.get("authorization", "")
+    start = credential.find("Credential=")
+    if start >= 0:
+        return credential[start + 11 :].split("/", 1)[0]
+    return "unknown"
 
 
 class _TooLarge(AwsError):
@@ -120,27 +178,9 @@ class Gateway:
     ) -> web.StreamResponse:
         actions = actions_for(call)
         state = self._replica.state
-        authorizer = self._authorizer
-        now = authorizer.clock()
-        caller: Caller | None = None
-        claim: SignatureClaim | None = None
-        try:
-            claim = parse_signature(
-                request.method,
-                request.rel_url.raw_path,
-                request.rel_url.raw_query_string,
-                request.headers,
-            )
-        except AuthFailure as failure:
-            if failure.code != "MissingAuthenticationToken" or call.service not in _ANONYMOUS:
-                raise
-            if _signed_with_sigv2(request):
-                raise AwsError(
-                    "InvalidRequest",
-                    "The authorization mechanism you have provided is not supported. "
-                    "Please use AWS4-HMAC-SHA256.",
-                    400,
-                ) from None
+        now = self._authorizer.clock()
+        claim = _claim(request, call)
+        http: HttpRequest | None = None
         if claim is not None:
             _check_payload(call, claim, request, body)
             http = HttpRequest(
@@ -151,53 +191,135 @@ class Gateway:
                 body,
                 canonical_request=_s3_canonical(request, body) if call.service == "s3" else None,
             )
-            caller = authenticate_http(
-                state,
-                authorizer.token_keys,
-                http,
-                now,
-                call.signing_name,
-                self._region,
-                usage=authorizer.key_usage,
-                action=actions[0],
+        asked = _Asked(call, actions, http, request_context(call), request.remote or "127.0.0.1")
+        try:
+            caller = self._caller_at(state, asked, now, record_use=True)
+        except AwsError as error:
+            # a key this replica does not know yet: would the log's head know it?
+            verdict = await self._verdict(state, error.code, asked, now, None)
+            headers = {name.lower(): value for name, value in request.headers.items()}
+            refused = _refused(
+                error, (call.service, call.protocol), request_id, headers, self._region
             )
+            return self._with_verdict(refused, verdict, None, asked)
+        prepared = await self._prepare(call, caller, actions)
+        denied = self._first_denial(state, caller, prepared, asked)
+        if denied is not None:
+            target, decision = denied
+            response = self._denied(call, caller, target, decision, asked.context, request_id)
+            verdict = await self._verdict(state, decision.decision.value, asked, now, prepared)
+            return self._with_verdict(response, verdict, caller, asked)
+        await check_execution_role(
+            call,
+            state,
+            self._authorizer.policies,
+            environment_keys(now, asked.source_ip, self._region),
+            self._backend,
+            self._region,
+        )
+        return await self._forward(request, call, body, prepared[0].owner, caller, request_id)
+
+    def _caller_at(
+        self, state: IamState, asked: _Asked, now: float, *, record_use: bool = False
+    ) -> Caller | None:
+        """Who signed the call, as ``state`` knows the key (None: an anonymous call)."""
+        if asked.http is None:
+            return None
+        authorizer = self._authorizer
+        return authenticate_http(
+            state,
+            authorizer.token_keys,
+            asked.http,
+            now,
+            asked.call.signing_name,
+            self._region,
+            usage=authorizer.key_usage if record_use else None,
+            action=asked.actions[0],
+        )
+
+    async def _prepare(
+        self, call: ServiceCall, caller: Caller | None, actions: tuple[str, ...]
+    ) -> list[_Subject]:
+        """What the call acts on, each with its owner and own policy (from the backend, which
+        no IAM version changes); a copy also reads its source, in the source's own account."""
         owner = await self._owner(call, caller, actions)
-        context = request_context(call)
-        source_ip = request.remote or "127.0.0.1"
-        asked = [(call, actions, owner)]
+        subjects = [_Subject(call, actions, owner, await self._resource_policy(call, owner))]
         source = _copy_source(call)
-        if source is not None:  # a copy also reads its source, in the source's own account
+        if source is not None:
             source_actions = ("s3:GetObject",)
-            asked.append(
-                (source, source_actions, await self._owner(source, caller, source_actions))
-            )
-        for subject, subject_actions, subject_owner in asked:
-            compiled = await self._resource_policy(subject, subject_owner)
-            found = targets(
-                subject, subject_actions, self._region, caller.account if caller else subject_owner
-            )
-            for target in found:
-                decision = authorizer.decide(
+            source_owner = await self._owner(source, caller, source_actions)
+            compiled = await self._resource_policy(source, source_owner)
+            subjects.append(_Subject(source, source_actions, source_owner, compiled))
+        return subjects
+
+    def _first_denial(
+        self, state: IamState, caller: Caller | None, prepared: list[_Subject], asked: _Asked
+    ) -> tuple[Target, Decision] | None:
+        """The first (action, resource) the engine does not allow at ``state``, or None."""
+        for subject in prepared:
+            account = caller.account if caller else subject.owner
+            for target in targets(subject.call, subject.actions, self._region, account):
+                decision = self._authorizer.decide(
                     state,
                     caller,
                     target.action,
                     target.resource,
-                    context,
-                    compiled,
-                    subject_owner,
-                    source_ip,
+                    asked.context,
+                    subject.policy,
+                    subject.owner,
+                    asked.source_ip,
                 )
                 if not decision.allowed:
-                    return self._denied(call, caller, target, decision, context, request_id)
-        await check_execution_role(
-            call,
-            state,
-            authorizer.policies,
-            environment_keys(now, source_ip, self._region),
-            self._backend,
-            self._region,
+                    return target, decision
+        return None
+
+    async def _verdict(
+        self,
+        state: IamState,
+        outcome: str,
+        asked: _Asked,
+        now: float,
+        prepared: list[_Subject] | None,
+    ) -> StaleVerdict:
+        """Would the log's head answer the call otherwise than ``outcome`` at ``state``?"""
+        head = self._replica.head_state()
+        if head.version > state.version and prepared is None:
+            try:
+                head_caller = self._caller_at(head, asked, now)
+            except AwsError:
+                head_caller = None
+            if head_caller is not None or asked.http is None:
+                prepared = await self._prepare(asked.call, head_caller, asked.actions)
+
+        def outcome_at(at: IamState) -> str:
+            try:
+                who = self._caller_at(at, asked, now)
+            except AwsError as error:
+                return error.code
+            if prepared is None:
+                return "Unknown"
+            denied = self._first_denial(at, who, prepared, asked)
+            return "Allow" if denied is None else denied[1].decision.value
+
+        return stale_verdict(self._replica, state, outcome, outcome_at, now)
+
+    def _with_verdict(
+        self,
+        response: web.Response,
+        verdict: StaleVerdict,
+        caller: Caller | None,
+        asked: _Asked,
+    ) -> web.Response:
+        """The refusal, unchanged, with the verdict in its header (and remembered)."""
+        response.headers[STALE_HEADER] = verdict.header()
+        principal = caller.arn if caller is not None else _key_id(asked.http)
+        account = (
+            caller.account
+            if caller is not None
+            else account_of_principal({"access_key_id": principal})
         )
-        return await self._forward(request, call, body, owner, caller, request_id)
+        self._authorizer.stale_answers.note(verdict, account, principal, asked.actions[0])
+        return response
 
     def _denied(  # noqa: PLR0917 - the refused call and why
         self,

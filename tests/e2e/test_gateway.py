@@ -409,3 +409,57 @@ def test_copy_object_needs_put_on_the_target_and_get_on_the_source(cluster: Clus
     s3.copy_object(**copy)
     root = client(cluster, "s3", "us-east-1")
     assert root.get_object(Bucket=BUCKET, Key="copies/q3.csv")["Body"].read() == b"revenue,42\n"
+
+
+def _refusal_with_verdict(call: Any, **params: Any) -> tuple[str, dict[str, Any] | None]:
+    """The AWS error code a call is refused with and its ``x-iam-planes-stale`` verdict."""
+    try:
+        call(**params)
+    except botocore.exceptions.ClientError as error:
+        header = error.response["ResponseMetadata"]["HTTPHeaders"].get("x-iam-planes-stale")
+        return str(error.response["Error"]["Code"]), None if header is None else json.loads(header)
+    return "OK", None
+
+
+def _until_stale(call: Any, **params: Any) -> tuple[str, dict[str, Any]]:
+    """Ask until a refusal says it is only stale (the replica may not have read the change for
+    a few milliseconds after the write is acknowledged); bounded well inside the delay."""
+    deadline = time.monotonic() + 2
+    while True:
+        code, verdict = _refusal_with_verdict(call, **params)
+        assert verdict is not None, code
+        if verdict["stale"] or time.monotonic() > deadline:
+            return code, verdict
+        time.sleep(0.01)
+
+
+def test_service_refusals_say_whether_they_are_only_stale(cluster: Cluster) -> None:
+    """A refusal carries ``x-iam-planes-stale``: true, with the head's answer and the version
+    that flips it, while that change waits out the region's delay; false for a denial no
+    pending change would flip. The body stays the service's own."""
+    iam = cluster.iam()
+    iam.create_user(UserName="stale-reader")
+    created = iam.create_access_key(UserName="stale-reader")
+    s3 = client(cluster, "s3", "ap-northeast-1", **_keys(created["AccessKey"]))  # 3 s behind
+    get = {"Bucket": BUCKET, "Key": "q3.csv"}
+
+    code, verdict = _until_stale(s3.get_object, **get)
+    assert code == "InvalidAccessKeyId"
+    assert verdict["stale"] is True, verdict
+    assert verdict["head_outcome"] == "ImplicitDeny"
+    assert verdict["flips_at_version"] == version_of(created)
+
+    cluster.wait_converged(version_of(created))
+    code, verdict = _refusal_with_verdict(s3.get_object, **get)
+    assert (code, verdict is not None and verdict["stale"]) == ("AccessDenied", False), verdict
+
+    granted = iam.put_user_policy(
+        UserName="stale-reader",
+        PolicyName="read",
+        PolicyDocument=policy(allow("s3:GetObject", f"arn:aws:s3:::{BUCKET}/*")),
+    )
+    code, verdict = _until_stale(s3.get_object, **get)
+    assert code == "AccessDenied"
+    assert verdict["stale"] is True, verdict
+    assert (verdict["head_outcome"], verdict["flips_at_version"]) == ("Allow", version_of(granted))
+    wait_for("OK", s3.get_object, **get)
