@@ -66,17 +66,18 @@ async def _until(predicate: object, timeout: float = 10) -> None:
 
 async def test_events_wait_for_their_delay_and_apply_in_order(log: RedisChangeLog) -> None:
     """An event is not applied before committed_at + delay, and versions apply in order."""
-    replica, task = await _running(log, RegionDelays(default=DelaySpec(base_ms=300)))
+    replica, task = await _running(log, RegionDelays(default=DelaySpec(base_ms=1000)))
     try:
         first = _event(1)
         await log.append(first)
         await log.append(_event(2))
-        await asyncio.sleep(0.1)
+        # the signal: both events are read (held), a few milliseconds into their second
+        await _until(lambda: replica.read_version == 2)
         assert replica.state.version == 0
         await _until(lambda: replica.state.version == 2)
         applied = list(replica.arrivals)
         assert [a.version for a in applied] == [1, 2]
-        assert applied[0].applied_at >= first.committed_at + 0.3
+        assert applied[0].applied_at >= first.committed_at + 1.0
     finally:
         task.cancel()
 
@@ -98,6 +99,7 @@ async def test_min_version_waits_or_reports_how_far_behind(log: RedisChangeLog) 
 async def test_a_partition_freezes_the_replica_until_healed(log: RedisChangeLog) -> None:
     """While partitioned nothing new is applied; after the heal the replica catches up."""
     replica, task = await _running(log, RegionDelays())
+    witness, witness_task = await _running(log, RegionDelays())
     try:
         await log.append(_event(1))
         await _until(lambda: replica.state.version == 1)
@@ -105,12 +107,14 @@ async def test_a_partition_freezes_the_replica_until_healed(log: RedisChangeLog)
             replica.set_partitioned(True)
         assert logs[0]["event"] == "partition_changed" and logs[0]["partitioned"] is True
         await log.append(_event(2))
-        await asyncio.sleep(0.3)
+        # the signal: a replica that is not cut off has applied version 2
+        await _until(lambda: witness.state.version == 2)
         assert replica.state.version == 1
         replica.set_partitioned(False)
         await _until(lambda: replica.state.version == 2)
     finally:
         task.cancel()
+        witness_task.cancel()
 
 
 async def test_bootstrap_loads_the_newest_snapshot(log: RedisChangeLog) -> None:
