@@ -8,20 +8,17 @@ A call the gateway cannot recognize or map is refused, never forwarded unauthori
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import unquote
 
 import structlog
 from aiohttp import web
 
-from awswire.errors import AuthFailure, AwsError
-from awswire.sigv4 import SignatureClaim, parse_signature
+from awswire.errors import AwsError
 from dataplane.authentication import HttpRequest, authenticate_http
 from dataplane.authorizer import Authorizer, environment_keys
 from dataplane.evaluation import CompiledPolicy, Decision
@@ -30,12 +27,23 @@ from dataplane.gateway.chunked import decode_chunked
 from dataplane.gateway.context import request_context
 from dataplane.gateway.errors import Refusal, denial, denial_reason, refusal_of
 from dataplane.gateway.forward import Backend, BackendUnavailable
+from dataplane.gateway.incoming import (
+    BodyTooLarge,
+    access_key_id_of,
+    check_payload,
+    copy_source,
+    credential_key_id,
+    is_chunked,
+    plain_headers,
+    read_body,
+    s3_canonical,
+    signature_claim,
+)
 from dataplane.gateway.lambda_roles import check_execution_role
 from dataplane.gateway.owners import BucketOwners
 from dataplane.gateway.resource_policies import POLICY_WRITES, ResourcePolicies
 from dataplane.gateway.resources import Target, named_account, targets
 from dataplane.gateway.routing import ServiceCall, protocol_hint, route, signing_name_of
-from dataplane.gateway.s3_signing import s3_canonical_request
 from dataplane.replica import Replica
 from dataplane.staleness import STALE_HEADER, StaleVerdict, account_of_principal, stale_verdict
 from dataplane.sts.authorization_message import encode_authorization_message
@@ -43,19 +51,13 @@ from dataplane.sts.callers import Caller
 from replication.policy import PolicyKind
 from replication.state import IamState
 
-__all__ = ["CONTROL_PLANE_SERVICES", "MAX_GATEWAY_BODY_BYTES", "Gateway"]
+__all__ = ["CONTROL_PLANE_SERVICES", "Gateway"]
 
 _log = structlog.get_logger("dataplane.gateway")
 
-#: a request body larger than this is refused with the service's own "too large" error
-MAX_GATEWAY_BODY_BYTES = 32 * 1024 * 1024
 CONTROL_PLANE_SERVICES = frozenset({"iam", "organizations"})
-#: services whose resource policies may grant anonymous callers ("Principal": "*"); an
-#: unsigned call to any other is MissingAuthenticationToken, as AWS answers it
-_ANONYMOUS = frozenset({"s3", "sqs", "sns"})
 _REQUEST_PREFIX = os.urandom(4).hex().upper()
 _numbers = itertools.count(1)
-_STREAMING = "STREAMING-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,45 +79,6 @@ class _Subject:
     actions: tuple[str, ...]
     owner: str
     policy: CompiledPolicy | None
-
-
-def _claim(request: web.Request, call: ServiceCall) -> SignatureClaim | None:
-    """The call's SigV4 signature; None for an anonymous call a resource policy may allow."""
-    try:
-        return parse_signature(
-            request.method,
-            request.rel_url.raw_path,
-            request.rel_url.raw_query_string,
-            request.headers,
-        )
-    except AuthFailure as failure:
-        if failure.code != "MissingAuthenticationToken" or call.service not in _ANONYMOUS:
-            raise
-        if _signed_with_sigv2(request):
-            raise AwsError(
-                "InvalidRequest",
-                "The authorization mechanism you have provided is not supported. "
-                "Please use AWS4-HMAC-SHA256.",
-                400,
-            ) from None
-        return None
-
-
-def _key_id(http: HttpRequest | None) -> str:
-    """The access key id a signed call names ("anonymous" for an unsigned one)."""
-    if http is None:
-        return "anonymous"
-    pairs = http.headers.items() if isinstance(http.headers, Mapping) else http.headers
-    headers = {name.lower(): value for name, value in pairs}
-    credential = headers.get("authorization", "")
-    start = credential.find("Credential=")
-    if start >= 0:
-        return credential[start + 11 :].split("/", 1)[0]
-    return "unknown"
-
-
-class _TooLarge(AwsError):
-    """The request body exceeds what the gateway accepts."""
 
 
 class Gateway:
@@ -155,7 +118,7 @@ class Gateway:
         service_hint = protocol_hint(signing, headers)
         try:
             if body is None:
-                body = await _read_body(request)
+                body = await read_body(request)
             call = route(
                 signing,
                 request.method,
@@ -179,17 +142,17 @@ class Gateway:
         actions = actions_for(call)
         state = self._replica.state
         now = self._authorizer.clock()
-        claim = _claim(request, call)
+        claim = signature_claim(request, call)
         http: HttpRequest | None = None
         if claim is not None:
-            _check_payload(call, claim, request, body)
+            check_payload(call, claim, request, body)
             http = HttpRequest(
                 request.method,
                 request.rel_url.raw_path,
                 request.rel_url.raw_query_string,
                 request.headers,
                 body,
-                canonical_request=_s3_canonical(request, body) if call.service == "s3" else None,
+                canonical_request=s3_canonical(request, body) if call.service == "s3" else None,
             )
         asked = _Asked(call, actions, http, request_context(call), request.remote or "127.0.0.1")
         try:
@@ -244,7 +207,7 @@ class Gateway:
         no IAM version changes); a copy also reads its source, in the source's own account."""
         owner = await self._owner(call, caller, actions)
         subjects = [_Subject(call, actions, owner, await self._resource_policy(call, owner))]
-        source = _copy_source(call)
+        source = copy_source(call)
         if source is not None:
             source_actions = ("s3:GetObject",)
             source_owner = await self._owner(source, caller, source_actions)
@@ -312,7 +275,7 @@ class Gateway:
     ) -> web.Response:
         """The refusal, unchanged, with the verdict in its header (and remembered)."""
         response.headers[STALE_HEADER] = verdict.header()
-        principal = caller.arn if caller is not None else _key_id(asked.http)
+        principal = caller.arn if caller is not None else access_key_id_of(asked.http)
         account = (
             caller.account
             if caller is not None
@@ -355,9 +318,9 @@ class Gateway:
         request_id: str,
     ) -> web.StreamResponse:
         sent_headers = None
-        if call.service == "s3" and _is_chunked(request):
+        if call.service == "s3" and is_chunked(request):
             decoded = decode_chunked(body)
-            body, sent_headers = decoded.payload, _plain_headers(request, decoded.trailers)
+            body, sent_headers = decoded.payload, plain_headers(request, decoded.trailers)
         try:
             response = await self._backend.forward(
                 request, body, owner, request.rel_url.raw_path_qs, sent_headers
@@ -458,106 +421,6 @@ class Gateway:
         return web.Response(status=503)
 
 
-#: headers that describe an aws-chunked body, not the object it carries
-_CHUNKED_HEADERS = frozenset({"x-amz-decoded-content-length", "x-amz-trailer", "content-encoding"})
-
-
-def _is_chunked(request: web.Request) -> bool:
-    declared = request.headers.get("x-amz-content-sha256", "")
-    encoding = request.headers.get("content-encoding", "")
-    return declared.startswith(_STREAMING) or "aws-chunked" in encoding
-
-
-def _plain_headers(request: web.Request, trailers: Mapping[str, str]) -> list[tuple[str, str]]:
-    """The request's headers for the decoded object: its checksum trailers become headers."""
-    headers = [
-        (name, value)
-        for name, value in request.headers.items()
-        if name.lower() not in _CHUNKED_HEADERS and name.lower() != "x-amz-content-sha256"
-    ]
-    encoding = [
-        e.strip()
-        for e in request.headers.get("content-encoding", "").split(",")
-        if e.strip() and e.strip() != "aws-chunked"
-    ]
-    if encoding:
-        headers.append(("Content-Encoding", ",".join(encoding)))
-    headers.append(("x-amz-content-sha256", "UNSIGNED-PAYLOAD"))
-    headers.extend((name, value) for name, value in trailers.items())
-    return headers
-
-
-def _copy_source(call: ServiceCall) -> ServiceCall | None:
-    """The object a CopyObject/UploadPartCopy reads (``x-amz-copy-source: bucket/key``), as a
-    GetObject call of its own, or None."""
-    header = call.headers.get("x-amz-copy-source")
-    if call.service != "s3" or not header:
-        return None
-    path = unquote(header.split("?", 1)[0]).lstrip("/")
-    bucket, _, key = path.partition("/")
-    if not bucket or not key:
-        raise AwsError("InvalidArgument", "Invalid copy source object key", 400)
-    return replace(call, operation="GetObject", params={"Bucket": bucket, "Key": key})
-
-
-def _signed_with_sigv2(request: web.Request) -> bool:
-    """Signature Version 2 (``AWS key:signature`` or ``AWSAccessKeyId=``...``Signature=``)."""
-    authorization = request.headers.get("Authorization", "")
-    query = request.query
-    return authorization.startswith("AWS ") or ("AWSAccessKeyId" in query and "Signature" in query)
-
-
-def _s3_canonical(request: web.Request, body: bytes) -> Any:
-    headers = {name.lower(): value for name, value in request.headers.items()}
-
-    def build(claim: SignatureClaim) -> str:
-        return s3_canonical_request(
-            claim,
-            request.method,
-            request.rel_url.raw_path,
-            request.rel_url.raw_query_string,
-            headers,
-            hashlib.sha256(body).hexdigest(),
-        )
-
-    return build
-
-
-def _check_payload(
-    call: ServiceCall, claim: SignatureClaim, request: web.Request, body: bytes
-) -> None:
-    """S3: a declared body hash must be the body's (AWS's XAmzContentSHA256Mismatch)."""
-    if call.service != "s3" or claim.presigned:
-        return
-    declared = request.headers.get("x-amz-content-sha256")
-    if declared is None or declared == "UNSIGNED-PAYLOAD" or declared.startswith(_STREAMING):
-        return
-    if declared != hashlib.sha256(body).hexdigest():
-        raise AwsError(
-            "XAmzContentSHA256Mismatch",
-            "The provided 'x-amz-content-sha256' header does not match what was computed.",
-            400,
-        )
-
-
-async def _read_body(request: web.Request) -> bytes:
-    declared = request.content_length
-    if declared is not None and declared > MAX_GATEWAY_BODY_BYTES:
-        raise _TooLarge(
-            "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400
-        )
-    chunks = []
-    size = 0
-    async for chunk in request.content.iter_chunked(256 * 1024):
-        size += len(chunk)
-        if size > MAX_GATEWAY_BODY_BYTES:
-            raise _TooLarge(
-                "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 _WRONG_REGION = "Credential should be scoped to a valid region, not '"
 
 
@@ -569,7 +432,7 @@ def _refused(
     region: str,
 ) -> web.Response:
     service, protocol = hint
-    if isinstance(error, _TooLarge) and protocol != "rest-xml":
+    if isinstance(error, BodyTooLarge) and protocol != "rest-xml":
         error = AwsError("RequestEntityTooLarge", "Request body is too large.", 413)
     if protocol == "rest-xml" and error.message.startswith(_WRONG_REGION):
         claimed = error.message[len(_WRONG_REGION) :].split("'", 1)[0]
@@ -581,9 +444,7 @@ def _refused(
         )
     key_id = None
     if error.code == "InvalidClientTokenId":
-        credential = headers.get("authorization", "")
-        start = credential.find("Credential=")
-        key_id = credential[start + 11 :].split("/", 1)[0] if start >= 0 else None
+        key_id = credential_key_id(headers.get("authorization", ""))
     _log.info("gateway_refused", service=service, code=error.code, status=error.http_status)
     return _response(refusal_of(error, service, protocol, request_id, key_id))
 
