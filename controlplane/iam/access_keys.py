@@ -60,7 +60,7 @@ def create_access_key(state: IamState, params: Params, caller: Caller, now: date
     shape = _metadata(key, owner) | {"SecretAccessKey": key.secret_access_key}
     if owner is None:
         shape["UserName"] = "root"
-    return Outcome({"AccessKey": shape}, Change("access_key.put", key.model_dump(mode="json")))
+    return Outcome({"AccessKey": shape}, Change.put(key))
 
 
 def list_access_keys(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
@@ -76,7 +76,7 @@ def update_access_key(state: IamState, params: Params, caller: Caller, now: date
     owner = _owner(state, params, caller)
     key = _require_key(state, caller, owner, params["AccessKeyId"])
     changed = key.model_copy(update={"status": params["Status"]})
-    return Outcome({}, Change("access_key.put", changed.model_dump(mode="json")))
+    return Outcome({}, Change.put(changed))
 
 
 def delete_access_key(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
@@ -84,7 +84,7 @@ def delete_access_key(state: IamState, params: Params, caller: Caller, now: date
     owner = _owner(state, params, caller)
     key = _require_key(state, caller, owner, params["AccessKeyId"])
     ref = EntityKey(entity="access_key", account=caller.account, name=key.access_key_id)
-    return Outcome({}, Change("access_key.delete", ref.model_dump(mode="json")))
+    return Outcome({}, Change.delete(ref))
 
 
 OPERATIONS = (

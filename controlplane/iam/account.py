@@ -33,7 +33,7 @@ def create_account_alias(state: IamState, params: Params, caller: Caller, now: d
     if taken:
         raise entity_already_exists(f"The account alias {alias} already exists.")
     account = state.accounts[caller.account].model_copy(update={"alias": alias})
-    return Outcome({}, Change("account.put", account.model_dump(mode="json")))
+    return Outcome({}, Change.put(account))
 
 
 def list_account_aliases(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
@@ -48,7 +48,7 @@ def delete_account_alias(state: IamState, params: Params, caller: Caller, now: d
     if account.alias != params["AccountAlias"]:
         raise no_such_entity(f"The account alias {params['AccountAlias']} cannot be found.")
     changed = account.model_copy(update={"alias": None})
-    return Outcome({}, Change("account.put", changed.model_dump(mode="json")))
+    return Outcome({}, Change.put(changed))
 
 
 def _inline(entity: User | Group | Role) -> list[dict[str, str]]:

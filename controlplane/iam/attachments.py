@@ -16,7 +16,6 @@ from controlplane.iam.policy_refs import require_attachable
 from controlplane.iam.roles import require_role, role_resource
 from controlplane.iam.users import require_user, user_resource
 from replication.entities import Group, Role, User
-from replication.events import ChangeKind
 from replication.state import IamState
 
 __all__ = ["MANAGED_POLICIES_PER_ENTITY", "OPERATIONS"]
@@ -29,7 +28,6 @@ def _operations(
     noun: str,
     require: Callable[[IamState, str, str], Holder],
     resource: ResourceOf,
-    change: ChangeKind,
 ) -> tuple[Operation, ...]:
     param = f"{noun}Name"
 
@@ -48,7 +46,7 @@ def _operations(
         changed = entity.model_copy(
             update={"attached_policies": (*entity.attached_policies, policy.arn)}
         )
-        return Outcome({}, Change(change, changed.model_dump(mode="json")))
+        return Outcome({}, Change.put(changed))
 
     def detach(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
         entity = holder(state, params, caller)
@@ -57,7 +55,7 @@ def _operations(
             raise no_such_entity(f"Policy {arn} was not found.")
         remaining = tuple(a for a in entity.attached_policies if a != arn)
         changed = entity.model_copy(update={"attached_policies": remaining})
-        return Outcome({}, Change(change, changed.model_dump(mode="json")))
+        return Outcome({}, Change.put(changed))
 
     def list_attached(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
         entity = holder(state, params, caller)
@@ -125,8 +123,8 @@ def list_entities_for_policy(
 
 
 OPERATIONS = (
-    *_operations("User", require_user, user_resource, "user.put"),
-    *_operations("Group", require_group, group_resource, "group.put"),
-    *_operations("Role", require_role, role_resource, "role.put"),
+    *_operations("User", require_user, user_resource),
+    *_operations("Group", require_group, group_resource),
+    *_operations("Role", require_role, role_resource),
     Operation("ListEntitiesForPolicy", list_entities_for_policy, policy_resource, writes=False),
 )

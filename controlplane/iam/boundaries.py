@@ -10,7 +10,6 @@ from controlplane.iam.policy_refs import require_attachable
 from controlplane.iam.roles import require_role, role_resource
 from controlplane.iam.users import require_user, user_resource
 from replication.entities import Role, User
-from replication.events import ChangeKind
 from replication.state import IamState
 
 __all__ = ["OPERATIONS"]
@@ -20,7 +19,6 @@ def _operations(
     noun: str,
     require: Callable[[IamState, str, str], User | Role],
     resource: ResourceOf,
-    change: ChangeKind,
 ) -> tuple[Operation, ...]:
     param = f"{noun}Name"
 
@@ -28,12 +26,12 @@ def _operations(
         entity = require(state, caller.account, params[param])
         policy = require_attachable(state, params["PermissionsBoundary"], caller.account)
         changed = entity.model_copy(update={"permissions_boundary": policy.arn})
-        return Outcome({}, Change(change, changed.model_dump(mode="json")))
+        return Outcome({}, Change.put(changed))
 
     def delete(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
         entity = require(state, caller.account, params[param])
         changed = entity.model_copy(update={"permissions_boundary": None})
-        return Outcome({}, Change(change, changed.model_dump(mode="json")))
+        return Outcome({}, Change.put(changed))
 
     return (
         Operation(f"Put{noun}PermissionsBoundary", put, resource, writes=True),
@@ -42,6 +40,6 @@ def _operations(
 
 
 OPERATIONS = (
-    *_operations("User", require_user, user_resource, "user.put"),
-    *_operations("Role", require_role, role_resource, "role.put"),
+    *_operations("User", require_user, user_resource),
+    *_operations("Role", require_role, role_resource),
 )

@@ -69,7 +69,7 @@ def create_group(state: IamState, params: Params, caller: Caller, now: datetime)
         group_id=new_unique_id(IdPrefix.GROUP),
         created_at=now,
     )
-    change = Change("group.put", group.model_dump(mode="json"))
+    change = Change.put(group)
     return Outcome({"Group": group_shape(group)}, change)
 
 
@@ -98,7 +98,7 @@ def delete_group(state: IamState, params: Params, caller: Caller, now: datetime)
     if group.attached_policies:
         raise delete_conflict("Cannot delete entity, must detach all policies first.")
     key = EntityKey(entity="group", account=caller.account, name=group.name)
-    return Outcome({}, Change("group.delete", key.model_dump(mode="json")))
+    return Outcome({}, Change.delete(key))
 
 
 def add_user_to_group(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
@@ -110,7 +110,7 @@ def add_user_to_group(state: IamState, params: Params, caller: Caller, now: date
     if len(user.groups) >= GROUPS_PER_USER:
         raise limit_exceeded(f"Cannot exceed quota for GroupsPerUser: {GROUPS_PER_USER}")
     changed = user.model_copy(update={"groups": (*user.groups, group.name)})
-    return Outcome({}, Change("user.put", changed.model_dump(mode="json")))
+    return Outcome({}, Change.put(changed))
 
 
 def remove_user_from_group(
@@ -123,7 +123,7 @@ def remove_user_from_group(
     if remaining == user.groups:
         raise no_such_entity(f"The user with name {user.name} cannot be found.")
     changed = user.model_copy(update={"groups": remaining})
-    return Outcome({}, Change("user.put", changed.model_dump(mode="json")))
+    return Outcome({}, Change.put(changed))
 
 
 def list_groups_for_user(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
@@ -147,7 +147,6 @@ OPERATIONS = (
             "Group",
             require_group,
             group_resource,
-            "group.put",
             INLINE_AGGREGATE_LIMITS["group"],
         )
     ),

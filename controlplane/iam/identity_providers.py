@@ -98,7 +98,7 @@ def create_oidc_provider(state: IamState, params: Params, caller: Caller, now: d
     result: dict[str, Any] = {"OpenIDConnectProviderArn": provider.arn}
     if provider.tags:
         result["Tags"] = tag_shapes(provider.tags)
-    return Outcome(result, Change("oidc_provider.put", provider.model_dump(mode="json")))
+    return Outcome(result, Change.put(provider))
 
 
 def get_oidc_provider(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
@@ -125,13 +125,13 @@ def delete_oidc_provider(state: IamState, params: Params, caller: Caller, now: d
     """DeleteOpenIDConnectProvider."""
     provider = _require_oidc(state, caller, params["OpenIDConnectProviderArn"])
     key = EntityKey(entity="oidc_provider", account=caller.account, name=provider.url)
-    return Outcome({}, Change("oidc_provider.delete", key.model_dump(mode="json")))
+    return Outcome({}, Change.delete(key))
 
 
 def _oidc_update(state: IamState, params: Params, caller: Caller, **update: Any) -> Outcome:
     provider = _require_oidc(state, caller, params["OpenIDConnectProviderArn"])
     changed = provider.model_copy(update=update)
-    return Outcome({}, Change("oidc_provider.put", changed.model_dump(mode="json")))
+    return Outcome({}, Change.put(changed))
 
 
 def add_client_id(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
@@ -205,7 +205,7 @@ def create_saml_provider(state: IamState, params: Params, caller: Caller, now: d
     result: dict[str, Any] = {"SAMLProviderArn": provider.arn}
     if provider.tags:
         result["Tags"] = tag_shapes(provider.tags)
-    return Outcome(result, Change("saml_provider.put", provider.model_dump(mode="json")))
+    return Outcome(result, Change.put(provider))
 
 
 def get_saml_provider(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
@@ -237,7 +237,7 @@ def update_saml_provider(state: IamState, params: Params, caller: Caller, now: d
     """UpdateSAMLProvider: replace the metadata document."""
     provider = _require_saml(state, caller, params["SAMLProviderArn"])
     changed = provider.model_copy(update={"metadata_document": params["SAMLMetadataDocument"]})
-    change = Change("saml_provider.put", changed.model_dump(mode="json"))
+    change = Change.put(changed)
     return Outcome({"SAMLProviderArn": provider.arn}, change)
 
 
@@ -245,7 +245,7 @@ def delete_saml_provider(state: IamState, params: Params, caller: Caller, now: d
     """DeleteSAMLProvider."""
     provider = _require_saml(state, caller, params["SAMLProviderArn"])
     key = EntityKey(entity="saml_provider", account=caller.account, name=provider.name)
-    return Outcome({}, Change("saml_provider.delete", key.model_dump(mode="json")))
+    return Outcome({}, Change.delete(key))
 
 
 def _any_oidc(state: IamState, params: Params, caller: Caller) -> str:
@@ -269,7 +269,7 @@ OPERATIONS = (
         "UpdateOpenIDConnectProviderThumbprint", update_thumbprints, _oidc_resource, writes=True
     ),
     Operation("TagOpenIDConnectProvider", tag_oidc_provider, _oidc_resource, writes=True),
-    *tag_operations("OpenIDConnectProvider", _oidc_getter, _oidc_resource, "oidc_provider.put")[1:],
+    *tag_operations("OpenIDConnectProvider", _oidc_getter, _oidc_resource)[1:],
     Operation("CreateSAMLProvider", create_saml_provider, _saml_resource, writes=True),
     Operation("GetSAMLProvider", get_saml_provider, _saml_resource, writes=False),
     Operation("ListSAMLProviders", list_saml_providers, _any_saml, writes=False),
@@ -279,6 +279,5 @@ OPERATIONS = (
         "SAMLProvider",
         lambda s, p, c: _require_saml(s, c, p["SAMLProviderArn"]),
         _saml_resource,
-        "saml_provider.put",
     ),
 )

@@ -15,7 +15,6 @@ from controlplane.iam.errors import limit_exceeded, no_such_entity
 from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params, ResourceOf
 from controlplane.iam.pagination import paginate
 from replication.entities import Group, Role
-from replication.events import ChangeKind
 from replication.policy import PolicyKind, policy_size
 from replication.state import IamState
 
@@ -31,7 +30,6 @@ class InlineKind:
     noun: str  # "Group" or "Role": in action names, parameters and messages
     require: Callable[[IamState, str, str], Holder]
     resource: ResourceOf
-    change: ChangeKind
     aggregate_limit: int
 
 
@@ -58,7 +56,7 @@ def inline_policy_operations(kind: InlineKind) -> tuple[Operation, ...]:
                 f"{lower} {entity.name}"
             )
         changed = entity.model_copy(update={"inline_policies": policies})
-        return Outcome({}, Change(kind.change, changed.model_dump(mode="json")))
+        return Outcome({}, Change.put(changed))
 
     def get(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
         entity = holder(state, params, caller)
@@ -82,7 +80,7 @@ def inline_policy_operations(kind: InlineKind) -> tuple[Operation, ...]:
         document_of(entity, name)
         policies = {k: v for k, v in entity.inline_policies.items() if k != name}
         changed = entity.model_copy(update={"inline_policies": policies})
-        return Outcome({}, Change(kind.change, changed.model_dump(mode="json")))
+        return Outcome({}, Change.put(changed))
 
     return (
         Operation(f"Put{kind.noun}Policy", put, kind.resource, writes=True),

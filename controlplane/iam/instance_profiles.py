@@ -86,7 +86,7 @@ def create_instance_profile(
         created_at=now,
         tags=tags_of(params),
     )
-    change = Change("instance_profile.put", profile.model_dump(mode="json"))
+    change = Change.put(profile)
     return Outcome({"InstanceProfile": profile_shape(state, profile)}, change)
 
 
@@ -130,7 +130,7 @@ def delete_instance_profile(
             "Cannot delete entity, must remove roles from instance profile first."
         )
     key = EntityKey(entity="instance_profile", account=caller.account, name=profile.name)
-    return Outcome({}, Change("instance_profile.delete", key.model_dump(mode="json")))
+    return Outcome({}, Change.delete(key))
 
 
 def add_role_to_instance_profile(
@@ -145,7 +145,7 @@ def add_role_to_instance_profile(
             f"{ROLES_PER_INSTANCE_PROFILE}"
         )
     changed = profile.model_copy(update={"roles": (role.name,)})
-    return Outcome({}, Change("instance_profile.put", changed.model_dump(mode="json")))
+    return Outcome({}, Change.put(changed))
 
 
 def _passed_to_ec2(state: IamState, params: Params, caller: Caller) -> PassedRole:
@@ -167,7 +167,7 @@ def remove_role_from_instance_profile(
     if remaining == profile.roles:
         raise no_such_entity(f"The role with name {name} cannot be found.")
     changed = profile.model_copy(update={"roles": remaining})
-    return Outcome({}, Change("instance_profile.put", changed.model_dump(mode="json")))
+    return Outcome({}, Change.put(changed))
 
 
 OPERATIONS = (
@@ -197,6 +197,5 @@ OPERATIONS = (
         "InstanceProfile",
         lambda s, p, c: _require(s, c.account, p["InstanceProfileName"]),
         _resource,
-        "instance_profile.put",
     ),
 )

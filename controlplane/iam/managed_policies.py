@@ -117,7 +117,7 @@ def create_policy(state: IamState, params: Params, caller: Caller, now: datetime
         tags=tags_of(params),
     )
     shape = policy_shape(policy, usage_of(state, caller.account))
-    return Outcome({"Policy": shape}, Change("managed_policy.put", policy.model_dump(mode="json")))
+    return Outcome({"Policy": shape}, Change.put(policy))
 
 
 def get_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
@@ -168,7 +168,7 @@ def delete_policy(state: IamState, params: Params, caller: Caller, now: datetime
             "the policy's versions. The default version is deleted with the policy."
         )
     key = EntityKey(entity="managed_policy", account=policy.account, name=policy.name)
-    return Outcome({}, Change("managed_policy.delete", key.model_dump(mode="json")))
+    return Outcome({}, Change.delete(key))
 
 
 def _version_shape(policy: ManagedPolicy, version: PolicyVersion, document: bool) -> dict[str, Any]:
@@ -215,9 +215,7 @@ def create_policy_version(
         update["default_version"] = version_id
     changed = policy.model_copy(update=update)
     shape = _version_shape(changed, version, document=False)
-    return Outcome(
-        {"PolicyVersion": shape}, Change("managed_policy.put", changed.model_dump(mode="json"))
-    )
+    return Outcome({"PolicyVersion": shape}, Change.put(changed))
 
 
 def get_policy_version(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
@@ -249,7 +247,7 @@ def delete_policy_version(
         raise delete_conflict("Cannot delete the default version of a policy.")
     remaining = tuple(v for v in policy.versions if v.version_id != version.version_id)
     changed = policy.model_copy(update={"versions": remaining})
-    return Outcome({}, Change("managed_policy.put", changed.model_dump(mode="json")))
+    return Outcome({}, Change.put(changed))
 
 
 def set_default_policy_version(
@@ -259,7 +257,7 @@ def set_default_policy_version(
     policy = _customer_policy(state, params["PolicyArn"])
     version = _require_version(policy, params["VersionId"])
     changed = policy.model_copy(update={"default_version": version.version_id, "updated_at": now})
-    return Outcome({}, Change("managed_policy.put", changed.model_dump(mode="json")))
+    return Outcome({}, Change.put(changed))
 
 
 def _policy_getter(state: IamState, params: Params, caller: Caller) -> ManagedPolicy:
@@ -276,5 +274,5 @@ OPERATIONS = (
     Operation("ListPolicyVersions", list_policy_versions, policy_resource, writes=False),
     Operation("DeletePolicyVersion", delete_policy_version, policy_resource, writes=True),
     Operation("SetDefaultPolicyVersion", set_default_policy_version, policy_resource, writes=True),
-    *tag_operations("Policy", _policy_getter, policy_resource, "managed_policy.put"),
+    *tag_operations("Policy", _policy_getter, policy_resource),
 )

@@ -59,9 +59,7 @@ def create_virtual_mfa_device(
         tags=tags_of(params),
     )
     shape = {"SerialNumber": device.serial_number, "Base32StringSeed": device.seed.encode()}
-    return Outcome(
-        {"VirtualMFADevice": shape}, Change("mfa_device.put", device.model_dump(mode="json"))
-    )
+    return Outcome({"VirtualMFADevice": shape}, Change.put(device))
 
 
 def _invalid_codes() -> AwsError:
@@ -100,7 +98,7 @@ def enable_mfa_device(state: IamState, params: Params, caller: Caller, now: date
     if not verify_consecutive(device.seed, *codes, now.timestamp()):
         raise _invalid_codes()
     changed = device.model_copy(update={"user_name": user.name, "enabled_at": now})
-    return Outcome({}, Change("mfa_device.put", changed.model_dump(mode="json")))
+    return Outcome({}, Change.put(changed))
 
 
 def resync_mfa_device(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
@@ -136,7 +134,7 @@ def deactivate_mfa_device(
     if device.user_name is None or device.user_name.lower() != user.name.lower():
         raise no_such_entity(f"MFA Device with serial number {device.serial_number} not found.")
     changed = device.model_copy(update={"user_name": None, "enabled_at": None})
-    return Outcome({}, Change("mfa_device.put", changed.model_dump(mode="json")))
+    return Outcome({}, Change.put(changed))
 
 
 def delete_virtual_mfa_device(
@@ -147,7 +145,7 @@ def delete_virtual_mfa_device(
     if device.user_name is not None:
         raise delete_conflict("MFA Device is already in use.")
     key = EntityKey(entity="mfa_device", account=caller.account, name=device.name)
-    return Outcome({}, Change("mfa_device.delete", key.model_dump(mode="json")))
+    return Outcome({}, Change.delete(key))
 
 
 def list_mfa_devices(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
@@ -206,6 +204,5 @@ OPERATIONS = (
         "MFADevice",
         lambda s, p, c: _require(s, c, p["SerialNumber"]),
         _device_resource,
-        "mfa_device.put",
     ),
 )

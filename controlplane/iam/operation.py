@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from awswire.errors import AwsError, service_failure
+from replication.entities import Entity, EntityKey
 from replication.events import ChangeKind
 from replication.state import IamState
 
@@ -71,10 +72,25 @@ class Caller:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """The one change an accepted write makes: an entity put or a key deleted."""
+    """The one change an accepted write makes: an entity put or a key deleted.
+
+    Built with ``Change.put(entity)`` or ``Change.delete(key)``: the event kind follows from
+    the entity's type (or the key's), so a handler cannot name a kind its payload is not.
+    """
 
     kind: ChangeKind
     payload: dict[str, Any]
+
+    @classmethod
+    def put(cls, entity: Entity) -> Change:
+        """The whole entity, as it is after the change."""
+        # every entity model names its own kind (its ``entity`` field)
+        return cls(cast(ChangeKind, f"{entity.entity}.put"), entity.model_dump(mode="json"))
+
+    @classmethod
+    def delete(cls, key: EntityKey) -> Change:
+        """The key of an entity that is gone."""
+        return cls(cast(ChangeKind, f"{key.entity}.delete"), key.model_dump(mode="json"))
 
 
 @dataclass(frozen=True, slots=True)

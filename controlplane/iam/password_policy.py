@@ -150,7 +150,7 @@ def update_account_password_policy(
         hard_expiry=params.get("HardExpiry"),
     )
     account = state.accounts[caller.account].model_copy(update={"password_policy": policy})
-    return Outcome({}, Change("account.put", account.model_dump(mode="json")))
+    return Outcome({}, Change.put(account))
 
 
 def _require_policy(state: IamState, caller: Caller) -> PasswordPolicy:
@@ -175,7 +175,7 @@ def delete_account_password_policy(
     """DeleteAccountPasswordPolicy: back to AWS's default rules; NoSuchEntity if none is set."""
     _require_policy(state, caller)
     account = state.accounts[caller.account].model_copy(update={"password_policy": None})
-    return Outcome({}, Change("account.put", account.model_dump(mode="json")))
+    return Outcome({}, Change.put(account))
 
 
 OPERATIONS = (

@@ -56,7 +56,7 @@ def update_user(state: IamState, params: Params, caller: Caller, now: datetime) 
         raise entity_already_exists(f"User with name {new_name} already exists.")
     user = user.model_copy(update={"path": params.get("NewPath", user.path)})
     if new_name == user.name:
-        return Outcome({}, Change("user.put", user.model_dump(mode="json")))
+        return Outcome({}, Change.put(user))
     return Outcome({}, _renamed_user(state, user, new_name))
 
 
@@ -84,7 +84,7 @@ def update_group(state: IamState, params: Params, caller: Caller, now: datetime)
         raise entity_already_exists(f"Group with name {new_name} already exists.")
     group = group.model_copy(update={"path": params.get("NewPath", group.path)})
     if new_name == group.name:
-        return Outcome({}, Change("group.put", group.model_dump(mode="json")))
+        return Outcome({}, Change.put(group))
     return Outcome({}, _renamed_group(state, group, new_name))
 
 

@@ -25,7 +25,7 @@ def update_role_description(
     """UpdateRoleDescription: a new description; the answer is the whole role."""
     role = require_role(state, caller.account, params["RoleName"])
     changed = role.model_copy(update={"description": params["Description"]})
-    change = Change("role.put", changed.model_dump(mode="json"))
+    change = Change.put(changed)
     return Outcome({"Role": role_shape(state, changed)}, change)
 
 

@@ -103,7 +103,7 @@ def _new_role(state: IamState, params: Params, caller: Caller, now: datetime, pa
 def create_role(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
     """CreateRole: a new role with a fresh AROA id and a validated trust policy."""
     role = _new_role(state, params, caller, now, params.get("Path", "/"))
-    change = Change("role.put", role.model_dump(mode="json"))
+    change = Change.put(role)
     return Outcome({"Role": role_shape(state, role, full=False) | _tags(role)}, change)
 
 
@@ -136,7 +136,7 @@ def create_service_linked_role(
     }
     path = f"{SERVICE_ROLE_PATH}{service}/"
     role = _new_role(state, role_params, caller, now, path)
-    change = Change("role.put", role.model_dump(mode="json"))
+    change = Change.put(role)
     return Outcome({"Role": role_shape(state, role, full=False)}, change)
 
 
@@ -175,7 +175,7 @@ def update_role(state: IamState, params: Params, caller: Caller, now: datetime) 
     if "MaxSessionDuration" in params:
         update["max_session_duration"] = int(params["MaxSessionDuration"])
     changed = role.model_copy(update=update)
-    return Outcome({}, Change("role.put", changed.model_dump(mode="json")))
+    return Outcome({}, Change.put(changed))
 
 
 def update_assume_role_policy(
@@ -188,7 +188,7 @@ def update_assume_role_policy(
     document = params["PolicyDocument"]
     bound = validated_trust_policy(state, document)
     changed = role.model_copy(update={"trust_policy": document, "trust_principal_ids": bound})
-    return Outcome({}, Change("role.put", changed.model_dump(mode="json")))
+    return Outcome({}, Change.put(changed))
 
 
 def delete_role(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
@@ -210,7 +210,7 @@ def delete_role(state: IamState, params: Params, caller: Caller, now: datetime) 
     if role.attached_policies:
         raise delete_conflict("Cannot delete entity, must detach all policies first.")
     key = EntityKey(entity="role", account=caller.account, name=role.name)
-    return Outcome({}, Change("role.delete", key.model_dump(mode="json")))
+    return Outcome({}, Change.delete(key))
 
 
 def delete_service_linked_role(
@@ -222,7 +222,7 @@ def delete_service_linked_role(
         raise invalid_input(f"Role {role.name} is not a service-linked role.")
     key = EntityKey(entity="role", account=caller.account, name=role.name)
     task = f"task{role.path}{role.name}/{new_unique_id('')}"
-    return Outcome({"DeletionTaskId": task}, Change("role.delete", key.model_dump(mode="json")))
+    return Outcome({"DeletionTaskId": task}, Change.delete(key))
 
 
 OPERATIONS = (
@@ -243,9 +243,8 @@ OPERATIONS = (
         "Role",
         lambda s, p, c: require_role(s, c.account, p["RoleName"]),
         role_resource,
-        "role.put",
     ),
     *inline_policy_operations(
-        InlineKind("Role", require_role, role_resource, "role.put", INLINE_AGGREGATE_LIMITS["role"])
+        InlineKind("Role", require_role, role_resource, INLINE_AGGREGATE_LIMITS["role"])
     ),
 )

@@ -175,7 +175,7 @@ def upload_server_certificate(
     result: dict[str, Any] = {"ServerCertificateMetadata": metadata_shape(certificate)}
     if certificate.tags:
         result["Tags"] = tag_shapes(certificate.tags)
-    change = Change("server_certificate.put", certificate.model_dump(mode="json"))
+    change = Change.put(certificate)
     return Outcome(result, change)
 
 
@@ -218,7 +218,7 @@ def update_server_certificate(
         update={"name": new_name, "path": params.get("NewPath", certificate.path)}
     )
     if new_name.lower() == certificate.name.lower():  # same key: a plain put
-        return Outcome({}, Change("server_certificate.put", changed.model_dump(mode="json")))
+        return Outcome({}, Change.put(changed))
     # the key moves: the old one goes and the new one comes in one atomic batch
     old = EntityKey(entity="server_certificate", account=caller.account, name=certificate.name)
     batch = {
@@ -234,7 +234,7 @@ def delete_server_certificate(
     """DeleteServerCertificate."""
     certificate = _require(state, caller.account, params["ServerCertificateName"])
     key = EntityKey(entity="server_certificate", account=caller.account, name=certificate.name)
-    return Outcome({}, Change("server_certificate.delete", key.model_dump(mode="json")))
+    return Outcome({}, Change.delete(key))
 
 
 OPERATIONS = (
@@ -258,6 +258,5 @@ OPERATIONS = (
         "ServerCertificate",
         lambda s, p, c: _require(s, c.account, p["ServerCertificateName"]),
         _resource,
-        "server_certificate.put",
     ),
 )

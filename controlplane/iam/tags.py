@@ -10,7 +10,6 @@ from controlplane.iam.errors import limit_exceeded
 from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params, ResourceOf
 from controlplane.iam.pagination import paginate
 from replication.entities import Entity, Tag
-from replication.events import ChangeKind
 from replication.state import IamState
 
 __all__ = ["TAGS_PER_ENTITY", "tag_operations", "tag_shapes", "tags_of"]
@@ -40,9 +39,7 @@ def _merged(current: tuple[Tag, ...], added: tuple[Tag, ...], quota: str) -> tup
 Getter = Callable[[IamState, Params, Caller], Any]
 
 
-def tag_operations(
-    noun: str, getter: Getter, resource: ResourceOf, change: ChangeKind
-) -> tuple[Operation, ...]:
+def tag_operations(noun: str, getter: Getter, resource: ResourceOf) -> tuple[Operation, ...]:
     """Tag{noun}, Untag{noun} and List{noun}Tags over the entity ``getter`` finds."""
     quota = f"TagsPer{noun}"
 
@@ -50,7 +47,7 @@ def tag_operations(
         entity: Entity = getter(state, params, caller)
         tags = _merged(entity.tags, tags_of(params), quota)  # type: ignore[union-attr]
         changed = entity.model_copy(update={"tags": tags})
-        return Outcome({}, Change(change, changed.model_dump(mode="json")))
+        return Outcome({}, Change.put(changed))
 
     def untag(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
         entity: Entity = getter(state, params, caller)
@@ -58,7 +55,7 @@ def tag_operations(
         current: tuple[Tag, ...] = entity.tags  # type: ignore[union-attr]
         tags = tuple(t for t in current if t.key.lower() not in gone)
         changed = entity.model_copy(update={"tags": tags})
-        return Outcome({}, Change(change, changed.model_dump(mode="json")))
+        return Outcome({}, Change.put(changed))
 
     def list_tags(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
         entity = getter(state, params, caller)

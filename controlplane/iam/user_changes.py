@@ -22,7 +22,7 @@ Held = TypeVar("Held", bound=BaseModel)
 def user_put(user: User, field: UserField, value: object) -> Change:
     """The change that gives ``user`` a new ``field``."""
     changed = user.model_copy(update={field: value})
-    return Change("user.put", changed.model_dump(mode="json"))
+    return Change.put(changed)
 
 
 def with_status(items: Sequence[Held], target: Held, status: str) -> tuple[Held, ...]:

@@ -36,7 +36,7 @@ def put_user_policy(state: IamState, params: Params, caller: Caller, now: dateti
             f"Maximum policy size of {INLINE_BYTES_PER_USER} bytes exceeded for user {user.name}"
         )
     changed = user.model_copy(update={"inline_policies": policies})
-    return Outcome({}, Change("user.put", changed.model_dump(mode="json")))
+    return Outcome({}, Change.put(changed))
 
 
 def _require_policy(state: IamState, params: Params, caller: Caller) -> tuple[str, str, str]:
@@ -68,7 +68,7 @@ def delete_user_policy(state: IamState, params: Params, caller: Caller, now: dat
     _, name, _ = _require_policy(state, params, caller)
     policies = {k: v for k, v in user.inline_policies.items() if k != name}
     changed = user.model_copy(update={"inline_policies": policies})
-    return Outcome({}, Change("user.put", changed.model_dump(mode="json")))
+    return Outcome({}, Change.put(changed))
 
 
 OPERATIONS = (

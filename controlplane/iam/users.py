@@ -80,7 +80,7 @@ def create_user(state: IamState, params: Params, caller: Caller, now: datetime) 
         tags=tags_of(params),
         permissions_boundary=boundary,
     )
-    return Outcome({"User": user_shape(user)}, Change("user.put", user.model_dump(mode="json")))
+    return Outcome({"User": user_shape(user)}, Change.put(user))
 
 
 def get_user(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
@@ -133,7 +133,7 @@ def delete_user(state: IamState, params: Params, caller: Caller, now: datetime) 
         raise delete_conflict("Cannot delete entity, must delete MFA device first.")
     _refuse_while_credentials_remain(user)
     key = EntityKey(entity="user", account=caller.account, name=user.name)
-    return Outcome({}, Change("user.delete", key.model_dump(mode="json")))
+    return Outcome({}, Change.delete(key))
 
 
 OPERATIONS = (
@@ -145,6 +145,5 @@ OPERATIONS = (
         "User",
         lambda s, p, c: require_user(s, c.account, p["UserName"]),
         user_resource,
-        "user.put",
     ),
 )

@@ -102,7 +102,7 @@ def delete_organization(state: IamState, params: Params, caller: Caller, now: da
     key = EntityKey(
         entity="organization", account=organization.management_account, name=organization.id
     )
-    return Outcome({}, Change("organization.delete", key.model_dump(mode="json")))
+    return Outcome({}, Change.delete(key))
 
 
 def update_organizational_unit(

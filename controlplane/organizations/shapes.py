@@ -76,7 +76,7 @@ def org_operation(name: str, handler: Handler, writes: bool) -> Operation:
 
 def put(organization: Organization) -> Change:
     """The one change of an Organizations write: the whole organization after it."""
-    return Change("organization.put", organization.model_dump(mode="json"))
+    return Change.put(organization)
 
 
 def with_tags(

@@ -189,7 +189,7 @@ async def test_an_entry_added_without_moving_the_head_is_a_conflict_for_the_writ
 def _create_user(name: str) -> Operation:
     def handler(state: object, params: object, caller: Caller, now: datetime) -> Outcome:
         user = User(account=ACCOUNT, name=name, user_id=f"AIDA{name:0>17}", created_at=NOW)
-        return Outcome({}, Change("user.put", user.model_dump(mode="json")))
+        return Outcome({}, Change.put(user))
 
     return Operation("CreateUser", handler, any_resource, writes=True)  # type: ignore[arg-type]
 

@@ -1,0 +1,44 @@
+"""A handler's change names the kind its payload is: ``Change.put`` and ``Change.delete``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from controlplane.iam.operation import Change
+from replication.entities import EntityKey, MfaDevice, User
+from replication.events import ChangeEvent
+from replication.state import COLLECTIONS, apply, empty_state
+
+NOW = datetime(2026, 12, 7, tzinfo=UTC)
+USER = User(account="123456789012", name="alice", user_id="AIDAEXAMPLE0000000001", created_at=NOW)
+
+
+def test_every_entity_model_names_a_kind_the_log_knows() -> None:
+    """Each stored model's ``entity`` field is its collection's kind, so put kinds are known."""
+    for kind, collection in COLLECTIONS.items():
+        assert collection.model.model_fields["entity"].default == kind
+
+
+def test_put_and_delete_take_their_kind_from_the_entity_and_fold() -> None:
+    """A put of a user is ``user.put`` with the whole user; its delete is ``user.delete``."""
+    put = Change.put(USER)
+    assert put.kind == "user.put"
+    assert User.model_validate(put.payload) == USER
+    device = MfaDevice(
+        account="123456789012", name="phone", seed="JBSWY3DPEHPK3PXP", created_at=NOW
+    )
+    assert Change.put(device).kind == "mfa_device.put"
+    delete = Change.delete(EntityKey(entity="user", account="123456789012", name="alice"))
+    assert delete.kind == "user.delete"
+    state = empty_state()
+    for version, change in enumerate((put, delete), start=1):
+        event = ChangeEvent(
+            version=version,
+            committed_at=0.0,
+            kind=change.kind,
+            account="123456789012",
+            action="Test",
+            payload=change.payload,
+        )
+        state = apply(state, event)
+        assert (("123456789012", "alice") in state.users) == (change is put)
