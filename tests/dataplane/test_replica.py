@@ -5,39 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import pytest
 from structlog.testing import capture_logs
 
 from dataplane.replica import Replica, ReplicaIdentity, ReplicaStatus, StaleReplicaError
 from replication.delay import DelaySpec, RegionDelays
-from replication.entities import Account, User
-from replication.events import ChangeEvent
 from replication.log import RedisChangeLog, connect
 from replication.snapshot import write_snapshot
 from replication.state import apply, empty_state
-
-ACCOUNT = "111122223333"
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def _event(version: int) -> ChangeEvent:
-    if version == 1:
-        kind, payload = "account.put", Account(id=ACCOUNT, created_at=NOW).model_dump(mode="json")
-    else:
-        user = User(
-            account=ACCOUNT, name=f"u{version}", user_id=f"AIDA{version:017d}", created_at=NOW
-        )
-        kind, payload = "user.put", user.model_dump(mode="json")
-    return ChangeEvent(
-        version=version,
-        committed_at=time.time(),
-        kind=kind,  # type: ignore[arg-type]
-        account=ACCOUNT,
-        action="Test",
-        payload=payload,
-    )
+from tests.change_events import numbered_event
 
 
 @pytest.fixture
@@ -68,9 +45,9 @@ async def test_events_wait_for_their_delay_and_apply_in_order(log: RedisChangeLo
     """An event is not applied before committed_at + delay, and versions apply in order."""
     replica, task = await _running(log, RegionDelays(default=DelaySpec(base_ms=1000)))
     try:
-        first = _event(1)
+        first = numbered_event(1)
         await log.append(first)
-        await log.append(_event(2))
+        await log.append(numbered_event(2))
         # the signal: both events are read (held), a few milliseconds into their second
         await _until(lambda: replica.read_version == 2)
         assert replica.state.version == 0
@@ -86,7 +63,7 @@ async def test_min_version_waits_or_reports_how_far_behind(log: RedisChangeLog) 
     """wait_for_version returns once the version is applied, or raises StaleReplica."""
     replica, task = await _running(log, RegionDelays(default=DelaySpec(base_ms=200)))
     try:
-        await log.append(_event(1))
+        await log.append(numbered_event(1))
         state = await replica.wait_for_version(1, timeout=5)
         assert state.version == 1
         with pytest.raises(StaleReplicaError) as stale:
@@ -101,12 +78,12 @@ async def test_a_partition_freezes_the_replica_until_healed(log: RedisChangeLog)
     replica, task = await _running(log, RegionDelays())
     witness, witness_task = await _running(log, RegionDelays())
     try:
-        await log.append(_event(1))
+        await log.append(numbered_event(1))
         await _until(lambda: replica.state.version == 1)
         with capture_logs() as logs:
             replica.set_partitioned(True)
         assert logs[0]["event"] == "partition_changed" and logs[0]["partitioned"] is True
-        await log.append(_event(2))
+        await log.append(numbered_event(2))
         # the signal: a replica that is not cut off has applied version 2
         await _until(lambda: witness.state.version == 2)
         assert replica.state.version == 1
@@ -119,7 +96,7 @@ async def test_a_partition_freezes_the_replica_until_healed(log: RedisChangeLog)
 
 async def test_bootstrap_loads_the_newest_snapshot(log: RedisChangeLog) -> None:
     """A new replica starts from the snapshot and reaches the same digest."""
-    events = [_event(v) for v in range(1, 6)]
+    events = [numbered_event(v) for v in range(1, 6)]
     state = empty_state()
     for event in events:
         await log.append(event)
@@ -142,13 +119,13 @@ async def test_a_replica_left_behind_a_trimmed_log_reloads_a_snapshot(log: Redis
     try:
         state = empty_state()
         for version in (1, 2):
-            event = _event(version)
+            event = numbered_event(version)
             await log.append(event)
             state = apply(state, event)
         await _until(lambda: replica.state.version == 2)
         replica.set_partitioned(True)
         for version in range(3, 11):
-            event = _event(version)
+            event = numbered_event(version)
             await log.append(event)
             state = apply(state, event)
             if version in (6, 8):
@@ -181,7 +158,7 @@ async def _delays_drawn(log: RedisChangeLog, seed: int, versions: int) -> dict[i
 async def test_the_same_seed_replays_the_same_apply_delays(log: RedisChangeLog) -> None:
     """Two runs with one seed draw the same delay for every change; another seed differs."""
     for version in range(1, 11):
-        await log.append(_event(version))
+        await log.append(numbered_event(version))
     first = await _delays_drawn(log, seed=1234, versions=10)
     second = await _delays_drawn(log, seed=1234, versions=10)
     other = await _delays_drawn(log, seed=4321, versions=10)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import orjson
 import pytest
@@ -18,7 +18,7 @@ from controlplane.iam.operation import Caller, Change, Operation, Outcome, any_r
 from controlplane.writer import Writer
 from dataplane.replica import Replica, ReplicaIdentity, ReplicaStatus
 from replication.delay import RegionDelays
-from replication.entities import AccessKey, Account, User
+from replication.entities import AccessKey, User
 from replication.entries import BadEntry, BadReason
 from replication.events import REPAIR_KIND, ChangeEvent, encode_event
 from replication.log import (
@@ -31,29 +31,10 @@ from replication.log import (
     connect,
 )
 from replication.repairs import REPAIRS_KEY, parse_repair
+from tests.change_events import ACCOUNT, NOW, numbered_event
 
-ACCOUNT = "111122223333"
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 CALLER = Caller(ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root", None)
-
-
-def _event(version: int) -> ChangeEvent:
-    if version == 1:
-        kind, payload = "account.put", Account(id=ACCOUNT, created_at=NOW).model_dump(mode="json")
-    else:
-        user = User(
-            account=ACCOUNT, name=f"u{version}", user_id=f"AIDA{version:017d}", created_at=NOW
-        )
-        kind, payload = "user.put", user.model_dump(mode="json")
-    return ChangeEvent(
-        version=version,
-        committed_at=time.time(),
-        kind=kind,  # type: ignore[arg-type]
-        account=ACCOUNT,
-        action="Test",
-        payload=payload,
-    )
 
 
 def _secret_key_event(version: int) -> bytes:
@@ -93,7 +74,7 @@ async def log(redis_url: str) -> AsyncIterator[RedisChangeLog]:
     change_log = RedisChangeLog(connect(redis_url))
     await change_log.client.flushdb()
     for version in (1, 2, 3):
-        await change_log.append(_event(version))
+        await change_log.append(numbered_event(version))
     yield change_log
     await change_log.close()
 
@@ -111,7 +92,7 @@ async def test_readers_get_the_events_before_a_bad_entry_and_the_bad_entry_last(
     log: RedisChangeLog,
 ) -> None:
     await _poison(log, 4, {b"e": b"not json"})
-    await log.client.xadd(STREAM_KEY, {b"e": encode_event(_event(5))}, id="5-0")
+    await log.client.xadd(STREAM_KEY, {b"e": encode_event(numbered_event(5))}, id="5-0")
     entries = await log.read_after(0, 100)
     assert [e.version for e in entries] == [1, 2, 3, 4]  # never 5: it lies past the bad one
     assert isinstance(entries[-1], BadEntry)
@@ -129,7 +110,7 @@ async def test_readers_get_the_events_before_a_bad_entry_and_the_bad_entry_last(
 
 async def test_a_repair_replaces_the_bad_entry_for_every_reader(log: RedisChangeLog) -> None:
     await _poison(log, 4, {b"x": b"no event field"})
-    await log.append(_event(5))  # the writer's next append still lands at the head plus one
+    await log.append(numbered_event(5))  # the writer's next append still lands at the head plus one
     record = await log.repair(4, "a test wrote a bad entry", now=time.time())
     assert record.bad_reason == BadReason.MISSING_FIELD.value
     entries = await log.read_after(0, 100)
@@ -175,7 +156,7 @@ async def test_an_entry_added_without_moving_the_head_is_a_conflict_for_the_writ
     assert await log.head() == 3
     assert await log.newest_version() == 4
     with pytest.raises(AppendConflictError):
-        await log.append(_event(4))
+        await log.append(numbered_event(4))
     writer = Writer(log, clock=time.time)
     await writer.catch_up()
     assert writer.state.version == 3
@@ -263,7 +244,7 @@ async def test_a_replica_halts_before_a_bad_entry_says_why_and_resumes_after_a_r
         assert errors[0]["kind"] == "access_key.rotate"
         assert SECRET not in repr(logs)
         await log.repair(4, "unknown kind from a newer build", now=time.time())
-        await log.append(_event(5))
+        await log.append(numbered_event(5))
         await _until(lambda: replica.state.version == 5)
         assert replica.status is ReplicaStatus.OK
         assert replica.halted is None
@@ -293,7 +274,7 @@ async def test_a_replica_that_cannot_fold_an_accepted_event_halts_and_keeps_serv
     replica, task = _replica(log)
     try:
         await _until(lambda: replica.state.version == 3)
-        unfoldable = _event(4).model_copy(update={"kind": "group.put"})  # a user's payload
+        unfoldable = numbered_event(4).model_copy(update={"kind": "group.put"})  # a user's payload
         with capture_logs() as logs:
             replica._hold([unfoldable])  # as if decoding had let it through
             await _until(lambda: replica.status is ReplicaStatus.HALTED)

@@ -14,7 +14,6 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -27,28 +26,15 @@ from dataplane.replica import Replica, ReplicaIdentity, ReplicaStatus
 from dataplane.server import build_app
 from replication.delay import RegionDelays
 from replication.entities import Account, User
-from replication.events import ChangeEvent
 from replication.log import RedisChangeLog, connect
 from replication.wildcards import segments_matcher
+from tests.change_events import ACCOUNT, NOW, change_event
 from tests.controlplane.test_organizations_evaluation import World
 
-ACCOUNT = "111122223333"
 ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
 LIVENESS = pytest.mark.timeout(60)
 WILDCARDS = 1_000
 LONG = 10_000
-
-
-def _event(version: int, kind: str, payload: dict[str, Any]) -> ChangeEvent:
-    return ChangeEvent(
-        version=version,
-        committed_at=time.time(),
-        kind=kind,  # type: ignore[arg-type]
-        account=ACCOUNT,
-        action="Test",
-        payload=payload,
-    )
 
 
 @pytest.fixture
@@ -56,9 +42,11 @@ async def replica(redis_url: str) -> AsyncIterator[TestClient[Any, Any]]:
     """A replica holding one account and its user alice, served over HTTP."""
     log = RedisChangeLog(connect(redis_url))
     await log.client.flushdb()
-    await log.append(_event(1, "account.put", Account(id=ACCOUNT, created_at=NOW).model_dump()))
+    await log.append(
+        change_event(1, "account.put", Account(id=ACCOUNT, created_at=NOW).model_dump())
+    )
     alice = User(account=ACCOUNT, name="alice", user_id="AIDAALICE000000000001", created_at=NOW)
-    await log.append(_event(2, "user.put", alice.model_dump(mode="json")))
+    await log.append(change_event(2, "user.put", alice.model_dump(mode="json")))
     follower = Replica(ReplicaIdentity("us-east-1", "us-east-1a"), log, RegionDelays(), time.time)
     task = asyncio.create_task(follower.run())
     try:
