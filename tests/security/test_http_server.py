@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -19,6 +18,7 @@ from awswire.http_server import (
     GuardedAppRunner,
     seconds_from_env,
 )
+from tests.security.raw_http import exchange
 
 MARKER = b"SECRETMARKER"
 
@@ -51,23 +51,8 @@ async def port() -> AsyncIterator[int]:
 
 
 def _exchange(port: int, request: bytes, pause: float = 0.0) -> tuple[bytes, float]:
-    """Send ``request`` (byte by byte with ``pause`` between, when set); everything the server
-    sends until it closes, and how long that took."""
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        started = time.monotonic()
-        try:
-            if pause:
-                for byte in request:
-                    sock.sendall(bytes([byte]))
-                    time.sleep(pause)
-            else:
-                sock.sendall(request)
-        except OSError:
-            pass  # the server may close while we still send: that is the point
-        received = b""
-        while chunk := sock.recv(65536):
-            received += chunk
-        return received, time.monotonic() - started
+    """``raw_http.exchange`` with the in-process server on ``port``."""
+    return exchange(f"http://127.0.0.1:{port}", request, pause)
 
 
 async def test_an_oversized_header_gets_an_aws_error_that_quotes_nothing(
