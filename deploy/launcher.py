@@ -388,6 +388,18 @@ def _launch_planes(
         services=services,
         delay_seed=topology.delay_seed,
     )
+    try:
+        _start_planes(state_dir, topology, cluster)
+    except BaseException:
+        # whatever went wrong, nothing this launch started outlives it (no cluster.json may
+        # name it yet, so `down` could not find it)
+        stop_cluster(cluster)
+        raise
+    return cluster
+
+
+def _start_planes(state_dir: Path, topology: Topology, cluster: ClusterFile) -> None:
+    """Start the replicas and the control plane, record them, and wait until they serve."""
     # replicas first: the control plane authorizes its callers through us-east-1's data plane
     for region_record in cluster.regions.values():
         for az, record in region_record.replicas.items():
@@ -402,9 +414,7 @@ def _launch_planes(
         # delays) before anyone is handed the key: a cluster is up once its account exists
         missing = _wait_for_accounts(cluster, timeout=_slowest_delay_s(topology) + 60)
     if missing:
-        stop_cluster(cluster)
         raise LaunchError(f"these processes never became ready: {', '.join(missing)}")
-    return cluster
 
 
 def planned_layout(topology: Topology) -> dict[str, Any]:
