@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path
 
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
-# installed with the interpreter's venv, not by the project: the lock does not pin them
+# installed with the interpreter's venv: no lock pins it
 TOOLING = {"pip"}
 THIS_PROJECT = "iam-planes"
 
@@ -43,8 +43,10 @@ def installed() -> dict[str, str]:
 
 
 def main() -> int:
-    """Print every difference between the lock and the environment; exit 1 if there is one."""
-    pins = locked(Path(sys.argv[1]))
+    """Print every difference between the locks and the environment; exit 1 if there is one."""
+    pins: dict[str, str] = {}
+    for lock in sys.argv[1:]:  # the lock, and the bootstrap file that pins the installer
+        pins |= locked(Path(lock))
     present = installed()
     problems = [
         f"{name}: locked {pins.get(name, '-')}, installed {present.get(name, '-')}"
