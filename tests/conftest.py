@@ -9,6 +9,7 @@ import pytest
 
 from deploy.ports import free_port_block
 from deploy.redis_server import new_password, start_redis_server, wait_for_redis, write_redis_config
+from tests.e2e.cluster import Cluster, running_cluster
 
 # the pytest plugin's own tests run pytest in pytest (pytester); only a top-level conftest may
 # ask for a plugin this way
@@ -29,3 +30,12 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.kill()
         process.wait()
+
+
+@pytest.fixture(scope="session")
+def shared_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One default cluster per test process (per xdist worker), started when a module first
+    asks for it. Modules that neither stop processes nor need launch options share it, each in
+    an account of its own (``tests.e2e.cluster.account_of_its_own``)."""
+    with running_cluster(Path(tmp_path_factory.mktemp("shared"))) as running:
+        yield running

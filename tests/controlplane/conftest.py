@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import botocore.exceptions
 import pytest
 
-from tests.e2e.cluster import Cluster, running_cluster
+from tests.e2e.cluster import Cluster
 
 
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """A cluster shared by every conformance module (each module uses its own names)."""
-    with running_cluster(Path(tmp_path_factory.mktemp("conformance"))) as running:
-        yield running
+def cluster(shared_cluster: Cluster) -> Cluster:
+    """The session's shared cluster, in the launcher's account: every conformance module uses
+    it (each module uses its own names)."""
+    return shared_cluster
 
 
 @pytest.fixture(scope="session")

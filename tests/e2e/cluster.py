@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -19,6 +20,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
+from deploy.accounts import create_account
 from deploy.cluster_file import ClusterFile, load_cluster
 from deploy.ports import free_port_block
 from deploy.status import http_json
@@ -172,3 +174,33 @@ def running_cluster(
         for pid in set(pids):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
+
+
+@dataclass
+class AccountCluster(Cluster):
+    """A cluster several test modules share, seen as one account of the module's own: its
+    users, roles, policies and organization live where no other module's do, so modules that
+    neither stop processes nor need launch options need not start a cluster each."""
+
+    account_id: str = ""
+    access_key_id: str = ""
+    secret_access_key: str = ""
+
+    @property
+    def account(self) -> str:
+        """The module's own account."""
+        return self.account_id
+
+    def root_credentials(self) -> dict[str, str]:
+        """boto3 keyword arguments for the module's account's root key."""
+        return {
+            "aws_access_key_id": self.access_key_id,
+            "aws_secret_access_key": self.secret_access_key,
+        }
+
+
+def account_of_its_own(shared: Cluster) -> AccountCluster:
+    """A fresh account on ``shared`` (its root key), once every replica has applied it."""
+    account, key, secret, version = asyncio.run(create_account(shared.file.redis.url))
+    shared.wait_converged(version)
+    return AccountCluster(shared.state_dir, account, key, secret)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 import botocore.exceptions
 import pytest
@@ -13,17 +11,18 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.e2e.cluster import Cluster, running_cluster
+from tests.e2e.cluster import Cluster, account_of_its_own
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """A cluster with one user to aim bad requests at."""
-    with running_cluster(Path(tmp_path_factory.mktemp("bad-input"))) as running:
-        running.iam().create_user(UserName="target")
-        yield running
+def cluster(shared_cluster: Cluster) -> Cluster:
+    """The shared cluster, in an account of the module's own, with one user to aim bad
+    requests at."""
+    running = account_of_its_own(shared_cluster)
+    running.iam().create_user(UserName="target")
+    return running
 
 
 def _version(cluster: Cluster) -> int:

@@ -8,14 +8,13 @@ tests/controlplane; this suite shows the CLI's own serialization and parsing agr
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.aws_cli import AwsCli
 from tests.e2e.certificates import openssh_public_key, self_signed
-from tests.e2e.cluster import Cluster, running_cluster
+from tests.e2e.cluster import Cluster, account_of_its_own
 
 pytestmark = pytest.mark.e2e
 
@@ -32,10 +31,10 @@ EC2_TRUST = _policy(
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """A cluster of its own: this suite creates the account's organization."""
-    with running_cluster(Path(tmp_path_factory.mktemp("cli"))) as running:
-        yield running
+def cluster(shared_cluster: Cluster) -> Cluster:
+    """The shared cluster, in an account of the module's own: this suite creates the account's
+    organization."""
+    return account_of_its_own(shared_cluster)
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,6 @@ import json
 import urllib.error
 import urllib.request
 import zlib
-from collections.abc import Iterator
-from pathlib import Path
 
 import boto3
 import botocore.exceptions
@@ -18,18 +16,18 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.e2e.cluster import Cluster, running_cluster
+from tests.e2e.cluster import Cluster, account_of_its_own
 from tests.e2e.gateway_helpers import client
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """One cluster for the module, with a bucket."""
-    with running_cluster(Path(tmp_path_factory.mktemp("gateway-bad"))) as running:
-        client(running, "s3", "us-east-1").create_bucket(Bucket="guarded")
-        yield running
+def cluster(shared_cluster: Cluster) -> Cluster:
+    """The shared cluster, in an account of the module's own, with a bucket."""
+    running = account_of_its_own(shared_cluster)
+    client(running, "s3", "us-east-1").create_bucket(Bucket="guarded")
+    return running
 
 
 def _raw(url: str, body: bytes, headers: dict[str, str], method: str = "POST") -> tuple[int, bytes]:

@@ -4,8 +4,6 @@ deny each refusing an otherwise allowed call, in an organization with a member a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -13,7 +11,7 @@ import botocore.config
 import botocore.exceptions
 import pytest
 
-from tests.e2e.cluster import Cluster, running_cluster
+from tests.e2e.cluster import Cluster, account_of_its_own
 from tests.e2e.gateway_helpers import client, wait_for
 from tests.e2e.sts_helpers import allow, credentials_of, policy, version_of
 
@@ -24,10 +22,10 @@ SHARED = "shared-data"
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """One cluster for the module."""
-    with running_cluster(Path(tmp_path_factory.mktemp("gateway-org"))) as running:
-        yield running
+def cluster(shared_cluster: Cluster) -> Cluster:
+    """The shared cluster, in an account of the module's own (it becomes an organization's
+    management account)."""
+    return account_of_its_own(shared_cluster)
 
 
 @pytest.fixture(scope="module")

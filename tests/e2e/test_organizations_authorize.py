@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from tests.e2e.cluster import Cluster, running_cluster
+from tests.e2e.cluster import Cluster, account_of_its_own
 from tests.e2e.sts_helpers import allow, ask, credentials_of, policy, sts, version_of
 
 pytestmark = pytest.mark.e2e
@@ -23,10 +21,10 @@ OBJECT = "arn:aws:s3:::reports/q3.csv"
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """A cluster whose account becomes an organization's management account."""
-    with running_cluster(Path(tmp_path_factory.mktemp("org-authorize"))) as running:
-        yield running
+def cluster(shared_cluster: Cluster) -> Cluster:
+    """The shared cluster, in an account of the module's own, which becomes an
+    organization's management account."""
+    return account_of_its_own(shared_cluster)
 
 
 def _all_answer(cluster: Cluster, creds: dict[str, str], expected: str) -> None:

@@ -7,7 +7,6 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.e2e.cluster import Cluster, running_cluster
+from tests.e2e.cluster import Cluster, account_of_its_own
 from tests.e2e.sts_helpers import allow, ask, credentials_of, policy, sts, version_of
 from tests.sts.jwt_signing import SigningKey, jwks, jwks_tags
 from tests.sts.saml_signing import SamlIdp
@@ -103,10 +102,10 @@ def _setup(cluster: Cluster) -> World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """One cluster for the module, with an OIDC provider and a web-identity role."""
-    with running_cluster(Path(tmp_path_factory.mktemp("federation"))) as cluster:
-        yield _setup(cluster)
+def world(shared_cluster: Cluster) -> World:
+    """The shared cluster, in an account of the module's own, with an OIDC provider and a
+    web-identity role."""
+    return _setup(account_of_its_own(shared_cluster))
 
 
 def _code(error: pytest.ExceptionInfo[ClientError]) -> str:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -19,7 +17,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.e2e.cluster import Cluster, running_cluster
+from tests.e2e.cluster import Cluster, account_of_its_own
 from tests.e2e.sts_helpers import ask, credentials_of, policy, version_of
 from tests.sts.saml_signing import ATTRIBUTE, SamlIdp
 from tests.sts.test_saml import with_attributes
@@ -36,10 +34,9 @@ EC2_TRUST = policy(
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """One cluster for the module."""
-    with running_cluster(Path(tmp_path_factory.mktemp("instances"))) as running:
-        yield running
+def cluster(shared_cluster: Cluster) -> Cluster:
+    """The shared cluster, in an account of the module's own."""
+    return account_of_its_own(shared_cluster)
 
 
 def _fetch(endpoint: str, instance: str, role: str) -> dict[str, Any]:
