@@ -23,12 +23,10 @@ from controlplane.api.access import CallerAccess
 from controlplane.api.credential_usage import CredentialUsage
 from controlplane.authorizer import DataPlaneAuthorizer
 from controlplane.iam import OPERATIONS
-from controlplane.iam.access_key_usage import KEY_USAGE_OPERATIONS
-from controlplane.iam.credential_report import CREDENTIAL_REPORT_OPERATIONS
-from controlplane.iam.inline_simulation import custom_simulation, inline_results
+from controlplane.iam.credentials.access_key_usage import KEY_USAGE_OPERATIONS
+from controlplane.iam.credentials.credential_report import CREDENTIAL_REPORT_OPERATIONS
 from controlplane.iam.operation import Caller
-from controlplane.iam.principal_simulation import principal_simulation
-from controlplane.iam.simulation import (
+from controlplane.iam.simulation.authorize_queries import (
     SIMULATIONS,
     evaluation_results,
     has_inline_policies,
@@ -36,6 +34,8 @@ from controlplane.iam.simulation import (
     simulated_pairs,
     simulation_queries,
 )
+from controlplane.iam.simulation.inline import custom_simulation, inline_results
+from controlplane.iam.simulation.principal import principal_simulation
 from controlplane.stages import StageTimes, timed_request
 from controlplane.writer import Writer
 

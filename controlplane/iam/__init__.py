@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-from controlplane.iam import (
+from controlplane.iam.account import aliases, authorization_details, summary
+from controlplane.iam.credentials import (
     access_key_usage,
     access_keys,
-    account,
-    account_summary,
-    attachments,
-    boundaries,
-    context_keys,
     credential_report,
-    groups,
-    identity_providers,
-    instance_profiles,
     login_profiles,
-    managed_policies,
     mfa,
     password_policy,
-    renames,
-    role_updates,
-    roles,
-    server_certificates,
     service_credentials,
     signing_certificates,
-    simulation,
     ssh_keys,
-    user_policies,
-    users,
 )
 from controlplane.iam.operation import Caller, Change, Operation, Outcome
+from controlplane.iam.policies import attachments, boundaries, managed_policies, user_policies
+from controlplane.iam.principals import groups, renames, role_updates, roles, users
+from controlplane.iam.resources import identity_providers, instance_profiles, server_certificates
+from controlplane.iam.simulation import authorize_queries, context_keys
 
 __all__ = ["OPERATIONS", "Caller", "Change", "Operation", "Outcome"]
 
@@ -47,11 +36,12 @@ OPERATIONS: dict[str, Operation] = {
         instance_profiles,
         identity_providers,
         mfa,
-        account,
-        account_summary,
+        aliases,
+        authorization_details,
+        summary,
         renames,
         role_updates,
-        simulation,
+        authorize_queries,
         server_certificates,
         context_keys,
         password_policy,

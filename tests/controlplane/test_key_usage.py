@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from awswire.errors import AwsError
-from controlplane.iam.access_key_usage import access_key_last_used
-from controlplane.iam.credential_report import (
+from controlplane.iam.credentials.access_key_usage import access_key_last_used
+from controlplane.iam.credentials.credential_report import (
     COLUMNS,
     StoredReport,
     credential_report_csv,

@@ -8,8 +8,8 @@ from urllib.parse import unquote
 import orjson
 import pytest
 
-from controlplane.iam.managed_policies import get_policy, get_policy_version, list_policies
 from controlplane.iam.operation import Caller
+from controlplane.iam.policies.managed_policies import get_policy, get_policy_version, list_policies
 from dataplane.evaluation import (
     Outcome,
     Principal,

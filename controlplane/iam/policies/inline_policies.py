@@ -1,0 +1,90 @@
+"""Inline policies of groups and roles: Put/Get/List/Delete{Group,Role}Policy.
+
+One factory builds the four actions for an entity kind, since they differ only in the entity
+they read, its aggregate size quota and the names in their messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params, ResourceOf
+from controlplane.iam.policies.documents import encoded, validated
+from controlplane.iam.support.errors import limit_exceeded, no_such_entity
+from controlplane.iam.support.pagination import paginate
+from replication.entities import Group, Role
+from replication.policy import PolicyKind, policy_size
+from replication.state import IamState
+
+__all__ = ["InlineKind", "inline_policy_operations"]
+
+Holder = Group | Role
+
+
+@dataclass(frozen=True, slots=True)
+class InlineKind:
+    """What differs between the group and role flavours of the inline-policy actions."""
+
+    noun: str  # "Group" or "Role": in action names, parameters and messages
+    require: Callable[[IamState, str, str], Holder]
+    resource: ResourceOf
+    aggregate_limit: int
+
+
+def inline_policy_operations(kind: InlineKind) -> tuple[Operation, ...]:
+    """The four inline-policy actions of one entity kind."""
+    param = f"{kind.noun}Name"
+    lower = kind.noun.lower()
+
+    def holder(state: IamState, params: Params, caller: Caller) -> Holder:
+        return kind.require(state, caller.account, params[param])
+
+    def document_of(entity: Holder, name: str) -> str:
+        if name not in entity.inline_policies:
+            raise no_such_entity(f"The {lower} policy with name {name} cannot be found.")
+        return entity.inline_policies[name]
+
+    def put(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+        entity = holder(state, params, caller)
+        validated(params["PolicyDocument"], PolicyKind.IDENTITY)
+        policies = {**entity.inline_policies, params["PolicyName"]: params["PolicyDocument"]}
+        if sum(policy_size(text) for text in policies.values()) > kind.aggregate_limit:
+            raise limit_exceeded(
+                f"Maximum policy size of {kind.aggregate_limit} bytes exceeded for "
+                f"{lower} {entity.name}"
+            )
+        changed = entity.model_copy(update={"inline_policies": policies})
+        return Outcome({}, Change.put(changed))
+
+    def get(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+        entity = holder(state, params, caller)
+        document = document_of(entity, params["PolicyName"])
+        return Outcome(
+            {
+                param: entity.name,
+                "PolicyName": params["PolicyName"],
+                "PolicyDocument": encoded(document),
+            }
+        )
+
+    def list_(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+        entity = holder(state, params, caller)
+        page, more = paginate(sorted(entity.inline_policies), params, key=lambda n: n)
+        return Outcome({"PolicyNames": page, **more})
+
+    def delete(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+        entity = holder(state, params, caller)
+        name = params["PolicyName"]
+        document_of(entity, name)
+        policies = {k: v for k, v in entity.inline_policies.items() if k != name}
+        changed = entity.model_copy(update={"inline_policies": policies})
+        return Outcome({}, Change.put(changed))
+
+    return (
+        Operation(f"Put{kind.noun}Policy", put, kind.resource, writes=True),
+        Operation(f"Get{kind.noun}Policy", get, kind.resource, writes=False),
+        Operation(f"List{kind.noun}Policies", list_, kind.resource, writes=False),
+        Operation(f"Delete{kind.noun}Policy", delete, kind.resource, writes=True),
+    )

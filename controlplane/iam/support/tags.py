@@ -1,0 +1,70 @@
+"""Tags: Tag/Untag/List{User,Role,Policy}Tags, and the Tag shapes of every tagged entity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params, ResourceOf
+from controlplane.iam.support.errors import limit_exceeded
+from controlplane.iam.support.pagination import paginate
+from replication.entities import Entity, Tag
+from replication.state import IamState
+
+__all__ = ["TAGS_PER_ENTITY", "tag_operations", "tag_shapes", "tags_of"]
+
+TAGS_PER_ENTITY = 50
+
+
+def tags_of(params: Params) -> tuple[Tag, ...]:
+    """The ``Tags`` parameter of a Create* call as entity tags."""
+    return tuple(Tag(key=t["Key"], value=t["Value"]) for t in params.get("Tags", []))
+
+
+def tag_shapes(tags: tuple[Tag, ...]) -> list[dict[str, str]]:
+    """Tags as IAM's ``Tag`` structures."""
+    return [{"Key": t.key, "Value": t.value} for t in tags]
+
+
+def _merged(current: tuple[Tag, ...], added: tuple[Tag, ...], quota: str) -> tuple[Tag, ...]:
+    """Tag keys ignore case: a new value replaces the old one of the same key."""
+    new_keys = {t.key.lower() for t in added}
+    merged = tuple(t for t in current if t.key.lower() not in new_keys) + added
+    if len(merged) > TAGS_PER_ENTITY:
+        raise limit_exceeded(f"Cannot exceed quota for {quota}: {TAGS_PER_ENTITY}")
+    return merged
+
+
+Getter = Callable[[IamState, Params, Caller], Any]
+
+
+def tag_operations(noun: str, getter: Getter, resource: ResourceOf) -> tuple[Operation, ...]:
+    """Tag{noun}, Untag{noun} and List{noun}Tags over the entity ``getter`` finds."""
+    quota = f"TagsPer{noun}"
+
+    def tag(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+        entity: Entity = getter(state, params, caller)
+        tags = _merged(entity.tags, tags_of(params), quota)  # type: ignore[union-attr]
+        changed = entity.model_copy(update={"tags": tags})
+        return Outcome({}, Change.put(changed))
+
+    def untag(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+        entity: Entity = getter(state, params, caller)
+        gone = {k.lower() for k in params["TagKeys"]}
+        current: tuple[Tag, ...] = entity.tags  # type: ignore[union-attr]
+        tags = tuple(t for t in current if t.key.lower() not in gone)
+        changed = entity.model_copy(update={"tags": tags})
+        return Outcome({}, Change.put(changed))
+
+    def list_tags(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+        entity = getter(state, params, caller)
+        ordered = sorted(entity.tags, key=lambda t: t.key)
+        page, more = paginate(ordered, params, key=lambda t: t.key)
+        return Outcome({"Tags": tag_shapes(tuple(page)), **more})
+
+    return (
+        Operation(f"Tag{noun}", tag, resource, writes=True),
+        Operation(f"Untag{noun}", untag, resource, writes=True),
+        Operation(f"List{noun}Tags", list_tags, resource, writes=False),
+    )
