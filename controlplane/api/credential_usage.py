@@ -26,7 +26,7 @@ from controlplane.iam.credentials.credential_report import (
     needs_generation,
     report_result,
 )
-from controlplane.iam.operation import Caller, Params
+from controlplane.iam.operation import Params, Requester
 from replication.key_usage import read_key_uses
 from replication.state import IamState
 
@@ -42,7 +42,7 @@ class CredentialUsage:
         self._client = client
 
     async def answer(
-        self, action: str, state: IamState, params: Params, caller: Caller
+        self, action: str, state: IamState, params: Params, caller: Requester
     ) -> dict[str, Any]:
         """The result of ``action`` for ``caller``; ServiceFailure when Redis fails."""
         try:

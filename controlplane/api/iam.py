@@ -25,7 +25,7 @@ from controlplane.authorizer import DataPlaneAuthorizer
 from controlplane.iam import OPERATIONS
 from controlplane.iam.credentials.access_key_usage import KEY_USAGE_OPERATIONS
 from controlplane.iam.credentials.credential_report import CREDENTIAL_REPORT_OPERATIONS
-from controlplane.iam.operation import Caller
+from controlplane.iam.operation import Requester
 from controlplane.iam.simulation.authorize_queries import (
     SIMULATIONS,
     evaluation_results,
@@ -110,7 +110,7 @@ class IamApi:
             return _to_http(wire, version, times.header())
 
     async def _simulate(
-        self, action: str, params: dict[str, Any], caller: Caller
+        self, action: str, params: dict[str, Any], caller: Requester
     ) -> tuple[dict[str, Any], int]:
         """Ask the us-east-1 data plane: ``/evaluate`` when policies come inline, else
         ``/authorize`` at least as fresh as this projection."""

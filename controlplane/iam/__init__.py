@@ -14,13 +14,13 @@ from controlplane.iam.credentials import (
     signing_certificates,
     ssh_keys,
 )
-from controlplane.iam.operation import Caller, Change, Operation, Outcome
+from controlplane.iam.operation import Change, HandlerResult, Operation, Requester
 from controlplane.iam.policies import attachments, boundaries, managed_policies, user_policies
 from controlplane.iam.principals import groups, renames, role_updates, roles, users
 from controlplane.iam.resources import identity_providers, instance_profiles, server_certificates
 from controlplane.iam.simulation import authorize_queries, context_keys
 
-__all__ = ["OPERATIONS", "Caller", "Change", "Operation", "Outcome"]
+__all__ = ["OPERATIONS", "Change", "HandlerResult", "Operation", "Requester"]
 
 OPERATIONS: dict[str, Operation] = {
     op.name: op

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from controlplane.iam.operation import Caller, Operation, Outcome, Params, any_resource
+from controlplane.iam.operation import HandlerResult, Operation, Params, Requester, any_resource
 from controlplane.iam.policies.documents import encoded
 from controlplane.iam.policies.managed_policies import policy_shape, usage_of
 from controlplane.iam.policies.policy_refs import boundary_shape
@@ -66,7 +66,7 @@ def _role_detail(state: IamState, role: Role) -> dict[str, Any]:
     }
 
 
-def _policy_details(state: IamState, caller: Caller, kinds: set[str]) -> list[dict[str, Any]]:
+def _policy_details(state: IamState, caller: Requester, kinds: set[str]) -> list[dict[str, Any]]:
     usage = usage_of(state, caller.account)
     policies: list[ManagedPolicy] = []
     if "LocalManagedPolicy" in kinds:
@@ -91,8 +91,8 @@ def _policy_details(state: IamState, caller: Caller, kinds: set[str]) -> list[di
 
 
 def get_account_authorization_details(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """GetAccountAuthorizationDetails: every user, group, role and policy with their policies."""
     kinds = set(
         params.get("Filter") or ["User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"]
@@ -111,7 +111,7 @@ def get_account_authorization_details(
         "Policies": _policy_details(state, caller, kinds),
         "IsTruncated": False,
     }
-    return Outcome(result)
+    return HandlerResult(result)
 
 
 OPERATIONS = (

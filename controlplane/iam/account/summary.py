@@ -11,7 +11,7 @@ from datetime import datetime
 
 from controlplane.iam.credentials.access_keys import ACCESS_KEYS_PER_USER
 from controlplane.iam.credentials.signing_certificates import SIGNING_CERTIFICATES_PER_USER
-from controlplane.iam.operation import Caller, Operation, Outcome, Params, any_resource
+from controlplane.iam.operation import HandlerResult, Operation, Params, Requester, any_resource
 from controlplane.iam.policies.attachments import MANAGED_POLICIES_PER_ENTITY
 from controlplane.iam.policies.managed_policies import POLICIES_PER_ACCOUNT, VERSIONS_PER_POLICY
 from controlplane.iam.policies.user_policies import INLINE_BYTES_PER_USER
@@ -74,9 +74,11 @@ def summary_map(state: IamState, account: str) -> dict[str, int]:
     return counts | quotas | _FIXED_QUOTAS
 
 
-def get_account_summary(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def get_account_summary(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """GetAccountSummary: counts and quotas of the caller's account."""
-    return Outcome({"SummaryMap": summary_map(state, caller.account)})
+    return HandlerResult({"SummaryMap": summary_map(state, caller.account)})
 
 
 OPERATIONS = (Operation("GetAccountSummary", get_account_summary, any_resource, writes=False),)

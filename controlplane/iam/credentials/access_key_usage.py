@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from awswire.errors import access_denied
-from controlplane.iam.operation import Caller, Operation, Params, answered_at_the_edge
+from controlplane.iam.operation import Operation, Params, Requester, answered_at_the_edge
 from replication.arns import root_arn
 from replication.entities import AccessKey
 from replication.key_usage import KeyUse
@@ -28,13 +28,13 @@ def key_id_of(params: Params) -> str:
     return str(params["AccessKeyId"])
 
 
-def _own_key(state: IamState, caller: Caller, key_id: str) -> AccessKey | None:
+def _own_key(state: IamState, caller: Requester, key_id: str) -> AccessKey | None:
     """The key when it exists in the caller's account (others' keys are not visible)."""
     key = state.access_keys.get(key_id)
     return key if key is not None and key.account == caller.account else None
 
 
-def _key_owner(state: IamState, params: Params, caller: Caller) -> str:
+def _key_owner(state: IamState, params: Params, caller: Requester) -> str:
     """The ARN of the key's owner (user or root user); the caller's own ARN when the key is
     not one of its account's (the handler then refuses it)."""
     key = _own_key(state, caller, key_id_of(params))
@@ -47,7 +47,7 @@ def _key_owner(state: IamState, params: Params, caller: Caller) -> str:
 
 
 def access_key_last_used(
-    state: IamState, params: Params, caller: Caller, use: KeyUse | None
+    state: IamState, params: Params, caller: Requester, use: KeyUse | None
 ) -> dict[str, Any]:
     """GetAccessKeyLastUsed's result for the key, given its last recorded ``use`` (None:
     never used). A key that is not one of the caller's account's is AccessDenied, as AWS

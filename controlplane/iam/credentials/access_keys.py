@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
+from controlplane.iam.operation import Change, HandlerResult, Operation, Params, Requester
 from controlplane.iam.principals.users import require_user, user_resource
 from controlplane.iam.support.errors import limit_exceeded, no_such_entity
 from controlplane.iam.support.pagination import paginate
@@ -18,7 +18,7 @@ __all__ = ["OPERATIONS"]
 ACCESS_KEYS_PER_USER = 2
 
 
-def _owner(state: IamState, params: Params, caller: Caller) -> str | None:
+def _owner(state: IamState, params: Params, caller: Requester) -> str | None:
     """The user whose keys the call is about (None: the root user's own keys)."""
     name = caller.user_named_or_self(params)
     if name is None:
@@ -37,7 +37,7 @@ def _metadata(key: AccessKey, owner: str | None) -> dict[str, Any]:
     return shape
 
 
-def _require_key(state: IamState, caller: Caller, owner: str | None, key_id: str) -> AccessKey:
+def _require_key(state: IamState, caller: Requester, owner: str | None, key_id: str) -> AccessKey:
     key = state.access_keys.get(key_id)
     owned = key is not None and key.account == caller.account
     if key is None or not owned or (key.user_name or "").lower() != (owner or "").lower():
@@ -45,7 +45,9 @@ def _require_key(state: IamState, caller: Caller, owner: str | None, key_id: str
     return key
 
 
-def create_access_key(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def create_access_key(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """CreateAccessKey: at most two keys per user; the secret is shown only in this answer."""
     owner = _owner(state, params, caller)
     if len(state.keys_of(caller.account, owner)) >= ACCESS_KEYS_PER_USER:
@@ -60,31 +62,37 @@ def create_access_key(state: IamState, params: Params, caller: Caller, now: date
     shape = _metadata(key, owner) | {"SecretAccessKey": key.secret_access_key}
     if owner is None:
         shape["UserName"] = "root"
-    return Outcome({"AccessKey": shape}, Change.put(key))
+    return HandlerResult({"AccessKey": shape}, Change.put(key))
 
 
-def list_access_keys(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def list_access_keys(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListAccessKeys: the metadata (never the secret) of a user's keys."""
     owner = _owner(state, params, caller)
     keys = state.keys_of(caller.account, owner)
     page, more = paginate(keys, params, key=lambda k: k.access_key_id)
-    return Outcome({"AccessKeyMetadata": [_metadata(k, owner) for k in page], **more})
+    return HandlerResult({"AccessKeyMetadata": [_metadata(k, owner) for k in page], **more})
 
 
-def update_access_key(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def update_access_key(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """UpdateAccessKey: make a key Active or Inactive."""
     owner = _owner(state, params, caller)
     key = _require_key(state, caller, owner, params["AccessKeyId"])
     changed = key.model_copy(update={"status": params["Status"]})
-    return Outcome({}, Change.put(changed))
+    return HandlerResult({}, Change.put(changed))
 
 
-def delete_access_key(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def delete_access_key(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeleteAccessKey: the key stops working once the deletion reaches each replica."""
     owner = _owner(state, params, caller)
     key = _require_key(state, caller, owner, params["AccessKeyId"])
     ref = EntityKey(entity="access_key", account=caller.account, name=key.access_key_id)
-    return Outcome({}, Change.delete(ref))
+    return HandlerResult({}, Change.delete(ref))
 
 
 OPERATIONS = (

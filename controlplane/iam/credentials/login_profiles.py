@@ -13,7 +13,7 @@ from awswire.errors import AwsError
 from controlplane.iam.credentials.password_policy import require_acceptable_password
 from controlplane.iam.credentials.secret_hashing import hash_secret, matches_hash
 from controlplane.iam.credentials.user_changes import user_put
-from controlplane.iam.operation import Caller, Operation, Outcome, Params
+from controlplane.iam.operation import HandlerResult, Operation, Params, Requester
 from controlplane.iam.principals.users import require_user, user_resource
 from controlplane.iam.support.errors import (
     entity_already_exists,
@@ -29,7 +29,7 @@ __all__ = ["OPERATIONS"]
 REMEMBERED_PASSWORDS = 24
 
 
-def _target_user(state: IamState, params: Params, caller: Caller) -> User:
+def _target_user(state: IamState, params: Params, caller: Requester) -> User:
     """The user the call names, else the calling user (the root user has no profile here)."""
     name = caller.user_named_or_self(params)
     if name is None:
@@ -63,7 +63,9 @@ def _with_new_password(profile: LoginProfile, password: str, now: datetime) -> L
     )
 
 
-def create_login_profile(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def create_login_profile(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """CreateLoginProfile: one console password per user, checked against the policy."""
     user = _target_user(state, params, caller)
     if user.login_profile is not None:
@@ -79,18 +81,22 @@ def create_login_profile(state: IamState, params: Params, caller: Caller, now: d
         password_reset_required=params.get("PasswordResetRequired", False),
         password_changed_at=now,
     )
-    return Outcome(
+    return HandlerResult(
         {"LoginProfile": _profile_shape(user, profile)}, user_put(user, "login_profile", profile)
     )
 
 
-def get_login_profile(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def get_login_profile(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """GetLoginProfile: when the profile was made and whether a reset is required."""
     user = _target_user(state, params, caller)
-    return Outcome({"LoginProfile": _profile_shape(user, _require_profile(user))})
+    return HandlerResult({"LoginProfile": _profile_shape(user, _require_profile(user))})
 
 
-def update_login_profile(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def update_login_profile(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """UpdateLoginProfile: an administrator sets a new password and/or the reset flag."""
     user = require_user(state, caller.account, params["UserName"])
     profile = _require_profile(user)
@@ -101,17 +107,21 @@ def update_login_profile(state: IamState, params: Params, caller: Caller, now: d
         profile = profile.model_copy(
             update={"password_reset_required": params["PasswordResetRequired"]}
         )
-    return Outcome({}, user_put(user, "login_profile", profile))
+    return HandlerResult({}, user_put(user, "login_profile", profile))
 
 
-def delete_login_profile(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def delete_login_profile(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeleteLoginProfile: the user can no longer sign in to the console."""
     user = _target_user(state, params, caller)
     _require_profile(user)
-    return Outcome({}, user_put(user, "login_profile", None))
+    return HandlerResult({}, user_put(user, "login_profile", None))
 
 
-def change_password(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def change_password(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ChangePassword: an IAM user replaces its own password, proving it knows the old one.
 
     The new password must satisfy the policy, PasswordReusePrevention included; a pending
@@ -128,7 +138,7 @@ def change_password(state: IamState, params: Params, caller: Caller, now: dateti
     changed = _with_new_password(profile, new_password, now).model_copy(
         update={"password_reset_required": False}
     )
-    return Outcome({}, user_put(user, "login_profile", changed))
+    return HandlerResult({}, user_put(user, "login_profile", changed))
 
 
 OPERATIONS = (

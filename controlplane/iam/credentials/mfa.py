@@ -9,7 +9,7 @@ from typing import Any
 
 from awswire.errors import AwsError
 from controlplane.iam.credentials.totp import new_seed, verify_consecutive
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
+from controlplane.iam.operation import Change, HandlerResult, Operation, Params, Requester
 from controlplane.iam.principals.users import require_user, user_resource, user_shape
 from controlplane.iam.support.errors import delete_conflict, entity_already_exists, no_such_entity
 from controlplane.iam.support.pagination import paginate
@@ -26,7 +26,7 @@ def _devices_of(state: IamState, account: str) -> list[MfaDevice]:
     return sorted(found, key=lambda d: d.serial_number)
 
 
-def _require(state: IamState, caller: Caller, serial: str) -> MfaDevice:
+def _require(state: IamState, caller: Requester, serial: str) -> MfaDevice:
     parsed = parse_iam_arn(serial)
     device = None
     if parsed is not None and parsed[1] == "mfa" and parsed[0] == caller.account:
@@ -36,7 +36,7 @@ def _require(state: IamState, caller: Caller, serial: str) -> MfaDevice:
     return device
 
 
-def _device_resource(state: IamState, params: Params, caller: Caller) -> str:
+def _device_resource(state: IamState, params: Params, caller: Requester) -> str:
     if "SerialNumber" in params:
         return str(params["SerialNumber"])
     name = params["VirtualMFADeviceName"]
@@ -44,8 +44,8 @@ def _device_resource(state: IamState, params: Params, caller: Caller) -> str:
 
 
 def create_virtual_mfa_device(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """CreateVirtualMFADevice: a device and its Base32 seed, shown only in this answer."""
     name = params["VirtualMFADeviceName"]
     if (caller.account, name) in state.mfa_devices:
@@ -59,7 +59,7 @@ def create_virtual_mfa_device(
         tags=tags_of(params),
     )
     shape = {"SerialNumber": device.serial_number, "Base32StringSeed": device.seed.encode()}
-    return Outcome({"VirtualMFADevice": shape}, Change.put(device))
+    return HandlerResult({"VirtualMFADevice": shape}, Change.put(device))
 
 
 def _invalid_codes() -> AwsError:
@@ -68,7 +68,7 @@ def _invalid_codes() -> AwsError:
     )
 
 
-def _enabled_for(state: IamState, caller: Caller, params: Params) -> MfaDevice:
+def _enabled_for(state: IamState, caller: Requester, params: Params) -> MfaDevice:
     """The device ``SerialNumber`` names, enabled for ``UserName`` (when one is given)."""
     user = require_user(state, caller.account, params["UserName"]) if "UserName" in params else None
     device = _require(state, caller, params["SerialNumber"])
@@ -78,7 +78,7 @@ def _enabled_for(state: IamState, caller: Caller, params: Params) -> MfaDevice:
     return device
 
 
-def _owner_resource(state: IamState, params: Params, caller: Caller) -> str:
+def _owner_resource(state: IamState, params: Params, caller: Requester) -> str:
     """GetMFADevice is authorized on the user: the one named, else the device's owner."""
     if "UserName" in params:
         return user_resource(state, params, caller)
@@ -88,7 +88,9 @@ def _owner_resource(state: IamState, params: Params, caller: Caller) -> str:
     return user_arn(owner.account, owner.path, owner.name) if owner else caller.arn
 
 
-def enable_mfa_device(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def enable_mfa_device(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """EnableMFADevice: bind a device to a user once two consecutive codes prove possession."""
     user = require_user(state, caller.account, params["UserName"])
     device = _require(state, caller, params["SerialNumber"])
@@ -98,10 +100,12 @@ def enable_mfa_device(state: IamState, params: Params, caller: Caller, now: date
     if not verify_consecutive(device.seed, *codes, now.timestamp()):
         raise _invalid_codes()
     changed = device.model_copy(update={"user_name": user.name, "enabled_at": now})
-    return Outcome({}, Change.put(changed))
+    return HandlerResult({}, Change.put(changed))
 
 
-def resync_mfa_device(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def resync_mfa_device(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ResyncMFADevice: two consecutive codes must be valid near now.
 
     The emulator's clock and the device's never drift apart, so a valid pair changes nothing.
@@ -110,13 +114,15 @@ def resync_mfa_device(state: IamState, params: Params, caller: Caller, now: date
     codes = params["AuthenticationCode1"], params["AuthenticationCode2"]
     if not verify_consecutive(device.seed, *codes, now.timestamp()):
         raise _invalid_codes()
-    return Outcome({})
+    return HandlerResult({})
 
 
-def get_mfa_device(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def get_mfa_device(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """GetMFADevice: the user a device is enabled for, and since when."""
     device = _enabled_for(state, caller, params)
-    return Outcome(
+    return HandlerResult(
         {
             "UserName": device.user_name,
             "SerialNumber": device.serial_number,
@@ -126,29 +132,31 @@ def get_mfa_device(state: IamState, params: Params, caller: Caller, now: datetim
 
 
 def deactivate_mfa_device(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeactivateMFADevice: unbind a device from its user."""
     user = require_user(state, caller.account, params["UserName"])
     device = _require(state, caller, params["SerialNumber"])
     if device.user_name is None or device.user_name.lower() != user.name.lower():
         raise no_such_entity(f"MFA Device with serial number {device.serial_number} not found.")
     changed = device.model_copy(update={"user_name": None, "enabled_at": None})
-    return Outcome({}, Change.put(changed))
+    return HandlerResult({}, Change.put(changed))
 
 
 def delete_virtual_mfa_device(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeleteVirtualMFADevice: refused while the device is enabled for a user."""
     device = _require(state, caller, params["SerialNumber"])
     if device.user_name is not None:
         raise delete_conflict("MFA Device is already in use.")
     key = EntityKey(entity="mfa_device", account=caller.account, name=device.name)
-    return Outcome({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key))
 
 
-def list_mfa_devices(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def list_mfa_devices(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListMFADevices: the devices enabled for a user (the caller when no name is given)."""
     name = caller.user_named_or_self(params)
     owner = require_user(state, caller.account, name).name if name else None
@@ -162,12 +170,12 @@ def list_mfa_devices(state: IamState, params: Params, caller: Caller, now: datet
         {"UserName": d.user_name, "SerialNumber": d.serial_number, "EnableDate": d.enabled_at}
         for d in page
     ]
-    return Outcome({"MFADevices": shapes, **more})
+    return HandlerResult({"MFADevices": shapes, **more})
 
 
 def list_virtual_mfa_devices(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListVirtualMFADevices: Assigned, Unassigned or Any."""
     status = params.get("AssignmentStatus", "Any")
     found = [
@@ -183,7 +191,7 @@ def list_virtual_mfa_devices(
         if user is not None:
             shape |= {"User": user_shape(user), "EnableDate": device.enabled_at}
         shapes.append(shape)
-    return Outcome({"VirtualMFADevices": shapes, **more})
+    return HandlerResult({"VirtualMFADevices": shapes, **more})
 
 
 OPERATIONS = (

@@ -9,7 +9,7 @@ from typing import Any
 
 from awswire.errors import AwsError
 from controlplane.iam.credentials.secret_hashing import matches_hash
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
+from controlplane.iam.operation import Change, HandlerResult, Operation, Params, Requester
 from controlplane.iam.support.errors import no_such_entity
 from replication.entities import LoginProfile, PasswordPolicy
 from replication.state import IamState
@@ -129,13 +129,13 @@ def _policy_shape(policy: PasswordPolicy) -> dict[str, Any]:
     return shape
 
 
-def _account_resource(state: IamState, params: Params, caller: Caller) -> str:
+def _account_resource(state: IamState, params: Params, caller: Requester) -> str:
     return "*"
 
 
 def update_account_password_policy(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """UpdateAccountPasswordPolicy: replaces the whole policy; an omitted parameter reverts to
     its default (the ranges, e.g. MinimumPasswordLength 6-128, are the wire layer's checks)."""
     policy = PasswordPolicy(
@@ -150,10 +150,10 @@ def update_account_password_policy(
         hard_expiry=params.get("HardExpiry"),
     )
     account = state.accounts[caller.account].model_copy(update={"password_policy": policy})
-    return Outcome({}, Change.put(account))
+    return HandlerResult({}, Change.put(account))
 
 
-def _require_policy(state: IamState, caller: Caller) -> PasswordPolicy:
+def _require_policy(state: IamState, caller: Requester) -> PasswordPolicy:
     policy = state.accounts[caller.account].password_policy
     if policy is None:
         raise no_such_entity(
@@ -163,19 +163,19 @@ def _require_policy(state: IamState, caller: Caller) -> PasswordPolicy:
 
 
 def get_account_password_policy(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """GetAccountPasswordPolicy: the custom policy; NoSuchEntity while none is set."""
-    return Outcome({"PasswordPolicy": _policy_shape(_require_policy(state, caller))})
+    return HandlerResult({"PasswordPolicy": _policy_shape(_require_policy(state, caller))})
 
 
 def delete_account_password_policy(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeleteAccountPasswordPolicy: back to AWS's default rules; NoSuchEntity if none is set."""
     _require_policy(state, caller)
     account = state.accounts[caller.account].model_copy(update={"password_policy": None})
-    return Outcome({}, Change.put(account))
+    return HandlerResult({}, Change.put(account))
 
 
 OPERATIONS = (

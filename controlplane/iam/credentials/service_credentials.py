@@ -14,7 +14,7 @@ from typing import Any
 from awswire.errors import AwsError
 from controlplane.iam.credentials.secret_hashing import hash_secret
 from controlplane.iam.credentials.user_changes import user_put, with_status, without
-from controlplane.iam.operation import Caller, Operation, Outcome, Params
+from controlplane.iam.operation import HandlerResult, Operation, Params, Requester
 from controlplane.iam.principals.users import require_user, user_resource
 from controlplane.iam.support.errors import limit_exceeded, no_such_entity
 from controlplane.iam.support.pagination import paginate
@@ -43,7 +43,7 @@ def _require_supported(service: str) -> None:
         )
 
 
-def _owner(state: IamState, params: Params, caller: Caller) -> User | None:
+def _owner(state: IamState, params: Params, caller: Requester) -> User | None:
     """The named user, else the calling user (None: the root user, who has none)."""
     name = caller.user_named_or_self(params)
     return require_user(state, caller.account, name) if name else None
@@ -77,8 +77,8 @@ def _with_password(user: User, credential: ServiceCredential, password: str) -> 
 
 
 def create_service_specific_credential(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """CreateServiceSpecificCredential: at most two per user and service."""
     user = require_user(state, caller.account, params["UserName"])
     service = params["ServiceName"]
@@ -97,15 +97,15 @@ def create_service_specific_credential(
         password_hash=hash_secret(password),
         created_at=now,
     )
-    return Outcome(
+    return HandlerResult(
         {"ServiceSpecificCredential": _with_password(user, credential, password)},
         user_put(user, "service_credentials", (*user.service_credentials, credential)),
     )
 
 
 def list_service_specific_credentials(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListServiceSpecificCredentials: one user's (or, with AllUsers, every user's)
     credentials, optionally of one service; never their passwords."""
     service = params.get("ServiceName")
@@ -124,23 +124,23 @@ def list_service_specific_credentials(
     ]
     page, more = paginate(found, params, key=lambda pair: pair[1].credential_id)
     shapes = [_metadata(user, c) for user, c in page]
-    return Outcome({"ServiceSpecificCredentials": shapes, **more})
+    return HandlerResult({"ServiceSpecificCredentials": shapes, **more})
 
 
 def update_service_specific_credential(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """UpdateServiceSpecificCredential: make a credential Active or Inactive."""
     user, target = _require_credential(
         _owner(state, params, caller), params["ServiceSpecificCredentialId"]
     )
     credentials = with_status(user.service_credentials, target, params["Status"])
-    return Outcome({}, user_put(user, "service_credentials", credentials))
+    return HandlerResult({}, user_put(user, "service_credentials", credentials))
 
 
 def reset_service_specific_credential(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ResetServiceSpecificCredential: a new generated password, shown only in this answer."""
     user, target = _require_credential(
         _owner(state, params, caller), params["ServiceSpecificCredentialId"]
@@ -148,21 +148,21 @@ def reset_service_specific_credential(
     password = _new_password()
     reset = target.model_copy(update={"password_hash": hash_secret(password)})
     credentials = tuple(reset if c is target else c for c in user.service_credentials)
-    return Outcome(
+    return HandlerResult(
         {"ServiceSpecificCredential": _with_password(user, reset, password)},
         user_put(user, "service_credentials", credentials),
     )
 
 
 def delete_service_specific_credential(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeleteServiceSpecificCredential: the credential is gone for good."""
     user, target = _require_credential(
         _owner(state, params, caller), params["ServiceSpecificCredentialId"]
     )
     remaining = without(user.service_credentials, target)
-    return Outcome({}, user_put(user, "service_credentials", remaining))
+    return HandlerResult({}, user_put(user, "service_credentials", remaining))
 
 
 OPERATIONS = (

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 
 from awswire.errors import AwsError
 from controlplane.iam.credentials.user_changes import user_put, with_status, without
-from controlplane.iam.operation import Caller, Operation, Outcome, Params
+from controlplane.iam.operation import HandlerResult, Operation, Params, Requester
 from controlplane.iam.principals.users import require_user, user_resource
 from controlplane.iam.support.errors import (
     limit_exceeded,
@@ -51,13 +51,13 @@ def _der_of(body: str) -> bytes:
     return certificate.public_bytes(serialization.Encoding.DER)
 
 
-def _owner(state: IamState, params: Params, caller: Caller) -> User | None:
+def _owner(state: IamState, params: Params, caller: Requester) -> User | None:
     """The user the call is about: the named one, else the caller (None: the root user)."""
     name = caller.user_named_or_self(params)
     return require_user(state, caller.account, name) if name else None
 
 
-def _owned(state: IamState, params: Params, caller: Caller) -> User:
+def _owned(state: IamState, params: Params, caller: Requester) -> User:
     """The user whose certificates a change is about (the root user's are not supported)."""
     user = _owner(state, params, caller)
     if user is None:
@@ -83,8 +83,8 @@ def _certificate_shape(user: User, certificate: SigningCertificate) -> dict[str,
 
 
 def upload_signing_certificate(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """UploadSigningCertificate: a PEM certificate, Active; at most two per user, and a
     certificate already held by any user of the account is refused."""
     user = _owned(state, params, caller)
@@ -105,41 +105,41 @@ def upload_signing_certificate(
     certificate = SigningCertificate(
         certificate_id=_new_certificate_id(), body=body, uploaded_at=now
     )
-    return Outcome(
+    return HandlerResult(
         {"Certificate": _certificate_shape(user, certificate)},
         user_put(user, "signing_certificates", (*user.signing_certificates, certificate)),
     )
 
 
 def list_signing_certificates(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListSigningCertificates: a user's certificates, bodies included."""
     user = _owner(state, params, caller)
     if user is None:  # the root user has none here
-        return Outcome({"Certificates": [], "IsTruncated": False})
+        return HandlerResult({"Certificates": [], "IsTruncated": False})
     page, more = paginate(user.signing_certificates, params, key=lambda c: c.certificate_id)
-    return Outcome({"Certificates": [_certificate_shape(user, c) for c in page], **more})
+    return HandlerResult({"Certificates": [_certificate_shape(user, c) for c in page], **more})
 
 
 def update_signing_certificate(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """UpdateSigningCertificate: make a certificate Active or Inactive."""
     user = _owned(state, params, caller)
     target = _require_certificate(user, params["CertificateId"])
     certificates = with_status(user.signing_certificates, target, params["Status"])
-    return Outcome({}, user_put(user, "signing_certificates", certificates))
+    return HandlerResult({}, user_put(user, "signing_certificates", certificates))
 
 
 def delete_signing_certificate(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeleteSigningCertificate: the certificate is gone for good."""
     user = _owned(state, params, caller)
     target = _require_certificate(user, params["CertificateId"])
     remaining = without(user.signing_certificates, target)
-    return Outcome({}, user_put(user, "signing_certificates", remaining))
+    return HandlerResult({}, user_put(user, "signing_certificates", remaining))
 
 
 OPERATIONS = (

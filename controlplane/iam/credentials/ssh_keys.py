@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from awswire.errors import AwsError
 from controlplane.iam.credentials.user_changes import user_put, with_status, without
-from controlplane.iam.operation import Caller, Operation, Outcome, Params
+from controlplane.iam.operation import HandlerResult, Operation, Params, Requester
 from controlplane.iam.principals.users import require_user, user_resource
 from controlplane.iam.support.errors import limit_exceeded, no_such_entity
 from controlplane.iam.support.pagination import paginate
@@ -107,8 +107,8 @@ def _key_shape(user: User, key: SshPublicKey, body: str | None) -> dict[str, Any
 
 
 def upload_ssh_public_key(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """UploadSSHPublicKey: at most five per user, never the same key twice for one user."""
     user = require_user(state, caller.account, params["UserName"])
     body, fingerprint = read_public_key(params["SSHPublicKeyBody"])
@@ -130,46 +130,52 @@ def upload_ssh_public_key(
         uploaded_at=now,
     )
     shape = _key_shape(user, key, key.body)
-    return Outcome(
+    return HandlerResult(
         {"SSHPublicKey": shape}, user_put(user, "ssh_public_keys", (*user.ssh_public_keys, key))
     )
 
 
-def get_ssh_public_key(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def get_ssh_public_key(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """GetSSHPublicKey: the key in the Encoding asked for (SSH or PEM)."""
     user = require_user(state, caller.account, params["UserName"])
     key = _require_key(user, params["SSHPublicKeyId"])
     body = _as_pem(key.body) if params["Encoding"] == "PEM" else key.body
-    return Outcome({"SSHPublicKey": _key_shape(user, key, body)})
+    return HandlerResult({"SSHPublicKey": _key_shape(user, key, body)})
 
 
-def list_ssh_public_keys(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def list_ssh_public_keys(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListSSHPublicKeys: a user's keys without their bodies (the caller's when unnamed)."""
     name = caller.user_named_or_self(params)
     if name is None:  # the root user has no SSH keys
-        return Outcome({"SSHPublicKeys": [], "IsTruncated": False})
+        return HandlerResult({"SSHPublicKeys": [], "IsTruncated": False})
     user = require_user(state, caller.account, name)
     page, more = paginate(user.ssh_public_keys, params, key=lambda k: k.key_id)
-    return Outcome({"SSHPublicKeys": [_key_shape(user, k, None) for k in page], **more})
+    return HandlerResult({"SSHPublicKeys": [_key_shape(user, k, None) for k in page], **more})
 
 
 def update_ssh_public_key(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """UpdateSSHPublicKey: make a key Active or Inactive."""
     user = require_user(state, caller.account, params["UserName"])
     target = _require_key(user, params["SSHPublicKeyId"])
     keys = with_status(user.ssh_public_keys, target, params["Status"])
-    return Outcome({}, user_put(user, "ssh_public_keys", keys))
+    return HandlerResult({}, user_put(user, "ssh_public_keys", keys))
 
 
 def delete_ssh_public_key(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeleteSSHPublicKey: the key is gone for good."""
     user = require_user(state, caller.account, params["UserName"])
     target = _require_key(user, params["SSHPublicKeyId"])
-    return Outcome({}, user_put(user, "ssh_public_keys", without(user.ssh_public_keys, target)))
+    return HandlerResult(
+        {}, user_put(user, "ssh_public_keys", without(user.ssh_public_keys, target))
+    )
 
 
 OPERATIONS = (

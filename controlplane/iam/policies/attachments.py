@@ -7,7 +7,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params, ResourceOf
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    Params,
+    Requester,
+    ResourceOf,
+)
 from controlplane.iam.policies.managed_policies import policy_resource, require_policy
 from controlplane.iam.policies.policy_refs import require_attachable
 from controlplane.iam.principals.groups import group_resource, require_group
@@ -31,14 +38,14 @@ def _operations(
 ) -> tuple[Operation, ...]:
     param = f"{noun}Name"
 
-    def holder(state: IamState, params: Params, caller: Caller) -> Holder:
+    def holder(state: IamState, params: Params, caller: Requester) -> Holder:
         return require(state, caller.account, params[param])
 
-    def attach(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+    def attach(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
         entity = holder(state, params, caller)
         policy = require_attachable(state, params["PolicyArn"], caller.account)
         if policy.arn in entity.attached_policies:
-            return Outcome({})
+            return HandlerResult({})
         if len(entity.attached_policies) >= MANAGED_POLICIES_PER_ENTITY:
             raise limit_exceeded(
                 f"Cannot exceed quota for PoliciesPer{noun}: {MANAGED_POLICIES_PER_ENTITY}"
@@ -46,18 +53,20 @@ def _operations(
         changed = entity.model_copy(
             update={"attached_policies": (*entity.attached_policies, policy.arn)}
         )
-        return Outcome({}, Change.put(changed))
+        return HandlerResult({}, Change.put(changed))
 
-    def detach(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+    def detach(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
         entity = holder(state, params, caller)
         arn = params["PolicyArn"]
         if arn not in entity.attached_policies:
             raise no_such_entity(f"Policy {arn} was not found.")
         remaining = tuple(a for a in entity.attached_policies if a != arn)
         changed = entity.model_copy(update={"attached_policies": remaining})
-        return Outcome({}, Change.put(changed))
+        return HandlerResult({}, Change.put(changed))
 
-    def list_attached(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+    def list_attached(
+        state: IamState, params: Params, caller: Requester, now: datetime
+    ) -> HandlerResult:
         entity = holder(state, params, caller)
         prefix = params.get("PathPrefix", "/")
         found = [state.managed_policy(arn) for arn in entity.attached_policies]
@@ -67,7 +76,7 @@ def _operations(
             if p is not None and p.path.startswith(prefix)
         ]
         page, more = paginate(shown, params, key=lambda s: f"{s['PolicyName']}\x00{s['PolicyArn']}")
-        return Outcome({"AttachedPolicies": page, **more})
+        return HandlerResult({"AttachedPolicies": page, **more})
 
     return (
         Operation(f"Attach{noun}Policy", attach, resource, writes=True),
@@ -77,8 +86,8 @@ def _operations(
 
 
 def list_entities_for_policy(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListEntitiesForPolicy: the users, groups and roles of the account attaching a policy."""
     policy = require_policy(state, params["PolicyArn"])
     usage = params.get("PolicyUsageFilter")
@@ -119,7 +128,7 @@ def list_entities_for_policy(
     result: dict[str, Any] = {"PolicyGroups": [], "PolicyUsers": [], "PolicyRoles": []}
     for member, _, shape in page:
         result[member].append(shape)
-    return Outcome({**result, **more})
+    return HandlerResult({**result, **more})
 
 
 OPERATIONS = (

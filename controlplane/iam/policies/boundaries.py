@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params, ResourceOf
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    Params,
+    Requester,
+    ResourceOf,
+)
 from controlplane.iam.policies.policy_refs import require_attachable
 from controlplane.iam.principals.roles import require_role, role_resource
 from controlplane.iam.principals.users import require_user, user_resource
@@ -22,16 +29,16 @@ def _operations(
 ) -> tuple[Operation, ...]:
     param = f"{noun}Name"
 
-    def put(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+    def put(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
         entity = require(state, caller.account, params[param])
         policy = require_attachable(state, params["PermissionsBoundary"], caller.account)
         changed = entity.model_copy(update={"permissions_boundary": policy.arn})
-        return Outcome({}, Change.put(changed))
+        return HandlerResult({}, Change.put(changed))
 
-    def delete(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+    def delete(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
         entity = require(state, caller.account, params[param])
         changed = entity.model_copy(update={"permissions_boundary": None})
-        return Outcome({}, Change.put(changed))
+        return HandlerResult({}, Change.put(changed))
 
     return (
         Operation(f"Put{noun}PermissionsBoundary", put, resource, writes=True),

@@ -10,7 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params, ResourceOf
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    Params,
+    Requester,
+    ResourceOf,
+)
 from controlplane.iam.policies.documents import encoded, validated
 from controlplane.iam.support.errors import limit_exceeded, no_such_entity
 from controlplane.iam.support.pagination import paginate
@@ -38,7 +45,7 @@ def inline_policy_operations(kind: InlineKind) -> tuple[Operation, ...]:
     param = f"{kind.noun}Name"
     lower = kind.noun.lower()
 
-    def holder(state: IamState, params: Params, caller: Caller) -> Holder:
+    def holder(state: IamState, params: Params, caller: Requester) -> Holder:
         return kind.require(state, caller.account, params[param])
 
     def document_of(entity: Holder, name: str) -> str:
@@ -46,7 +53,7 @@ def inline_policy_operations(kind: InlineKind) -> tuple[Operation, ...]:
             raise no_such_entity(f"The {lower} policy with name {name} cannot be found.")
         return entity.inline_policies[name]
 
-    def put(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+    def put(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
         entity = holder(state, params, caller)
         validated(params["PolicyDocument"], PolicyKind.IDENTITY)
         policies = {**entity.inline_policies, params["PolicyName"]: params["PolicyDocument"]}
@@ -56,12 +63,12 @@ def inline_policy_operations(kind: InlineKind) -> tuple[Operation, ...]:
                 f"{lower} {entity.name}"
             )
         changed = entity.model_copy(update={"inline_policies": policies})
-        return Outcome({}, Change.put(changed))
+        return HandlerResult({}, Change.put(changed))
 
-    def get(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+    def get(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
         entity = holder(state, params, caller)
         document = document_of(entity, params["PolicyName"])
-        return Outcome(
+        return HandlerResult(
             {
                 param: entity.name,
                 "PolicyName": params["PolicyName"],
@@ -69,18 +76,18 @@ def inline_policy_operations(kind: InlineKind) -> tuple[Operation, ...]:
             }
         )
 
-    def list_(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+    def list_(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
         entity = holder(state, params, caller)
         page, more = paginate(sorted(entity.inline_policies), params, key=lambda n: n)
-        return Outcome({"PolicyNames": page, **more})
+        return HandlerResult({"PolicyNames": page, **more})
 
-    def delete(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+    def delete(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
         entity = holder(state, params, caller)
         name = params["PolicyName"]
         document_of(entity, name)
         policies = {k: v for k, v in entity.inline_policies.items() if k != name}
         changed = entity.model_copy(update={"inline_policies": policies})
-        return Outcome({}, Change.put(changed))
+        return HandlerResult({}, Change.put(changed))
 
     return (
         Operation(f"Put{kind.noun}Policy", put, kind.resource, writes=True),

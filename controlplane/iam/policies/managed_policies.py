@@ -6,7 +6,14 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params, listing_resource
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    Params,
+    Requester,
+    listing_resource,
+)
 from controlplane.iam.policies.documents import encoded, validated_managed_policy
 from controlplane.iam.support.errors import (
     delete_conflict,
@@ -87,14 +94,16 @@ def _customer_policy(state: IamState, arn: str) -> ManagedPolicy:
     return policy
 
 
-def policy_resource(state: IamState, params: Params, caller: Caller) -> str:
+def policy_resource(state: IamState, params: Params, caller: Requester) -> str:
     """The ARN a policy action is authorized on."""
     if "PolicyArn" in params:
         return str(params["PolicyArn"])
     return policy_arn(caller.account, params.get("Path", "/"), params["PolicyName"])
 
 
-def create_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def create_policy(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """CreatePolicy: version v1 is the default; names are unique per account."""
     name = params["PolicyName"]
     if any(p.name == name for p in state.managed_policies_of(caller.account)):
@@ -117,16 +126,18 @@ def create_policy(state: IamState, params: Params, caller: Caller, now: datetime
         tags=tags_of(params),
     )
     shape = policy_shape(policy, usage_of(state, caller.account))
-    return Outcome({"Policy": shape}, Change.put(policy))
+    return HandlerResult({"Policy": shape}, Change.put(policy))
 
 
-def get_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def get_policy(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """GetPolicy: the policy's metadata, with its attachment counts."""
     policy = require_policy(state, params["PolicyArn"])
-    return Outcome({"Policy": policy_shape(policy, usage_of(state, caller.account))})
+    return HandlerResult({"Policy": policy_shape(policy, usage_of(state, caller.account))})
 
 
-def _listed(state: IamState, params: Params, caller: Caller, usage: Usage) -> list[ManagedPolicy]:
+def _listed(
+    state: IamState, params: Params, caller: Requester, usage: Usage
+) -> list[ManagedPolicy]:
     scope = params.get("Scope", "All")
     found: list[ManagedPolicy] = []
     if scope in ("All", "AWS"):
@@ -149,14 +160,18 @@ def _order(policy: ManagedPolicy) -> str:
     return f"{policy.name}\x00{policy.arn}"
 
 
-def list_policies(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def list_policies(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListPolicies: AWS and/or local managed policies, sorted by name."""
     usage = usage_of(state, caller.account)
     page, more = paginate(_listed(state, params, caller, usage), params, key=_order)
-    return Outcome({"Policies": [policy_shape(p, usage, full=False) for p in page], **more})
+    return HandlerResult({"Policies": [policy_shape(p, usage, full=False) for p in page], **more})
 
 
-def delete_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def delete_policy(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeletePolicy: refused while attached, used as a boundary, or with non-default versions."""
     policy = _customer_policy(state, params["PolicyArn"])
     usage = usage_of(state, caller.account)
@@ -168,7 +183,7 @@ def delete_policy(state: IamState, params: Params, caller: Caller, now: datetime
             "the policy's versions. The default version is deleted with the policy."
         )
     key = EntityKey(entity="managed_policy", account=policy.account, name=policy.name)
-    return Outcome({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key))
 
 
 def _version_shape(policy: ManagedPolicy, version: PolicyVersion, document: bool) -> dict[str, Any]:
@@ -192,8 +207,8 @@ def _require_version(policy: ManagedPolicy, version_id: str) -> PolicyVersion:
 
 
 def create_policy_version(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """CreatePolicyVersion: at most five versions; SetAsDefault makes it the evaluated one."""
     policy = _customer_policy(state, params["PolicyArn"])
     if len(policy.versions) >= VERSIONS_PER_POLICY:
@@ -215,17 +230,21 @@ def create_policy_version(
         update["default_version"] = version_id
     changed = policy.model_copy(update=update)
     shape = _version_shape(changed, version, document=False)
-    return Outcome({"PolicyVersion": shape}, Change.put(changed))
+    return HandlerResult({"PolicyVersion": shape}, Change.put(changed))
 
 
-def get_policy_version(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def get_policy_version(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """GetPolicyVersion: one version with its URL-encoded document."""
     policy = require_policy(state, params["PolicyArn"])
     version = _require_version(policy, params["VersionId"])
-    return Outcome({"PolicyVersion": _version_shape(policy, version, document=True)})
+    return HandlerResult({"PolicyVersion": _version_shape(policy, version, document=True)})
 
 
-def list_policy_versions(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def list_policy_versions(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListPolicyVersions: newest first."""
     policy = require_policy(state, params["PolicyArn"])
 
@@ -234,12 +253,14 @@ def list_policy_versions(state: IamState, params: Params, caller: Caller, now: d
 
     ordered = sorted(policy.versions, key=newest_first)
     page, more = paginate(ordered, params, key=newest_first)
-    return Outcome({"Versions": [_version_shape(policy, v, document=False) for v in page], **more})
+    return HandlerResult(
+        {"Versions": [_version_shape(policy, v, document=False) for v in page], **more}
+    )
 
 
 def delete_policy_version(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeletePolicyVersion: the default version cannot be deleted."""
     policy = _customer_policy(state, params["PolicyArn"])
     version = _require_version(policy, params["VersionId"])
@@ -247,20 +268,20 @@ def delete_policy_version(
         raise delete_conflict("Cannot delete the default version of a policy.")
     remaining = tuple(v for v in policy.versions if v.version_id != version.version_id)
     changed = policy.model_copy(update={"versions": remaining})
-    return Outcome({}, Change.put(changed))
+    return HandlerResult({}, Change.put(changed))
 
 
 def set_default_policy_version(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """SetDefaultPolicyVersion: the chosen version is the one every replica evaluates."""
     policy = _customer_policy(state, params["PolicyArn"])
     version = _require_version(policy, params["VersionId"])
     changed = policy.model_copy(update={"default_version": version.version_id, "updated_at": now})
-    return Outcome({}, Change.put(changed))
+    return HandlerResult({}, Change.put(changed))
 
 
-def _policy_getter(state: IamState, params: Params, caller: Caller) -> ManagedPolicy:
+def _policy_getter(state: IamState, params: Params, caller: Requester) -> ManagedPolicy:
     return _customer_policy(state, params["PolicyArn"])
 
 

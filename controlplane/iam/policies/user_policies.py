@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import quote
 
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
+from controlplane.iam.operation import Change, HandlerResult, Operation, Params, Requester
 from controlplane.iam.principals.users import require_user, user_resource
 from controlplane.iam.support.errors import limit_exceeded, malformed_policy, no_such_entity
 from controlplane.iam.support.pagination import paginate
@@ -25,7 +25,9 @@ def validate_identity_policy(document: str) -> None:
         raise malformed_policy(error.message) from None
 
 
-def put_user_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def put_user_policy(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """PutUserPolicy: add or replace an inline policy; the user's inline total is capped."""
     user = require_user(state, caller.account, params["UserName"])
     document = params["PolicyDocument"]
@@ -36,10 +38,10 @@ def put_user_policy(state: IamState, params: Params, caller: Caller, now: dateti
             f"Maximum policy size of {INLINE_BYTES_PER_USER} bytes exceeded for user {user.name}"
         )
     changed = user.model_copy(update={"inline_policies": policies})
-    return Outcome({}, Change.put(changed))
+    return HandlerResult({}, Change.put(changed))
 
 
-def _require_policy(state: IamState, params: Params, caller: Caller) -> tuple[str, str, str]:
+def _require_policy(state: IamState, params: Params, caller: Requester) -> tuple[str, str, str]:
     user = require_user(state, caller.account, params["UserName"])
     name = params["PolicyName"]
     if name not in user.inline_policies:
@@ -47,28 +49,34 @@ def _require_policy(state: IamState, params: Params, caller: Caller) -> tuple[st
     return user.name, name, user.inline_policies[name]
 
 
-def get_user_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def get_user_policy(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """GetUserPolicy: the document, URL-encoded as IAM returns it (boto3 decodes it)."""
     user_name, name, document = _require_policy(state, params, caller)
-    return Outcome(
+    return HandlerResult(
         {"UserName": user_name, "PolicyName": name, "PolicyDocument": quote(document, safe="")}
     )
 
 
-def list_user_policies(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def list_user_policies(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListUserPolicies: the names of a user's inline policies, sorted, paginated."""
     user = require_user(state, caller.account, params["UserName"])
     page, more = paginate(sorted(user.inline_policies), params, key=lambda n: n)
-    return Outcome({"PolicyNames": page, **more})
+    return HandlerResult({"PolicyNames": page, **more})
 
 
-def delete_user_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def delete_user_policy(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeleteUserPolicy: remove one inline policy."""
     user = require_user(state, caller.account, params["UserName"])
     _, name, _ = _require_policy(state, params, caller)
     policies = {k: v for k, v in user.inline_policies.items() if k != name}
     changed = user.model_copy(update={"inline_policies": policies})
-    return Outcome({}, Change.put(changed))
+    return HandlerResult({}, Change.put(changed))
 
 
 OPERATIONS = (

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params, listing_resource
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    Params,
+    Requester,
+    listing_resource,
+)
 from controlplane.iam.policies.inline_policies import InlineKind, inline_policy_operations
 from controlplane.iam.principals.users import require_user, user_resource, user_shape
 from controlplane.iam.support.errors import (
@@ -46,7 +53,7 @@ def require_group(state: IamState, account: str, name: str) -> Group:
     return group
 
 
-def group_resource(state: IamState, params: Params, caller: Caller) -> str:
+def group_resource(state: IamState, params: Params, caller: Requester) -> str:
     """The ARN a group action is authorized on."""
     name = params["GroupName"]
     existing = state.group(caller.account, name)
@@ -55,7 +62,9 @@ def group_resource(state: IamState, params: Params, caller: Caller) -> str:
     return group_arn(caller.account, params.get("Path", "/"), name)
 
 
-def create_group(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def create_group(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """CreateGroup: a new group with a fresh AGPA id; names are unique ignoring case."""
     name = params["GroupName"]
     if state.group(caller.account, name) is not None:
@@ -70,25 +79,29 @@ def create_group(state: IamState, params: Params, caller: Caller, now: datetime)
         created_at=now,
     )
     change = Change.put(group)
-    return Outcome({"Group": group_shape(group)}, change)
+    return HandlerResult({"Group": group_shape(group)}, change)
 
 
-def get_group(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def get_group(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """GetGroup: the group and its members, paginated."""
     group = require_group(state, caller.account, params["GroupName"])
     page, more = paginate(state.members_of(group), params, key=lambda u: u.name.lower())
-    return Outcome({"Group": group_shape(group), "Users": [user_shape(u) for u in page], **more})
+    return HandlerResult(
+        {"Group": group_shape(group), "Users": [user_shape(u) for u in page], **more}
+    )
 
 
-def list_groups(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def list_groups(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """ListGroups: groups under a path prefix, sorted by name."""
     prefix = params.get("PathPrefix", "/")
     groups = [g for g in state.groups_of(caller.account) if g.path.startswith(prefix)]
     page, more = paginate(groups, params, key=lambda g: g.name.lower())
-    return Outcome({"Groups": [group_shape(g) for g in page], **more})
+    return HandlerResult({"Groups": [group_shape(g) for g in page], **more})
 
 
-def delete_group(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def delete_group(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeleteGroup: refused while it has members, inline or attached policies."""
     group = require_group(state, caller.account, params["GroupName"])
     if state.members_of(group):
@@ -98,24 +111,26 @@ def delete_group(state: IamState, params: Params, caller: Caller, now: datetime)
     if group.attached_policies:
         raise delete_conflict("Cannot delete entity, must detach all policies first.")
     key = EntityKey(entity="group", account=caller.account, name=group.name)
-    return Outcome({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key))
 
 
-def add_user_to_group(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def add_user_to_group(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """AddUserToGroup: idempotent; a user is in at most ten groups."""
     group = require_group(state, caller.account, params["GroupName"])
     user = require_user(state, caller.account, params["UserName"])
     if any(g.lower() == group.name.lower() for g in user.groups):
-        return Outcome({})
+        return HandlerResult({})
     if len(user.groups) >= GROUPS_PER_USER:
         raise limit_exceeded(f"Cannot exceed quota for GroupsPerUser: {GROUPS_PER_USER}")
     changed = user.model_copy(update={"groups": (*user.groups, group.name)})
-    return Outcome({}, Change.put(changed))
+    return HandlerResult({}, Change.put(changed))
 
 
 def remove_user_from_group(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """RemoveUserFromGroup: NoSuchEntity when the user is not a member."""
     group = require_group(state, caller.account, params["GroupName"])
     user = require_user(state, caller.account, params["UserName"])
@@ -123,15 +138,17 @@ def remove_user_from_group(
     if remaining == user.groups:
         raise no_such_entity(f"The user with name {user.name} cannot be found.")
     changed = user.model_copy(update={"groups": remaining})
-    return Outcome({}, Change.put(changed))
+    return HandlerResult({}, Change.put(changed))
 
 
-def list_groups_for_user(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def list_groups_for_user(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListGroupsForUser: the user's groups, sorted by name."""
     user = require_user(state, caller.account, params["UserName"])
     groups = sorted(state.groups_of_user(user), key=lambda g: g.name.lower())
     page, more = paginate(groups, params, key=lambda g: g.name.lower())
-    return Outcome({"Groups": [group_shape(g) for g in page], **more})
+    return HandlerResult({"Groups": [group_shape(g) for g in page], **more})
 
 
 OPERATIONS = (

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
+from controlplane.iam.operation import Change, HandlerResult, Operation, Params, Requester
 from controlplane.iam.principals.groups import group_resource, require_group
 from controlplane.iam.principals.users import require_user, user_resource
 from controlplane.iam.support.errors import entity_already_exists
@@ -48,7 +48,7 @@ def _renamed_user(state: IamState, user: User, new_name: str) -> Change:
     return Change("batch.put", {"deletes": deletes, "entities": entities})
 
 
-def update_user(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def update_user(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """UpdateUser: rename and/or move a user; keys, groups, policies and tags carry over."""
     user = require_user(state, caller.account, params["UserName"])
     new_name = params.get("NewUserName", user.name)
@@ -56,8 +56,8 @@ def update_user(state: IamState, params: Params, caller: Caller, now: datetime) 
         raise entity_already_exists(f"User with name {new_name} already exists.")
     user = user.model_copy(update={"path": params.get("NewPath", user.path)})
     if new_name == user.name:
-        return Outcome({}, Change.put(user))
-    return Outcome({}, _renamed_user(state, user, new_name))
+        return HandlerResult({}, Change.put(user))
+    return HandlerResult({}, _renamed_user(state, user, new_name))
 
 
 def _renamed_group(state: IamState, group: Group, new_name: str) -> Change:
@@ -76,7 +76,9 @@ def _renamed_group(state: IamState, group: Group, new_name: str) -> Change:
     )
 
 
-def update_group(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def update_group(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """UpdateGroup: rename and/or move a group; members and policies carry over."""
     group = require_group(state, caller.account, params["GroupName"])
     new_name = params.get("NewGroupName", group.name)
@@ -84,11 +86,11 @@ def update_group(state: IamState, params: Params, caller: Caller, now: datetime)
         raise entity_already_exists(f"Group with name {new_name} already exists.")
     group = group.model_copy(update={"path": params.get("NewPath", group.path)})
     if new_name == group.name:
-        return Outcome({}, Change.put(group))
-    return Outcome({}, _renamed_group(state, group, new_name))
+        return HandlerResult({}, Change.put(group))
+    return HandlerResult({}, _renamed_group(state, group, new_name))
 
 
-def _user_target(state: IamState, params: Params, caller: Caller) -> str | None:
+def _user_target(state: IamState, params: Params, caller: Requester) -> str | None:
     """The user's ARN after the update: AWS authorizes a rename on both names."""
     user = state.user(caller.account, params["UserName"])
     if user is None or not ("NewUserName" in params or "NewPath" in params):
@@ -97,7 +99,7 @@ def _user_target(state: IamState, params: Params, caller: Caller) -> str | None:
     return user_arn(caller.account, path, name)
 
 
-def _group_target(state: IamState, params: Params, caller: Caller) -> str | None:
+def _group_target(state: IamState, params: Params, caller: Requester) -> str | None:
     """The group's ARN after the update: AWS authorizes a rename on both names."""
     group = state.group(caller.account, params["GroupName"])
     if group is None or not ("NewGroupName" in params or "NewPath" in params):

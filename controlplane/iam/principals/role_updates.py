@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
+from controlplane.iam.operation import Change, HandlerResult, Operation, Params, Requester
 from controlplane.iam.principals.roles import (
     SERVICE_ROLE_PATH,
     require_role,
@@ -25,24 +25,24 @@ _TASK_PREFIX = "task" + SERVICE_ROLE_PATH
 
 
 def update_role_description(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """UpdateRoleDescription: a new description; the answer is the whole role."""
     role = require_role(state, caller.account, params["RoleName"])
     changed = role.model_copy(update={"description": params["Description"]})
     change = Change.put(changed)
-    return Outcome({"Role": role_shape(state, changed)}, change)
+    return HandlerResult({"Role": role_shape(state, changed)}, change)
 
 
 def get_service_linked_role_deletion_status(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """GetServiceLinkedRoleDeletionStatus: SUCCEEDED for any task DeleteServiceLinkedRole
     named (deletion is immediate); InvalidInput for anything else."""
     task = str(params["DeletionTaskId"])
     if not task.startswith(_TASK_PREFIX) or task.count("/") < 3:
         raise invalid_input(f"Invalid deletion task id {task}.")
-    return Outcome({"Status": "SUCCEEDED"})
+    return HandlerResult({"Status": "SUCCEEDED"})
 
 
 OPERATIONS = (

@@ -8,7 +8,14 @@ from typing import Any
 
 import orjson
 
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params, listing_resource
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    Params,
+    Requester,
+    listing_resource,
+)
 from controlplane.iam.policies.documents import encoded
 from controlplane.iam.policies.inline_policies import InlineKind, inline_policy_operations
 from controlplane.iam.policies.policy_refs import boundary_shape, require_attachable
@@ -65,7 +72,7 @@ def require_role(state: IamState, account: str, name: str) -> Role:
     return role
 
 
-def role_resource(state: IamState, params: Params, caller: Caller) -> str:
+def role_resource(state: IamState, params: Params, caller: Requester) -> str:
     """The ARN a role action is authorized on."""
     name = params["RoleName"]
     existing = state.role(caller.account, name)
@@ -74,7 +81,7 @@ def role_resource(state: IamState, params: Params, caller: Caller) -> str:
     return role_arn(caller.account, params.get("Path", "/"), name)
 
 
-def _new_role(state: IamState, params: Params, caller: Caller, now: datetime, path: str) -> Role:
+def _new_role(state: IamState, params: Params, caller: Requester, now: datetime, path: str) -> Role:
     name = params["RoleName"]
     if state.role(caller.account, name) is not None:
         raise entity_already_exists(f"Role with name {name} already exists.")
@@ -100,11 +107,11 @@ def _new_role(state: IamState, params: Params, caller: Caller, now: datetime, pa
     )
 
 
-def create_role(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def create_role(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """CreateRole: a new role with a fresh AROA id and a validated trust policy."""
     role = _new_role(state, params, caller, now, params.get("Path", "/"))
     change = Change.put(role)
-    return Outcome({"Role": role_shape(state, role, full=False) | _tags(role)}, change)
+    return HandlerResult({"Role": role_shape(state, role, full=False) | _tags(role)}, change)
 
 
 def _tags(role: Role) -> dict[str, Any]:
@@ -112,8 +119,8 @@ def _tags(role: Role) -> dict[str, Any]:
 
 
 def create_service_linked_role(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """CreateServiceLinkedRole: a role at /aws-service-role/SERVICE/ that the service trusts."""
     service = params["AWSServiceName"]
     if not service.endswith(".amazonaws.com"):
@@ -137,22 +144,22 @@ def create_service_linked_role(
     path = f"{SERVICE_ROLE_PATH}{service}/"
     role = _new_role(state, role_params, caller, now, path)
     change = Change.put(role)
-    return Outcome({"Role": role_shape(state, role, full=False)}, change)
+    return HandlerResult({"Role": role_shape(state, role, full=False)}, change)
 
 
-def get_role(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def get_role(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """GetRole: the role with its trust policy as AWS shows it now (R22)."""
-    return Outcome(
+    return HandlerResult(
         {"Role": role_shape(state, require_role(state, caller.account, params["RoleName"]))}
     )
 
 
-def list_roles(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def list_roles(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """ListRoles: roles under a path prefix, sorted by name."""
     prefix = params.get("PathPrefix", "/")
     roles = [r for r in state.roles_of(caller.account) if r.path.startswith(prefix)]
     page, more = paginate(roles, params, key=lambda r: r.name.lower())
-    return Outcome({"Roles": [role_shape(state, r, full=False) for r in page], **more})
+    return HandlerResult({"Roles": [role_shape(state, r, full=False) for r in page], **more})
 
 
 def _service_linked(role: Role) -> bool:
@@ -166,7 +173,7 @@ def _unmodifiable(role: Role) -> Exception:
     )
 
 
-def update_role(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def update_role(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """UpdateRole: change the description and/or the maximum session duration."""
     role = require_role(state, caller.account, params["RoleName"])
     update: dict[str, Any] = {}
@@ -175,12 +182,12 @@ def update_role(state: IamState, params: Params, caller: Caller, now: datetime) 
     if "MaxSessionDuration" in params:
         update["max_session_duration"] = int(params["MaxSessionDuration"])
     changed = role.model_copy(update=update)
-    return Outcome({}, Change.put(changed))
+    return HandlerResult({}, Change.put(changed))
 
 
 def update_assume_role_policy(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """UpdateAssumeRolePolicy: replace the trust policy, binding its principals anew."""
     role = require_role(state, caller.account, params["RoleName"])
     if _service_linked(role):
@@ -188,10 +195,10 @@ def update_assume_role_policy(
     document = params["PolicyDocument"]
     bound = validated_trust_policy(state, document)
     changed = role.model_copy(update={"trust_policy": document, "trust_principal_ids": bound})
-    return Outcome({}, Change.put(changed))
+    return HandlerResult({}, Change.put(changed))
 
 
-def delete_role(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def delete_role(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """DeleteRole: refused while it is in an instance profile or has policies."""
     role = require_role(state, caller.account, params["RoleName"])
     if _service_linked(role):
@@ -210,19 +217,19 @@ def delete_role(state: IamState, params: Params, caller: Caller, now: datetime) 
     if role.attached_policies:
         raise delete_conflict("Cannot delete entity, must detach all policies first.")
     key = EntityKey(entity="role", account=caller.account, name=role.name)
-    return Outcome({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key))
 
 
 def delete_service_linked_role(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeleteServiceLinkedRole: deletes at once and answers a deletion task id."""
     role = require_role(state, caller.account, params["RoleName"])
     if not _service_linked(role):
         raise invalid_input(f"Role {role.name} is not a service-linked role.")
     key = EntityKey(entity="role", account=caller.account, name=role.name)
     task = f"task{role.path}{role.name}/{new_unique_id('')}"
-    return Outcome({"DeletionTaskId": task}, Change.delete(key))
+    return HandlerResult({"DeletionTaskId": task}, Change.delete(key))
 
 
 OPERATIONS = (

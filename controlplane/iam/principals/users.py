@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params, listing_resource
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    Params,
+    Requester,
+    listing_resource,
+)
 from controlplane.iam.policies.policy_refs import boundary_shape, require_attachable
 from controlplane.iam.support.errors import (
     delete_conflict,
@@ -48,7 +55,7 @@ def require_user(state: IamState, account: str, name: str) -> User:
     return user
 
 
-def user_resource(state: IamState, params: Params, caller: Caller) -> str:
+def user_resource(state: IamState, params: Params, caller: Requester) -> str:
     """The ARN a user action is authorized on (the user's own path when it exists)."""
     name = params.get("UserName")
     if name is None:
@@ -58,7 +65,7 @@ def user_resource(state: IamState, params: Params, caller: Caller) -> str:
     return user_arn(caller.account, path, existing.name if existing else name)
 
 
-def create_user(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def create_user(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """CreateUser: a new user with a fresh AIDA id; names are unique ignoring case."""
     name = params["UserName"]
     if state.user(caller.account, name) is not None:
@@ -80,25 +87,25 @@ def create_user(state: IamState, params: Params, caller: Caller, now: datetime) 
         tags=tags_of(params),
         permissions_boundary=boundary,
     )
-    return Outcome({"User": user_shape(user)}, Change.put(user))
+    return HandlerResult({"User": user_shape(user)}, Change.put(user))
 
 
-def get_user(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def get_user(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """GetUser: the named user, or the caller itself when no name is given."""
     name = caller.user_named_or_self(params)
     if name is None:  # the root user asking about itself
         account = state.accounts[caller.account]
         root = {"UserId": caller.account, "Arn": root_arn(caller.account)}
-        return Outcome({"User": {**root, "CreateDate": account.created_at}})
-    return Outcome({"User": user_shape(require_user(state, caller.account, name))})
+        return HandlerResult({"User": {**root, "CreateDate": account.created_at}})
+    return HandlerResult({"User": user_shape(require_user(state, caller.account, name))})
 
 
-def list_users(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def list_users(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """ListUsers: users under a path prefix, sorted by name, paginated."""
     prefix = params.get("PathPrefix", "/")
     users = [u for u in state.users_of(caller.account) if u.path.startswith(prefix)]
     page, more = paginate(users, params, key=lambda u: u.name.lower())
-    return Outcome({"Users": [user_shape(u) for u in page], **more})
+    return HandlerResult({"Users": [user_shape(u) for u in page], **more})
 
 
 def _refuse_while_credentials_remain(user: User) -> None:
@@ -116,7 +123,7 @@ def _refuse_while_credentials_remain(user: User) -> None:
         )
 
 
-def delete_user(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def delete_user(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """DeleteUser: refused with DeleteConflict while the user still owns anything."""
     user = require_user(state, caller.account, params["UserName"])
     if state.keys_of(caller.account, user.name):
@@ -133,7 +140,7 @@ def delete_user(state: IamState, params: Params, caller: Caller, now: datetime) 
         raise delete_conflict("Cannot delete entity, must delete MFA device first.")
     _refuse_while_credentials_remain(user)
     key = EntityKey(entity="user", account=caller.account, name=user.name)
-    return Outcome({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key))
 
 
 OPERATIONS = (

@@ -15,7 +15,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params
+from controlplane.iam.operation import Change, HandlerResult, Operation, Params, Requester
 from controlplane.iam.support.errors import (
     entity_already_exists,
     invalid_input,
@@ -64,7 +64,7 @@ def split_jwks_tags(tags: tuple[Tag, ...]) -> tuple[str | None, tuple[Tag, ...]]
     return json.dumps(jwks, separators=(",", ":")), rest
 
 
-def _require_oidc(state: IamState, caller: Caller, arn: str) -> OidcProvider:
+def _require_oidc(state: IamState, caller: Requester, arn: str) -> OidcProvider:
     parsed = parse_iam_arn(arn)
     provider = None
     if parsed is not None and parsed[1] == "oidc-provider" and parsed[0] == caller.account:
@@ -74,13 +74,15 @@ def _require_oidc(state: IamState, caller: Caller, arn: str) -> OidcProvider:
     return provider
 
 
-def _oidc_resource(state: IamState, params: Params, caller: Caller) -> str:
+def _oidc_resource(state: IamState, params: Params, caller: Requester) -> str:
     if "OpenIDConnectProviderArn" in params:
         return str(params["OpenIDConnectProviderArn"])
     return oidc_provider_arn(caller.account, str(params["Url"]).removeprefix("https://"))
 
 
-def create_oidc_provider(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def create_oidc_provider(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """CreateOpenIDConnectProvider: one provider per URL per account."""
     host = _host(params["Url"])
     if (caller.account, host) in state.oidc_providers:
@@ -98,13 +100,15 @@ def create_oidc_provider(state: IamState, params: Params, caller: Caller, now: d
     result: dict[str, Any] = {"OpenIDConnectProviderArn": provider.arn}
     if provider.tags:
         result["Tags"] = tag_shapes(provider.tags)
-    return Outcome(result, Change.put(provider))
+    return HandlerResult(result, Change.put(provider))
 
 
-def get_oidc_provider(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def get_oidc_provider(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """GetOpenIDConnectProvider: URL (without the scheme), client IDs, thumbprints."""
     provider = _require_oidc(state, caller, params["OpenIDConnectProviderArn"])
-    return Outcome(
+    return HandlerResult(
         {
             "Url": provider.url,
             "ClientIDList": list(provider.client_ids),
@@ -115,26 +119,34 @@ def get_oidc_provider(state: IamState, params: Params, caller: Caller, now: date
     )
 
 
-def list_oidc_providers(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def list_oidc_providers(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListOpenIDConnectProviders: the ARNs of the account's providers."""
     found = sorted(p.arn for (acct, _), p in state.oidc_providers.items() if acct == caller.account)
-    return Outcome({"OpenIDConnectProviderList": [{"Arn": arn} for arn in found]})
+    return HandlerResult({"OpenIDConnectProviderList": [{"Arn": arn} for arn in found]})
 
 
-def delete_oidc_provider(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def delete_oidc_provider(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeleteOpenIDConnectProvider."""
     provider = _require_oidc(state, caller, params["OpenIDConnectProviderArn"])
     key = EntityKey(entity="oidc_provider", account=caller.account, name=provider.url)
-    return Outcome({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key))
 
 
-def _oidc_update(state: IamState, params: Params, caller: Caller, **update: Any) -> Outcome:
+def _oidc_update(
+    state: IamState, params: Params, caller: Requester, **update: Any
+) -> HandlerResult:
     provider = _require_oidc(state, caller, params["OpenIDConnectProviderArn"])
     changed = provider.model_copy(update=update)
-    return Outcome({}, Change.put(changed))
+    return HandlerResult({}, Change.put(changed))
 
 
-def add_client_id(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def add_client_id(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """AddClientIDToOpenIDConnectProvider: idempotent; at most 100 client IDs."""
     provider = _require_oidc(state, caller, params["OpenIDConnectProviderArn"])
     client_ids = tuple(dict.fromkeys((*provider.client_ids, params["ClientID"])))
@@ -143,19 +155,25 @@ def add_client_id(state: IamState, params: Params, caller: Caller, now: datetime
     return _oidc_update(state, params, caller, client_ids=client_ids)
 
 
-def remove_client_id(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def remove_client_id(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """RemoveClientIDFromOpenIDConnectProvider: idempotent."""
     provider = _require_oidc(state, caller, params["OpenIDConnectProviderArn"])
     client_ids = tuple(c for c in provider.client_ids if c != params["ClientID"])
     return _oidc_update(state, params, caller, client_ids=client_ids)
 
 
-def update_thumbprints(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def update_thumbprints(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """UpdateOpenIDConnectProviderThumbprint: replace the whole list."""
     return _oidc_update(state, params, caller, thumbprints=tuple(params["ThumbprintList"]))
 
 
-def tag_oidc_provider(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def tag_oidc_provider(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """TagOpenIDConnectProvider; ``iam-planes:jwks:N`` tags replace the stored JWKS."""
     provider = _require_oidc(state, caller, params["OpenIDConnectProviderArn"])
     jwks, added = split_jwks_tags(tags_of(params))
@@ -169,11 +187,11 @@ def tag_oidc_provider(state: IamState, params: Params, caller: Caller, now: date
     return _oidc_update(state, params, caller, **update)
 
 
-def _oidc_getter(state: IamState, params: Params, caller: Caller) -> OidcProvider:
+def _oidc_getter(state: IamState, params: Params, caller: Requester) -> OidcProvider:
     return _require_oidc(state, caller, params["OpenIDConnectProviderArn"])
 
 
-def _require_saml(state: IamState, caller: Caller, arn: str) -> SamlProvider:
+def _require_saml(state: IamState, caller: Requester, arn: str) -> SamlProvider:
     parsed = parse_iam_arn(arn)
     provider = None
     if parsed is not None and parsed[1] == "saml-provider" and parsed[0] == caller.account:
@@ -183,13 +201,15 @@ def _require_saml(state: IamState, caller: Caller, arn: str) -> SamlProvider:
     return provider
 
 
-def _saml_resource(state: IamState, params: Params, caller: Caller) -> str:
+def _saml_resource(state: IamState, params: Params, caller: Requester) -> str:
     if "SAMLProviderArn" in params:
         return str(params["SAMLProviderArn"])
     return saml_provider_arn(caller.account, params["Name"])
 
 
-def create_saml_provider(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def create_saml_provider(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """CreateSAMLProvider: a provider named in the account, with its metadata document."""
     name = params["Name"]
     if (caller.account, name) in state.saml_providers:
@@ -205,13 +225,15 @@ def create_saml_provider(state: IamState, params: Params, caller: Caller, now: d
     result: dict[str, Any] = {"SAMLProviderArn": provider.arn}
     if provider.tags:
         result["Tags"] = tag_shapes(provider.tags)
-    return Outcome(result, Change.put(provider))
+    return HandlerResult(result, Change.put(provider))
 
 
-def get_saml_provider(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def get_saml_provider(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """GetSAMLProvider: the metadata document and dates."""
     provider = _require_saml(state, caller, params["SAMLProviderArn"])
-    return Outcome(
+    return HandlerResult(
         {
             "SAMLMetadataDocument": provider.metadata_document,
             "CreateDate": provider.created_at,
@@ -221,7 +243,9 @@ def get_saml_provider(state: IamState, params: Params, caller: Caller, now: date
     )
 
 
-def list_saml_providers(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def list_saml_providers(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListSAMLProviders."""
     found = sorted(
         (p for (acct, _), p in state.saml_providers.items() if acct == caller.account),
@@ -230,29 +254,33 @@ def list_saml_providers(state: IamState, params: Params, caller: Caller, now: da
     shapes = [
         {"Arn": p.arn, "ValidUntil": p.valid_until, "CreateDate": p.created_at} for p in found
     ]
-    return Outcome({"SAMLProviderList": shapes})
+    return HandlerResult({"SAMLProviderList": shapes})
 
 
-def update_saml_provider(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def update_saml_provider(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """UpdateSAMLProvider: replace the metadata document."""
     provider = _require_saml(state, caller, params["SAMLProviderArn"])
     changed = provider.model_copy(update={"metadata_document": params["SAMLMetadataDocument"]})
     change = Change.put(changed)
-    return Outcome({"SAMLProviderArn": provider.arn}, change)
+    return HandlerResult({"SAMLProviderArn": provider.arn}, change)
 
 
-def delete_saml_provider(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def delete_saml_provider(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeleteSAMLProvider."""
     provider = _require_saml(state, caller, params["SAMLProviderArn"])
     key = EntityKey(entity="saml_provider", account=caller.account, name=provider.name)
-    return Outcome({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key))
 
 
-def _any_oidc(state: IamState, params: Params, caller: Caller) -> str:
+def _any_oidc(state: IamState, params: Params, caller: Requester) -> str:
     return oidc_provider_arn(caller.account, "*")
 
 
-def _any_saml(state: IamState, params: Params, caller: Caller) -> str:
+def _any_saml(state: IamState, params: Params, caller: Requester) -> str:
     return saml_provider_arn(caller.account, "*")
 
 

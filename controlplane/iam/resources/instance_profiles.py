@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from controlplane.iam.operation import (
-    Caller,
     Change,
+    HandlerResult,
     Operation,
-    Outcome,
     Params,
     PassedRole,
+    Requester,
     listing_resource,
 )
 from controlplane.iam.principals.roles import require_role, role_resource, role_shape
@@ -63,7 +63,7 @@ def _require(state: IamState, account: str, name: str) -> InstanceProfile:
     return profile
 
 
-def _resource(state: IamState, params: Params, caller: Caller) -> str:
+def _resource(state: IamState, params: Params, caller: Requester) -> str:
     name = params["InstanceProfileName"]
     existing = state.instance_profiles.get((caller.account, name.lower()))
     if existing is not None:
@@ -72,8 +72,8 @@ def _resource(state: IamState, params: Params, caller: Caller) -> str:
 
 
 def create_instance_profile(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """CreateInstanceProfile: an empty profile with a fresh AIPA id."""
     name = params["InstanceProfileName"]
     if (caller.account, name.lower()) in state.instance_profiles:
@@ -87,28 +87,30 @@ def create_instance_profile(
         tags=tags_of(params),
     )
     change = Change.put(profile)
-    return Outcome({"InstanceProfile": profile_shape(state, profile)}, change)
+    return HandlerResult({"InstanceProfile": profile_shape(state, profile)}, change)
 
 
-def get_instance_profile(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def get_instance_profile(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """GetInstanceProfile: the profile and its role."""
     profile = _require(state, caller.account, params["InstanceProfileName"])
-    return Outcome({"InstanceProfile": profile_shape(state, profile)})
+    return HandlerResult({"InstanceProfile": profile_shape(state, profile)})
 
 
 def list_instance_profiles(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListInstanceProfiles: under a path prefix, sorted by name."""
     prefix = params.get("PathPrefix", "/")
     found = [p for p in profiles_of(state, caller.account) if p.path.startswith(prefix)]
     page, more = paginate(found, params, key=lambda p: p.name.lower())
-    return Outcome({"InstanceProfiles": [profile_shape(state, p) for p in page], **more})
+    return HandlerResult({"InstanceProfiles": [profile_shape(state, p) for p in page], **more})
 
 
 def list_instance_profiles_for_role(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListInstanceProfilesForRole: the profiles that hold the role."""
     role = require_role(state, caller.account, params["RoleName"])
     found = [
@@ -117,12 +119,12 @@ def list_instance_profiles_for_role(
         if role.name.lower() in (r.lower() for r in p.roles)
     ]
     page, more = paginate(found, params, key=lambda p: p.name.lower())
-    return Outcome({"InstanceProfiles": [profile_shape(state, p) for p in page], **more})
+    return HandlerResult({"InstanceProfiles": [profile_shape(state, p) for p in page], **more})
 
 
 def delete_instance_profile(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeleteInstanceProfile: refused while it holds a role."""
     profile = _require(state, caller.account, params["InstanceProfileName"])
     if profile.roles:
@@ -130,12 +132,12 @@ def delete_instance_profile(
             "Cannot delete entity, must remove roles from instance profile first."
         )
     key = EntityKey(entity="instance_profile", account=caller.account, name=profile.name)
-    return Outcome({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key))
 
 
 def add_role_to_instance_profile(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """AddRoleToInstanceProfile: at most one role per profile."""
     profile = _require(state, caller.account, params["InstanceProfileName"])
     role = require_role(state, caller.account, params["RoleName"])
@@ -145,10 +147,10 @@ def add_role_to_instance_profile(
             f"{ROLES_PER_INSTANCE_PROFILE}"
         )
     changed = profile.model_copy(update={"roles": (role.name,)})
-    return Outcome({}, Change.put(changed))
+    return HandlerResult({}, Change.put(changed))
 
 
-def _passed_to_ec2(state: IamState, params: Params, caller: Caller) -> PassedRole:
+def _passed_to_ec2(state: IamState, params: Params, caller: Requester) -> PassedRole:
     """The role an instance profile hands to EC2: AWS requires iam:PassRole on it, with the
     instance ARN the API reference prescribes for ``iam:AssociatedResourceArn``."""
     name = params["RoleName"]
@@ -158,8 +160,8 @@ def _passed_to_ec2(state: IamState, params: Params, caller: Caller) -> PassedRol
 
 
 def remove_role_from_instance_profile(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """RemoveRoleFromInstanceProfile: NoSuchEntity when the role is not in it."""
     profile = _require(state, caller.account, params["InstanceProfileName"])
     name = params["RoleName"]
@@ -167,7 +169,7 @@ def remove_role_from_instance_profile(
     if remaining == profile.roles:
         raise no_such_entity(f"The role with name {name} cannot be found.")
     changed = profile.model_copy(update={"roles": remaining})
-    return Outcome({}, Change.put(changed))
+    return HandlerResult({}, Change.put(changed))
 
 
 OPERATIONS = (

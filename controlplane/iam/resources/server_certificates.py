@@ -16,7 +16,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from awswire.errors import AwsError
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params, listing_resource
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    Params,
+    Requester,
+    listing_resource,
+)
 from controlplane.iam.support.errors import entity_already_exists, limit_exceeded, no_such_entity
 from controlplane.iam.support.pagination import paginate
 from controlplane.iam.support.tags import tag_operations, tag_shapes, tags_of
@@ -128,7 +135,7 @@ def _require(state: IamState, account: str, name: str) -> ServerCertificate:
     return certificate
 
 
-def _resource(state: IamState, params: Params, caller: Caller) -> str:
+def _resource(state: IamState, params: Params, caller: Requester) -> str:
     name = params["ServerCertificateName"]
     existing = state.server_certificate(caller.account, name)
     if existing is not None:
@@ -136,7 +143,7 @@ def _resource(state: IamState, params: Params, caller: Caller) -> str:
     return server_certificate_arn(caller.account, params.get("Path", "/"), name)
 
 
-def _update_target(state: IamState, params: Params, caller: Caller) -> str | None:
+def _update_target(state: IamState, params: Params, caller: Requester) -> str | None:
     """The certificate's ARN after the update: AWS authorizes it on both names."""
     existing = state.server_certificate(caller.account, params["ServerCertificateName"])
     if existing is None or not ("NewServerCertificateName" in params or "NewPath" in params):
@@ -148,8 +155,8 @@ def _update_target(state: IamState, params: Params, caller: Caller) -> str | Non
 
 
 def upload_server_certificate(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """UploadServerCertificate: a checked certificate with a fresh ASCA id; key not kept."""
     name = params["ServerCertificateName"]
     if state.server_certificate(caller.account, name) is not None:
@@ -176,12 +183,12 @@ def upload_server_certificate(
     if certificate.tags:
         result["Tags"] = tag_shapes(certificate.tags)
     change = Change.put(certificate)
-    return Outcome(result, change)
+    return HandlerResult(result, change)
 
 
 def get_server_certificate(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """GetServerCertificate: metadata, body, chain and tags (never the private key)."""
     certificate = _require(state, caller.account, params["ServerCertificateName"])
     shape: dict[str, Any] = {
@@ -191,22 +198,24 @@ def get_server_certificate(
     }
     if certificate.certificate_chain is not None:
         shape["CertificateChain"] = certificate.certificate_chain
-    return Outcome({"ServerCertificate": shape})
+    return HandlerResult({"ServerCertificate": shape})
 
 
 def list_server_certificates(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListServerCertificates: metadata under a path prefix, sorted by name."""
     prefix = params.get("PathPrefix", "/")
     found = [c for c in certificates_of(state, caller.account) if c.path.startswith(prefix)]
     page, more = paginate(found, params, key=lambda c: c.name.lower())
-    return Outcome({"ServerCertificateMetadataList": [metadata_shape(c) for c in page], **more})
+    return HandlerResult(
+        {"ServerCertificateMetadataList": [metadata_shape(c) for c in page], **more}
+    )
 
 
 def update_server_certificate(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """UpdateServerCertificate: a new path and/or name; id, body and tags carry over."""
     certificate = _require(state, caller.account, params["ServerCertificateName"])
     new_name = params.get("NewServerCertificateName", certificate.name)
@@ -218,23 +227,23 @@ def update_server_certificate(
         update={"name": new_name, "path": params.get("NewPath", certificate.path)}
     )
     if new_name.lower() == certificate.name.lower():  # same key: a plain put
-        return Outcome({}, Change.put(changed))
+        return HandlerResult({}, Change.put(changed))
     # the key moves: the old one goes and the new one comes in one atomic batch
     old = EntityKey(entity="server_certificate", account=caller.account, name=certificate.name)
     batch = {
         "deletes": [old.model_dump(mode="json")],
         "entities": [changed.model_dump(mode="json")],
     }
-    return Outcome({}, Change("batch.put", batch))
+    return HandlerResult({}, Change("batch.put", batch))
 
 
 def delete_server_certificate(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeleteServerCertificate."""
     certificate = _require(state, caller.account, params["ServerCertificateName"])
     key = EntityKey(entity="server_certificate", account=caller.account, name=certificate.name)
-    return Outcome({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key))
 
 
 OPERATIONS = (

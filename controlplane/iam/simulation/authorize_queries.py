@@ -13,9 +13,9 @@ from typing import Any
 
 from awswire.errors import AwsError
 from controlplane.iam.operation import (
-    Caller,
     Operation,
     Params,
+    Requester,
     answered_at_the_edge,
     any_resource,
 )
@@ -189,7 +189,7 @@ def evaluation_results(
     return {"EvaluationResults": results, **more}, version
 
 
-def _source(state: IamState, params: Params, caller: Caller) -> str:
+def _source(state: IamState, params: Params, caller: Requester) -> str:
     return str(params["PolicySourceArn"])
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from controlplane.iam.operation import Caller, Operation, Outcome, Params, any_resource
+from controlplane.iam.operation import HandlerResult, Operation, Params, Requester, any_resource
 from controlplane.iam.support.errors import invalid_input, no_such_entity
 from replication.entities import Group, Role, User
 from replication.policy import MalformedPolicyDocument, PolicyDocument, PolicyKind, parse_policy
@@ -69,7 +69,7 @@ def _input_documents(params: Params) -> list[PolicyDocument]:
     return [_parsed(text) for text in params.get("PolicyInputList", [])]
 
 
-def _principal(state: IamState, caller: Caller, arn: str) -> User | Role | Group:
+def _principal(state: IamState, caller: Requester, arn: str) -> User | Role | Group:
     parts = arn.split(":", 5)
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or "/" not in parts[5]:
         raise invalid_input(f"Invalid ARN {arn}.")
@@ -112,21 +112,21 @@ def _stored_documents(texts: Iterable[str]) -> Iterator[PolicyDocument]:
 
 
 def get_context_keys_for_custom_policy(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """GetContextKeysForCustomPolicy: the keys the given policies reference."""
-    return Outcome({"ContextKeyNames": context_keys_of(_input_documents(params))})
+    return HandlerResult({"ContextKeyNames": context_keys_of(_input_documents(params))})
 
 
 def get_context_keys_for_principal_policy(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """GetContextKeysForPrincipalPolicy: the keys of a user's, group's or role's policies
     (and its groups' for a user), plus those of ``PolicyInputList``."""
     entity = _principal(state, caller, str(params["PolicySourceArn"]))
     added = _input_documents(params)
     stored = list(_stored_documents(_stored_texts(state, entity)))
-    return Outcome({"ContextKeyNames": context_keys_of([*stored, *added])})
+    return HandlerResult({"ContextKeyNames": context_keys_of([*stored, *added])})
 
 
 OPERATIONS = (

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from awswire.errors import AwsError
-from controlplane.iam.operation import Caller, Params
+from controlplane.iam.operation import Params, Requester
 from controlplane.iam.policies.documents import validated
 from controlplane.iam.simulation.authorize_queries import (
     DECISIONS,
@@ -147,7 +147,7 @@ def _user_principal(arn: str) -> dict[str, Any]:
     return {"type": "IAMUser", "arn": arn, "account": parts[4], "name": parts[5].rsplit("/")[-1]}
 
 
-def custom_simulation(params: Params, caller: Caller) -> InlineSimulation:
+def custom_simulation(params: Params, caller: Requester) -> InlineSimulation:
     """SimulateCustomPolicy: only the policies given, for ``CallerArn`` (or the caller)."""
     caller_arn = params.get("CallerArn")
     if caller_arn is None and params.get("ResourcePolicy") is not None:

@@ -6,7 +6,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, Params, ResourceOf
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    Params,
+    Requester,
+    ResourceOf,
+)
 from controlplane.iam.support.errors import limit_exceeded
 from controlplane.iam.support.pagination import paginate
 from replication.entities import Entity, Tag
@@ -36,32 +43,34 @@ def _merged(current: tuple[Tag, ...], added: tuple[Tag, ...], quota: str) -> tup
     return merged
 
 
-Getter = Callable[[IamState, Params, Caller], Any]
+Getter = Callable[[IamState, Params, Requester], Any]
 
 
 def tag_operations(noun: str, getter: Getter, resource: ResourceOf) -> tuple[Operation, ...]:
     """Tag{noun}, Untag{noun} and List{noun}Tags over the entity ``getter`` finds."""
     quota = f"TagsPer{noun}"
 
-    def tag(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+    def tag(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
         entity: Entity = getter(state, params, caller)
         tags = _merged(entity.tags, tags_of(params), quota)  # type: ignore[union-attr]
         changed = entity.model_copy(update={"tags": tags})
-        return Outcome({}, Change.put(changed))
+        return HandlerResult({}, Change.put(changed))
 
-    def untag(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+    def untag(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
         entity: Entity = getter(state, params, caller)
         gone = {k.lower() for k in params["TagKeys"]}
         current: tuple[Tag, ...] = entity.tags  # type: ignore[union-attr]
         tags = tuple(t for t in current if t.key.lower() not in gone)
         changed = entity.model_copy(update={"tags": tags})
-        return Outcome({}, Change.put(changed))
+        return HandlerResult({}, Change.put(changed))
 
-    def list_tags(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+    def list_tags(
+        state: IamState, params: Params, caller: Requester, now: datetime
+    ) -> HandlerResult:
         entity = getter(state, params, caller)
         ordered = sorted(entity.tags, key=lambda t: t.key)
         page, more = paginate(ordered, params, key=lambda t: t.key)
-        return Outcome({"Tags": tag_shapes(tuple(page)), **more})
+        return HandlerResult({"Tags": tag_shapes(tuple(page)), **more})
 
     return (
         Operation(f"Tag{noun}", tag, resource, writes=True),
