@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, cast
 
 from awswire.errors import AwsError, service_failure
@@ -22,6 +23,7 @@ __all__ = [
     "Handler",
     "HandlerResult",
     "Operation",
+    "OperationKind",
     "Params",
     "PassedRole",
     "Requester",
@@ -146,19 +148,38 @@ def listing_resource(kind: str) -> ResourceOf:
     return resource
 
 
+class OperationKind(StrEnum):
+    """How an action is answered, which decides whether it appends to the log."""
+
+    #: the writer answers from its projection; nothing is appended
+    READ = "read"
+    #: the writer validates against the log's tip and appends exactly one event, then answers
+    WRITE = "write"
+    #: the us-east-1 data plane evaluates; the API edge builds its queries and shapes the answer
+    SIMULATION = "simulation"
+    #: the API edge answers from what Redis keeps beside the log (key uses, credential reports)
+    CREDENTIAL_USAGE = "credential-usage"
+
+
 @dataclass(frozen=True, slots=True)
 class Operation:
-    """An IAM action: its handler, the resource it is authorized on, and whether it writes."""
+    """An IAM or Organizations action: its literal AWS name, its handler, the resource it is
+    authorized on, and how it is answered."""
 
     name: str
     handler: Handler
     resource: ResourceOf
-    writes: bool
+    kind: OperationKind
     service: str = "iam"
     #: a second resource the caller must also be allowed on (a rename's target), if any
     target: Callable[[IamState, Params, Requester], str | None] | None = None
     #: the role the call passes to a service, which the caller must be allowed to pass
     passed_role: Callable[[IamState, Params, Requester], PassedRole] | None = None
+
+    @property
+    def writes(self) -> bool:
+        """Whether an accepted call appends an event to the log."""
+        return self.kind is OperationKind.WRITE
 
     @property
     def iam_action(self) -> str:

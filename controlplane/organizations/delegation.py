@@ -9,7 +9,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from controlplane.iam.operation import HandlerResult, Params, Requester
+from controlplane.iam.operation import HandlerResult, OperationKind, Params, Requester
 from controlplane.organizations.errors import constraint_violation, org_error, reasoned_error
 from controlplane.organizations.shapes import (
     account_shape,
@@ -201,11 +201,17 @@ def list_delegated_services_for_account(
 
 
 OPERATIONS = (
-    org_operation("EnableAWSServiceAccess", enable_service_access, True),
-    org_operation("DisableAWSServiceAccess", disable_service_access, True),
-    org_operation("ListAWSServiceAccessForOrganization", list_service_access, False),
-    org_operation("RegisterDelegatedAdministrator", register_delegated_administrator, True),
-    org_operation("DeregisterDelegatedAdministrator", deregister_delegated_administrator, True),
-    org_operation("ListDelegatedAdministrators", list_delegated_administrators, False),
-    org_operation("ListDelegatedServicesForAccount", list_delegated_services_for_account, False),
+    org_operation("EnableAWSServiceAccess", enable_service_access, OperationKind.WRITE),
+    org_operation("DisableAWSServiceAccess", disable_service_access, OperationKind.WRITE),
+    org_operation("ListAWSServiceAccessForOrganization", list_service_access, OperationKind.READ),
+    org_operation(
+        "RegisterDelegatedAdministrator", register_delegated_administrator, OperationKind.WRITE
+    ),
+    org_operation(
+        "DeregisterDelegatedAdministrator", deregister_delegated_administrator, OperationKind.WRITE
+    ),
+    org_operation("ListDelegatedAdministrators", list_delegated_administrators, OperationKind.READ),
+    org_operation(
+        "ListDelegatedServicesForAccount", list_delegated_services_for_account, OperationKind.READ
+    ),
 )

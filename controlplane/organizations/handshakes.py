@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from controlplane.iam.operation import HandlerResult, Params, Requester
+from controlplane.iam.operation import HandlerResult, OperationKind, Params, Requester
 from controlplane.organizations.errors import org_error, reasoned_error
 from controlplane.organizations.shapes import (
     new_id,
@@ -336,11 +336,15 @@ def cancel_handshake(
 
 
 OPERATIONS = (
-    org_operation("InviteAccountToOrganization", invite_account_to_organization, True),
-    org_operation("DescribeHandshake", describe_handshake, False),
-    org_operation("ListHandshakesForOrganization", list_handshakes_for_organization, False),
-    org_operation("ListHandshakesForAccount", list_handshakes_for_account, False),
-    org_operation("AcceptHandshake", accept_handshake, True),
-    org_operation("DeclineHandshake", decline_handshake, True),
-    org_operation("CancelHandshake", cancel_handshake, True),
+    org_operation(
+        "InviteAccountToOrganization", invite_account_to_organization, OperationKind.WRITE
+    ),
+    org_operation("DescribeHandshake", describe_handshake, OperationKind.READ),
+    org_operation(
+        "ListHandshakesForOrganization", list_handshakes_for_organization, OperationKind.READ
+    ),
+    org_operation("ListHandshakesForAccount", list_handshakes_for_account, OperationKind.READ),
+    org_operation("AcceptHandshake", accept_handshake, OperationKind.WRITE),
+    org_operation("DeclineHandshake", decline_handshake, OperationKind.WRITE),
+    org_operation("CancelHandshake", cancel_handshake, OperationKind.WRITE),
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from controlplane.iam.operation import Change, HandlerResult, Params, Requester
+from controlplane.iam.operation import Change, HandlerResult, OperationKind, Params, Requester
 from controlplane.organizations.errors import constraint_violation, org_error
 from controlplane.organizations.shapes import (
     org_operation,
@@ -144,10 +144,12 @@ def list_create_account_status(
 
 
 OPERATIONS = (
-    org_operation("RemoveAccountFromOrganization", remove_account_from_organization, True),
-    org_operation("LeaveOrganization", leave_organization, True),
-    org_operation("CloseAccount", close_account, True),
-    org_operation("DeleteOrganization", delete_organization, True),
-    org_operation("UpdateOrganizationalUnit", update_organizational_unit, True),
-    org_operation("ListCreateAccountStatus", list_create_account_status, False),
+    org_operation(
+        "RemoveAccountFromOrganization", remove_account_from_organization, OperationKind.WRITE
+    ),
+    org_operation("LeaveOrganization", leave_organization, OperationKind.WRITE),
+    org_operation("CloseAccount", close_account, OperationKind.WRITE),
+    org_operation("DeleteOrganization", delete_organization, OperationKind.WRITE),
+    org_operation("UpdateOrganizationalUnit", update_organizational_unit, OperationKind.WRITE),
+    org_operation("ListCreateAccountStatus", list_create_account_status, OperationKind.READ),
 )

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from controlplane.iam.operation import HandlerResult, Params, Requester
+from controlplane.iam.operation import HandlerResult, OperationKind, Params, Requester
 from controlplane.organizations.errors import constraint_violation, org_error
 from controlplane.organizations.shapes import (
     FULL_ACCESS,
@@ -353,15 +353,15 @@ def list_targets_for_policy(
 
 
 OPERATIONS = (
-    org_operation("EnablePolicyType", enable_policy_type, True),
-    org_operation("DisablePolicyType", disable_policy_type, True),
-    org_operation("CreatePolicy", create_policy, True),
-    org_operation("DescribePolicy", describe_policy, False),
-    org_operation("UpdatePolicy", update_policy, True),
-    org_operation("DeletePolicy", delete_policy, True),
-    org_operation("AttachPolicy", attach_policy, True),
-    org_operation("DetachPolicy", detach_policy, True),
-    org_operation("ListPolicies", list_policies, False),
-    org_operation("ListPoliciesForTarget", list_policies_for_target, False),
-    org_operation("ListTargetsForPolicy", list_targets_for_policy, False),
+    org_operation("EnablePolicyType", enable_policy_type, OperationKind.WRITE),
+    org_operation("DisablePolicyType", disable_policy_type, OperationKind.WRITE),
+    org_operation("CreatePolicy", create_policy, OperationKind.WRITE),
+    org_operation("DescribePolicy", describe_policy, OperationKind.READ),
+    org_operation("UpdatePolicy", update_policy, OperationKind.WRITE),
+    org_operation("DeletePolicy", delete_policy, OperationKind.WRITE),
+    org_operation("AttachPolicy", attach_policy, OperationKind.WRITE),
+    org_operation("DetachPolicy", detach_policy, OperationKind.WRITE),
+    org_operation("ListPolicies", list_policies, OperationKind.READ),
+    org_operation("ListPoliciesForTarget", list_policies_for_target, OperationKind.READ),
+    org_operation("ListTargetsForPolicy", list_targets_for_policy, OperationKind.READ),
 )

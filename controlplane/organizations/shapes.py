@@ -11,7 +11,15 @@ from typing import Any, TypeVar
 import orjson
 
 from awswire.errors import AwsError
-from controlplane.iam.operation import Change, Handler, Operation, Params, Requester, any_resource
+from controlplane.iam.operation import (
+    Change,
+    Handler,
+    Operation,
+    OperationKind,
+    Params,
+    Requester,
+    any_resource,
+)
 from controlplane.organizations.errors import org_error
 from replication.entities import OrgAccount, Organization, OrgPolicy, OrgTag, OrgUnit
 from replication.state import IamState
@@ -68,10 +76,10 @@ FULL_ACCESS: dict[str, OrgPolicy] = {
 }
 
 
-def org_operation(name: str, handler: Handler, writes: bool) -> Operation:
+def org_operation(name: str, handler: Handler, kind: OperationKind) -> Operation:
     """An Organizations action, authorized as ``organizations:<name>``."""
     # the handlers check who may do what: every action is authorized on "*"
-    return Operation(name, handler, any_resource, writes=writes, service="organizations")
+    return Operation(name, handler, any_resource, kind, service="organizations")
 
 
 def put(organization: Organization) -> Change:

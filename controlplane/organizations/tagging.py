@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from controlplane.iam.operation import HandlerResult, Params, Requester
+from controlplane.iam.operation import HandlerResult, OperationKind, Params, Requester
 from controlplane.organizations.errors import constraint_violation, org_error
 from controlplane.organizations.shapes import (
     org_operation,
@@ -82,7 +82,7 @@ def list_tags_for_resource(
 
 
 OPERATIONS = (
-    org_operation("TagResource", tag_resource, True),
-    org_operation("UntagResource", untag_resource, True),
-    org_operation("ListTagsForResource", list_tags_for_resource, False),
+    org_operation("TagResource", tag_resource, OperationKind.WRITE),
+    org_operation("UntagResource", untag_resource, OperationKind.WRITE),
+    org_operation("ListTagsForResource", list_tags_for_resource, OperationKind.READ),
 )

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from controlplane.iam.operation import Change, HandlerResult, Params, Requester
+from controlplane.iam.operation import Change, HandlerResult, OperationKind, Params, Requester
 from controlplane.organizations.errors import constraint_violation, org_error
 from controlplane.organizations.shapes import (
     FULL_ACCESS,
@@ -374,19 +374,23 @@ def move_account(
 
 
 OPERATIONS = (
-    org_operation("CreateOrganization", create_organization, True),
-    org_operation("DescribeOrganization", describe_organization, False),
-    org_operation("CreateAccount", create_account, True),
-    org_operation("DescribeCreateAccountStatus", describe_create_account_status, False),
-    org_operation("ListAccounts", list_accounts, False),
-    org_operation("DescribeAccount", describe_account, False),
-    org_operation("ListRoots", list_roots, False),
-    org_operation("CreateOrganizationalUnit", create_organizational_unit, True),
-    org_operation("DescribeOrganizationalUnit", describe_organizational_unit, False),
-    org_operation("DeleteOrganizationalUnit", delete_organizational_unit, True),
-    org_operation("ListChildren", list_children, False),
-    org_operation("ListAccountsForParent", list_accounts_for_parent, False),
-    org_operation("ListOrganizationalUnitsForParent", list_organizational_units_for_parent, False),
-    org_operation("ListParents", list_parents, False),
-    org_operation("MoveAccount", move_account, True),
+    org_operation("CreateOrganization", create_organization, OperationKind.WRITE),
+    org_operation("DescribeOrganization", describe_organization, OperationKind.READ),
+    org_operation("CreateAccount", create_account, OperationKind.WRITE),
+    org_operation(
+        "DescribeCreateAccountStatus", describe_create_account_status, OperationKind.READ
+    ),
+    org_operation("ListAccounts", list_accounts, OperationKind.READ),
+    org_operation("DescribeAccount", describe_account, OperationKind.READ),
+    org_operation("ListRoots", list_roots, OperationKind.READ),
+    org_operation("CreateOrganizationalUnit", create_organizational_unit, OperationKind.WRITE),
+    org_operation("DescribeOrganizationalUnit", describe_organizational_unit, OperationKind.READ),
+    org_operation("DeleteOrganizationalUnit", delete_organizational_unit, OperationKind.WRITE),
+    org_operation("ListChildren", list_children, OperationKind.READ),
+    org_operation("ListAccountsForParent", list_accounts_for_parent, OperationKind.READ),
+    org_operation(
+        "ListOrganizationalUnitsForParent", list_organizational_units_for_parent, OperationKind.READ
+    ),
+    org_operation("ListParents", list_parents, OperationKind.READ),
+    org_operation("MoveAccount", move_account, OperationKind.WRITE),
 )

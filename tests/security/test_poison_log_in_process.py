@@ -14,7 +14,14 @@ import pytest
 from structlog.testing import capture_logs
 
 from awswire.errors import AwsError
-from controlplane.iam.operation import Change, HandlerResult, Operation, Requester, any_resource
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    OperationKind,
+    Requester,
+    any_resource,
+)
 from controlplane.writer import Writer
 from dataplane.replica import Replica, ReplicaIdentity, ReplicaStatus
 from replication.delay import RegionDelays
@@ -172,7 +179,7 @@ def _create_user(name: str) -> Operation:
         user = User(account=ACCOUNT, name=name, user_id=f"AIDA{name:0>17}", created_at=NOW)
         return HandlerResult({}, Change.put(user))
 
-    return Operation("CreateUser", handler, any_resource, writes=True)  # type: ignore[arg-type]
+    return Operation("CreateUser", handler, any_resource, OperationKind.WRITE)  # type: ignore[arg-type]
 
 
 async def test_the_writer_refuses_writes_naming_the_bad_version_and_resumes_after_a_repair(

@@ -8,6 +8,7 @@ from controlplane.iam.operation import (
     Change,
     HandlerResult,
     Operation,
+    OperationKind,
     Params,
     Requester,
     any_resource,
@@ -50,7 +51,7 @@ def delete_account_alias(
 
 
 OPERATIONS = (
-    Operation("CreateAccountAlias", create_account_alias, any_resource, writes=True),
-    Operation("ListAccountAliases", list_account_aliases, any_resource, writes=False),
-    Operation("DeleteAccountAlias", delete_account_alias, any_resource, writes=True),
+    Operation("CreateAccountAlias", create_account_alias, any_resource, OperationKind.WRITE),
+    Operation("ListAccountAliases", list_account_aliases, any_resource, OperationKind.READ),
+    Operation("DeleteAccountAlias", delete_account_alias, any_resource, OperationKind.WRITE),
 )

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from controlplane.iam.operation import HandlerResult, Operation, Params, Requester, any_resource
+from controlplane.iam.operation import (
+    HandlerResult,
+    Operation,
+    OperationKind,
+    Params,
+    Requester,
+    any_resource,
+)
 from controlplane.iam.policies.documents import encoded
 from controlplane.iam.policies.managed_policies import policy_shape, usage_of
 from controlplane.iam.policies.policy_refs import boundary_shape
@@ -119,6 +126,6 @@ OPERATIONS = (
         "GetAccountAuthorizationDetails",
         get_account_authorization_details,
         any_resource,
-        writes=False,
+        OperationKind.READ,
     ),
 )

@@ -11,7 +11,14 @@ from datetime import datetime
 
 from controlplane.iam.credentials.access_keys import ACCESS_KEYS_PER_USER
 from controlplane.iam.credentials.signing_certificates import SIGNING_CERTIFICATES_PER_USER
-from controlplane.iam.operation import HandlerResult, Operation, Params, Requester, any_resource
+from controlplane.iam.operation import (
+    HandlerResult,
+    Operation,
+    OperationKind,
+    Params,
+    Requester,
+    any_resource,
+)
 from controlplane.iam.policies.attachments import MANAGED_POLICIES_PER_ENTITY
 from controlplane.iam.policies.managed_policies import POLICIES_PER_ACCOUNT, VERSIONS_PER_POLICY
 from controlplane.iam.policies.user_policies import INLINE_BYTES_PER_USER
@@ -81,4 +88,6 @@ def get_account_summary(
     return HandlerResult({"SummaryMap": summary_map(state, caller.account)})
 
 
-OPERATIONS = (Operation("GetAccountSummary", get_account_summary, any_resource, writes=False),)
+OPERATIONS = (
+    Operation("GetAccountSummary", get_account_summary, any_resource, OperationKind.READ),
+)

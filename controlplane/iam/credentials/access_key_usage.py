@@ -10,16 +10,21 @@ from __future__ import annotations
 from typing import Any
 
 from awswire.errors import access_denied
-from controlplane.iam.operation import Operation, Params, Requester, answered_at_the_edge
+from controlplane.iam.operation import (
+    Operation,
+    OperationKind,
+    Params,
+    Requester,
+    answered_at_the_edge,
+)
 from replication.arns import root_arn
 from replication.entities import AccessKey
 from replication.key_usage import KeyUse
 from replication.state import IamState
 
-__all__ = ["KEY_USAGE_OPERATIONS", "OPERATIONS", "access_key_last_used", "key_id_of"]
+__all__ = ["OPERATIONS", "access_key_last_used", "key_id_of"]
 
 #: answered by the API edge, which reads the recorded uses from Redis
-KEY_USAGE_OPERATIONS = frozenset({"GetAccessKeyLastUsed"})
 NOT_APPLICABLE = "N/A"
 
 
@@ -68,4 +73,8 @@ def access_key_last_used(
     return {"UserName": key.user_name or "root", "AccessKeyLastUsed": last_used}
 
 
-OPERATIONS = (Operation("GetAccessKeyLastUsed", answered_at_the_edge, _key_owner, writes=False),)
+OPERATIONS = (
+    Operation(
+        "GetAccessKeyLastUsed", answered_at_the_edge, _key_owner, OperationKind.CREDENTIAL_USAGE
+    ),
+)

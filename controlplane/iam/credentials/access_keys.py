@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from controlplane.iam.operation import Change, HandlerResult, Operation, Params, Requester
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    OperationKind,
+    Params,
+    Requester,
+)
 from controlplane.iam.principals.users import require_user, user_resource
 from controlplane.iam.support.errors import limit_exceeded, no_such_entity
 from controlplane.iam.support.pagination import paginate
@@ -96,8 +103,8 @@ def delete_access_key(
 
 
 OPERATIONS = (
-    Operation("CreateAccessKey", create_access_key, user_resource, writes=True),
-    Operation("ListAccessKeys", list_access_keys, user_resource, writes=False),
-    Operation("UpdateAccessKey", update_access_key, user_resource, writes=True),
-    Operation("DeleteAccessKey", delete_access_key, user_resource, writes=True),
+    Operation("CreateAccessKey", create_access_key, user_resource, OperationKind.WRITE),
+    Operation("ListAccessKeys", list_access_keys, user_resource, OperationKind.READ),
+    Operation("UpdateAccessKey", update_access_key, user_resource, OperationKind.WRITE),
+    Operation("DeleteAccessKey", delete_access_key, user_resource, OperationKind.WRITE),
 )

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from awswire.errors import AwsError
 from controlplane.iam.operation import (
     Operation,
+    OperationKind,
     answered_at_the_edge,
     any_resource,
 )
@@ -31,7 +32,6 @@ from replication.state import IamState
 
 __all__ = [
     "COLUMNS",
-    "CREDENTIAL_REPORT_OPERATIONS",
     "OPERATIONS",
     "REGENERATE_AFTER",
     "REPORT_KEY_PREFIX",
@@ -45,7 +45,6 @@ __all__ = [
 ]
 
 #: answered by the API edge, which reads key uses and stores reports in Redis
-CREDENTIAL_REPORT_OPERATIONS = frozenset({"GenerateCredentialReport", "GetCredentialReport"})
 REPORT_KEY_PREFIX = "iam:credential-report:"
 REGENERATE_AFTER = timedelta(hours=4)
 ROOT_USER = "<root_account>"
@@ -248,6 +247,13 @@ def report_result(stored: StoredReport | None) -> dict[str, Any]:
 
 
 OPERATIONS = (
-    Operation("GenerateCredentialReport", answered_at_the_edge, any_resource, writes=False),
-    Operation("GetCredentialReport", answered_at_the_edge, any_resource, writes=False),
+    Operation(
+        "GenerateCredentialReport",
+        answered_at_the_edge,
+        any_resource,
+        OperationKind.CREDENTIAL_USAGE,
+    ),
+    Operation(
+        "GetCredentialReport", answered_at_the_edge, any_resource, OperationKind.CREDENTIAL_USAGE
+    ),
 )

@@ -13,7 +13,7 @@ from awswire.errors import AwsError
 from controlplane.iam.credentials.password_policy import require_acceptable_password
 from controlplane.iam.credentials.secret_hashing import hash_secret, matches_hash
 from controlplane.iam.credentials.user_changes import user_put
-from controlplane.iam.operation import HandlerResult, Operation, Params, Requester
+from controlplane.iam.operation import HandlerResult, Operation, OperationKind, Params, Requester
 from controlplane.iam.principals.users import require_user, user_resource
 from controlplane.iam.support.errors import (
     entity_already_exists,
@@ -142,9 +142,9 @@ def change_password(
 
 
 OPERATIONS = (
-    Operation("CreateLoginProfile", create_login_profile, user_resource, writes=True),
-    Operation("GetLoginProfile", get_login_profile, user_resource, writes=False),
-    Operation("UpdateLoginProfile", update_login_profile, user_resource, writes=True),
-    Operation("DeleteLoginProfile", delete_login_profile, user_resource, writes=True),
-    Operation("ChangePassword", change_password, lambda s, p, c: c.arn, writes=True),
+    Operation("CreateLoginProfile", create_login_profile, user_resource, OperationKind.WRITE),
+    Operation("GetLoginProfile", get_login_profile, user_resource, OperationKind.READ),
+    Operation("UpdateLoginProfile", update_login_profile, user_resource, OperationKind.WRITE),
+    Operation("DeleteLoginProfile", delete_login_profile, user_resource, OperationKind.WRITE),
+    Operation("ChangePassword", change_password, lambda s, p, c: c.arn, OperationKind.WRITE),
 )

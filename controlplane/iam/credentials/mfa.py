@@ -9,11 +9,18 @@ from typing import Any
 
 from awswire.errors import AwsError
 from controlplane.iam.credentials.totp import new_seed, verify_consecutive
-from controlplane.iam.operation import Change, HandlerResult, Operation, Params, Requester
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    OperationKind,
+    Params,
+    Requester,
+)
 from controlplane.iam.principals.users import require_user, user_resource, user_shape
 from controlplane.iam.support.errors import delete_conflict, entity_already_exists, no_such_entity
 from controlplane.iam.support.pagination import paginate
-from controlplane.iam.support.tags import tag_operations, tags_of
+from controlplane.iam.support.tags import tag_handlers, tags_of
 from replication.arns import mfa_arn, parse_iam_arn, user_arn
 from replication.entities import EntityKey, MfaDevice
 from replication.state import IamState
@@ -194,23 +201,35 @@ def list_virtual_mfa_devices(
     return HandlerResult({"VirtualMFADevices": shapes, **more})
 
 
+_mfa_device_tags = tag_handlers("MFADevice", lambda s, p, c: _require(s, c, p["SerialNumber"]))
+
 OPERATIONS = (
-    Operation("CreateVirtualMFADevice", create_virtual_mfa_device, _device_resource, writes=True),
-    Operation("EnableMFADevice", enable_mfa_device, user_resource, writes=True),
-    Operation("DeactivateMFADevice", deactivate_mfa_device, user_resource, writes=True),
-    Operation("ResyncMFADevice", resync_mfa_device, user_resource, writes=True),
-    Operation("GetMFADevice", get_mfa_device, _owner_resource, writes=False),
-    Operation("DeleteVirtualMFADevice", delete_virtual_mfa_device, _device_resource, writes=True),
-    Operation("ListMFADevices", list_mfa_devices, user_resource, writes=False),
+    Operation(
+        "CreateVirtualMFADevice",
+        create_virtual_mfa_device,
+        _device_resource,
+        OperationKind.WRITE,
+    ),
+    Operation("EnableMFADevice", enable_mfa_device, user_resource, OperationKind.WRITE),
+    Operation("DeactivateMFADevice", deactivate_mfa_device, user_resource, OperationKind.WRITE),
+    Operation("ResyncMFADevice", resync_mfa_device, user_resource, OperationKind.WRITE),
+    Operation("GetMFADevice", get_mfa_device, _owner_resource, OperationKind.READ),
+    Operation(
+        "DeleteVirtualMFADevice",
+        delete_virtual_mfa_device,
+        _device_resource,
+        OperationKind.WRITE,
+    ),
+    Operation("ListMFADevices", list_mfa_devices, user_resource, OperationKind.READ),
     Operation(
         "ListVirtualMFADevices",
         list_virtual_mfa_devices,
         lambda s, p, c: f"arn:aws:iam::{c.account}:mfa/",
-        writes=False,
+        OperationKind.READ,
     ),
-    *tag_operations(
-        "MFADevice",
-        lambda s, p, c: _require(s, c, p["SerialNumber"]),
-        _device_resource,
+    Operation("TagMFADevice", _mfa_device_tags.tag, _device_resource, OperationKind.WRITE),
+    Operation("UntagMFADevice", _mfa_device_tags.untag, _device_resource, OperationKind.WRITE),
+    Operation(
+        "ListMFADeviceTags", _mfa_device_tags.list_tags, _device_resource, OperationKind.READ
     ),
 )

@@ -9,7 +9,14 @@ from typing import Any
 
 from awswire.errors import AwsError
 from controlplane.iam.credentials.secret_hashing import matches_hash
-from controlplane.iam.operation import Change, HandlerResult, Operation, Params, Requester
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    OperationKind,
+    Params,
+    Requester,
+)
 from controlplane.iam.support.errors import no_such_entity
 from replication.entities import LoginProfile, PasswordPolicy
 from replication.state import IamState
@@ -183,15 +190,18 @@ OPERATIONS = (
         "UpdateAccountPasswordPolicy",
         update_account_password_policy,
         _account_resource,
-        writes=True,
+        OperationKind.WRITE,
     ),
     Operation(
-        "GetAccountPasswordPolicy", get_account_password_policy, _account_resource, writes=False
+        "GetAccountPasswordPolicy",
+        get_account_password_policy,
+        _account_resource,
+        OperationKind.READ,
     ),
     Operation(
         "DeleteAccountPasswordPolicy",
         delete_account_password_policy,
         _account_resource,
-        writes=True,
+        OperationKind.WRITE,
     ),
 )

@@ -14,7 +14,7 @@ from typing import Any
 from awswire.errors import AwsError
 from controlplane.iam.credentials.secret_hashing import hash_secret
 from controlplane.iam.credentials.user_changes import user_put, with_status, without
-from controlplane.iam.operation import HandlerResult, Operation, Params, Requester
+from controlplane.iam.operation import HandlerResult, Operation, OperationKind, Params, Requester
 from controlplane.iam.principals.users import require_user, user_resource
 from controlplane.iam.support.errors import limit_exceeded, no_such_entity
 from controlplane.iam.support.pagination import paginate
@@ -170,30 +170,30 @@ OPERATIONS = (
         "CreateServiceSpecificCredential",
         create_service_specific_credential,
         user_resource,
-        writes=True,
+        OperationKind.WRITE,
     ),
     Operation(
         "ListServiceSpecificCredentials",
         list_service_specific_credentials,
         user_resource,
-        writes=False,
+        OperationKind.READ,
     ),
     Operation(
         "UpdateServiceSpecificCredential",
         update_service_specific_credential,
         user_resource,
-        writes=True,
+        OperationKind.WRITE,
     ),
     Operation(
         "ResetServiceSpecificCredential",
         reset_service_specific_credential,
         user_resource,
-        writes=True,
+        OperationKind.WRITE,
     ),
     Operation(
         "DeleteServiceSpecificCredential",
         delete_service_specific_credential,
         user_resource,
-        writes=True,
+        OperationKind.WRITE,
     ),
 )

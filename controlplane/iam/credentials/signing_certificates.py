@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 
 from awswire.errors import AwsError
 from controlplane.iam.credentials.user_changes import user_put, with_status, without
-from controlplane.iam.operation import HandlerResult, Operation, Params, Requester
+from controlplane.iam.operation import HandlerResult, Operation, OperationKind, Params, Requester
 from controlplane.iam.principals.users import require_user, user_resource
 from controlplane.iam.support.errors import (
     limit_exceeded,
@@ -143,8 +143,25 @@ def delete_signing_certificate(
 
 
 OPERATIONS = (
-    Operation("UploadSigningCertificate", upload_signing_certificate, user_resource, writes=True),
-    Operation("ListSigningCertificates", list_signing_certificates, user_resource, writes=False),
-    Operation("UpdateSigningCertificate", update_signing_certificate, user_resource, writes=True),
-    Operation("DeleteSigningCertificate", delete_signing_certificate, user_resource, writes=True),
+    Operation(
+        "UploadSigningCertificate",
+        upload_signing_certificate,
+        user_resource,
+        OperationKind.WRITE,
+    ),
+    Operation(
+        "ListSigningCertificates", list_signing_certificates, user_resource, OperationKind.READ
+    ),
+    Operation(
+        "UpdateSigningCertificate",
+        update_signing_certificate,
+        user_resource,
+        OperationKind.WRITE,
+    ),
+    Operation(
+        "DeleteSigningCertificate",
+        delete_signing_certificate,
+        user_resource,
+        OperationKind.WRITE,
+    ),
 )

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from awswire.errors import AwsError
 from controlplane.iam.credentials.user_changes import user_put, with_status, without
-from controlplane.iam.operation import HandlerResult, Operation, Params, Requester
+from controlplane.iam.operation import HandlerResult, Operation, OperationKind, Params, Requester
 from controlplane.iam.principals.users import require_user, user_resource
 from controlplane.iam.support.errors import limit_exceeded, no_such_entity
 from controlplane.iam.support.pagination import paginate
@@ -179,9 +179,9 @@ def delete_ssh_public_key(
 
 
 OPERATIONS = (
-    Operation("UploadSSHPublicKey", upload_ssh_public_key, user_resource, writes=True),
-    Operation("GetSSHPublicKey", get_ssh_public_key, user_resource, writes=False),
-    Operation("ListSSHPublicKeys", list_ssh_public_keys, user_resource, writes=False),
-    Operation("UpdateSSHPublicKey", update_ssh_public_key, user_resource, writes=True),
-    Operation("DeleteSSHPublicKey", delete_ssh_public_key, user_resource, writes=True),
+    Operation("UploadSSHPublicKey", upload_ssh_public_key, user_resource, OperationKind.WRITE),
+    Operation("GetSSHPublicKey", get_ssh_public_key, user_resource, OperationKind.READ),
+    Operation("ListSSHPublicKeys", list_ssh_public_keys, user_resource, OperationKind.READ),
+    Operation("UpdateSSHPublicKey", update_ssh_public_key, user_resource, OperationKind.WRITE),
+    Operation("DeleteSSHPublicKey", delete_ssh_public_key, user_resource, OperationKind.WRITE),
 )

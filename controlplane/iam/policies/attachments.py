@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from controlplane.iam.operation import (
     Change,
+    Handler,
     HandlerResult,
     Operation,
+    OperationKind,
     Params,
     Requester,
-    ResourceOf,
 )
 from controlplane.iam.policies.managed_policies import policy_resource, require_policy
 from controlplane.iam.policies.policy_refs import require_attachable
@@ -31,11 +32,15 @@ MANAGED_POLICIES_PER_ENTITY = 10
 Holder = User | Group | Role
 
 
-def _operations(
-    noun: str,
-    require: Callable[[IamState, str, str], Holder],
-    resource: ResourceOf,
-) -> tuple[Operation, ...]:
+class AttachmentHandlers(NamedTuple):
+    """The handlers of one holder kind's Attach*, Detach* and ListAttached*Policies."""
+
+    attach: Handler
+    detach: Handler
+    list_attached: Handler
+
+
+def _handlers(noun: str, require: Callable[[IamState, str, str], Holder]) -> AttachmentHandlers:
     param = f"{noun}Name"
 
     def holder(state: IamState, params: Params, caller: Requester) -> Holder:
@@ -78,11 +83,7 @@ def _operations(
         page, more = paginate(shown, params, key=lambda s: f"{s['PolicyName']}\x00{s['PolicyArn']}")
         return HandlerResult({"AttachedPolicies": page, **more})
 
-    return (
-        Operation(f"Attach{noun}Policy", attach, resource, writes=True),
-        Operation(f"Detach{noun}Policy", detach, resource, writes=True),
-        Operation(f"ListAttached{noun}Policies", list_attached, resource, writes=False),
-    )
+    return AttachmentHandlers(attach, detach, list_attached)
 
 
 def list_entities_for_policy(
@@ -131,9 +132,23 @@ def list_entities_for_policy(
     return HandlerResult({**result, **more})
 
 
+_user = _handlers("User", require_user)
+_group = _handlers("Group", require_group)
+_role = _handlers("Role", require_role)
+
 OPERATIONS = (
-    *_operations("User", require_user, user_resource),
-    *_operations("Group", require_group, group_resource),
-    *_operations("Role", require_role, role_resource),
-    Operation("ListEntitiesForPolicy", list_entities_for_policy, policy_resource, writes=False),
+    Operation("AttachUserPolicy", _user.attach, user_resource, OperationKind.WRITE),
+    Operation("DetachUserPolicy", _user.detach, user_resource, OperationKind.WRITE),
+    Operation("ListAttachedUserPolicies", _user.list_attached, user_resource, OperationKind.READ),
+    Operation("AttachGroupPolicy", _group.attach, group_resource, OperationKind.WRITE),
+    Operation("DetachGroupPolicy", _group.detach, group_resource, OperationKind.WRITE),
+    Operation(
+        "ListAttachedGroupPolicies", _group.list_attached, group_resource, OperationKind.READ
+    ),
+    Operation("AttachRolePolicy", _role.attach, role_resource, OperationKind.WRITE),
+    Operation("DetachRolePolicy", _role.detach, role_resource, OperationKind.WRITE),
+    Operation("ListAttachedRolePolicies", _role.list_attached, role_resource, OperationKind.READ),
+    Operation(
+        "ListEntitiesForPolicy", list_entities_for_policy, policy_resource, OperationKind.READ
+    ),
 )

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import NamedTuple
 
 from controlplane.iam.operation import (
     Change,
+    Handler,
     HandlerResult,
     Operation,
+    OperationKind,
     Params,
     Requester,
-    ResourceOf,
 )
 from controlplane.iam.policies.policy_refs import require_attachable
 from controlplane.iam.principals.roles import require_role, role_resource
@@ -22,11 +24,17 @@ from replication.state import IamState
 __all__ = ["OPERATIONS"]
 
 
-def _operations(
+class BoundaryHandlers(NamedTuple):
+    """The handlers of Put/Delete<User|Role>PermissionsBoundary."""
+
+    put: Handler
+    delete: Handler
+
+
+def _handlers(
     noun: str,
     require: Callable[[IamState, str, str], User | Role],
-    resource: ResourceOf,
-) -> tuple[Operation, ...]:
+) -> BoundaryHandlers:
     param = f"{noun}Name"
 
     def put(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
@@ -40,13 +48,19 @@ def _operations(
         changed = entity.model_copy(update={"permissions_boundary": None})
         return HandlerResult({}, Change.put(changed))
 
-    return (
-        Operation(f"Put{noun}PermissionsBoundary", put, resource, writes=True),
-        Operation(f"Delete{noun}PermissionsBoundary", delete, resource, writes=True),
-    )
+    return BoundaryHandlers(put, delete)
 
+
+_user_boundary = _handlers("User", require_user)
+_role_boundary = _handlers("Role", require_role)
 
 OPERATIONS = (
-    *_operations("User", require_user, user_resource),
-    *_operations("Role", require_role, role_resource),
+    Operation("PutUserPermissionsBoundary", _user_boundary.put, user_resource, OperationKind.WRITE),
+    Operation(
+        "DeleteUserPermissionsBoundary", _user_boundary.delete, user_resource, OperationKind.WRITE
+    ),
+    Operation("PutRolePermissionsBoundary", _role_boundary.put, role_resource, OperationKind.WRITE),
+    Operation(
+        "DeleteRolePermissionsBoundary", _role_boundary.delete, role_resource, OperationKind.WRITE
+    ),
 )

@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from controlplane.iam.operation import (
     Change,
+    Handler,
     HandlerResult,
-    Operation,
     Params,
     Requester,
-    ResourceOf,
 )
 from controlplane.iam.policies.documents import encoded, validated
 from controlplane.iam.support.errors import limit_exceeded, no_such_entity
@@ -25,7 +25,7 @@ from replication.entities import Group, Role
 from replication.policy import PolicyKind, policy_size
 from replication.state import IamState
 
-__all__ = ["InlineKind", "inline_policy_operations"]
+__all__ = ["InlineKind", "InlinePolicyHandlers", "inline_policy_handlers"]
 
 Holder = Group | Role
 
@@ -36,12 +36,20 @@ class InlineKind:
 
     noun: str  # "Group" or "Role": in action names, parameters and messages
     require: Callable[[IamState, str, str], Holder]
-    resource: ResourceOf
     aggregate_limit: int
 
 
-def inline_policy_operations(kind: InlineKind) -> tuple[Operation, ...]:
-    """The four inline-policy actions of one entity kind."""
+class InlinePolicyHandlers(NamedTuple):
+    """The handlers of one entity kind's Put/Get/List/Delete inline-policy actions."""
+
+    put: Handler
+    get: Handler
+    list: Handler
+    delete: Handler
+
+
+def inline_policy_handlers(kind: InlineKind) -> InlinePolicyHandlers:
+    """The four inline-policy handlers of one entity kind."""
     param = f"{kind.noun}Name"
     lower = kind.noun.lower()
 
@@ -89,9 +97,4 @@ def inline_policy_operations(kind: InlineKind) -> tuple[Operation, ...]:
         changed = entity.model_copy(update={"inline_policies": policies})
         return HandlerResult({}, Change.put(changed))
 
-    return (
-        Operation(f"Put{kind.noun}Policy", put, kind.resource, writes=True),
-        Operation(f"Get{kind.noun}Policy", get, kind.resource, writes=False),
-        Operation(f"List{kind.noun}Policies", list_, kind.resource, writes=False),
-        Operation(f"Delete{kind.noun}Policy", delete, kind.resource, writes=True),
-    )
+    return InlinePolicyHandlers(put, get, list_, delete)

@@ -10,6 +10,7 @@ from controlplane.iam.operation import (
     Change,
     HandlerResult,
     Operation,
+    OperationKind,
     Params,
     Requester,
     listing_resource,
@@ -23,7 +24,7 @@ from controlplane.iam.support.errors import (
     unmodifiable_entity,
 )
 from controlplane.iam.support.pagination import paginate
-from controlplane.iam.support.tags import tag_operations, tag_shapes, tags_of
+from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_of
 from replication.arns import policy_arn
 from replication.aws_managed import AWS_MANAGED_POLICIES
 from replication.entities import EntityKey, Group, ManagedPolicy, PolicyVersion, Role, User
@@ -285,15 +286,21 @@ def _policy_getter(state: IamState, params: Params, caller: Requester) -> Manage
     return _customer_policy(state, params["PolicyArn"])
 
 
+_policy_tags = tag_handlers("Policy", _policy_getter)
+
 OPERATIONS = (
-    Operation("CreatePolicy", create_policy, policy_resource, writes=True),
-    Operation("GetPolicy", get_policy, policy_resource, writes=False),
-    Operation("ListPolicies", list_policies, listing_resource("policy"), writes=False),
-    Operation("DeletePolicy", delete_policy, policy_resource, writes=True),
-    Operation("CreatePolicyVersion", create_policy_version, policy_resource, writes=True),
-    Operation("GetPolicyVersion", get_policy_version, policy_resource, writes=False),
-    Operation("ListPolicyVersions", list_policy_versions, policy_resource, writes=False),
-    Operation("DeletePolicyVersion", delete_policy_version, policy_resource, writes=True),
-    Operation("SetDefaultPolicyVersion", set_default_policy_version, policy_resource, writes=True),
-    *tag_operations("Policy", _policy_getter, policy_resource),
+    Operation("CreatePolicy", create_policy, policy_resource, OperationKind.WRITE),
+    Operation("GetPolicy", get_policy, policy_resource, OperationKind.READ),
+    Operation("ListPolicies", list_policies, listing_resource("policy"), OperationKind.READ),
+    Operation("DeletePolicy", delete_policy, policy_resource, OperationKind.WRITE),
+    Operation("CreatePolicyVersion", create_policy_version, policy_resource, OperationKind.WRITE),
+    Operation("GetPolicyVersion", get_policy_version, policy_resource, OperationKind.READ),
+    Operation("ListPolicyVersions", list_policy_versions, policy_resource, OperationKind.READ),
+    Operation("DeletePolicyVersion", delete_policy_version, policy_resource, OperationKind.WRITE),
+    Operation(
+        "SetDefaultPolicyVersion", set_default_policy_version, policy_resource, OperationKind.WRITE
+    ),
+    Operation("TagPolicy", _policy_tags.tag, policy_resource, OperationKind.WRITE),
+    Operation("UntagPolicy", _policy_tags.untag, policy_resource, OperationKind.WRITE),
+    Operation("ListPolicyTags", _policy_tags.list_tags, policy_resource, OperationKind.READ),
 )

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import quote
 
-from controlplane.iam.operation import Change, HandlerResult, Operation, Params, Requester
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    OperationKind,
+    Params,
+    Requester,
+)
 from controlplane.iam.principals.users import require_user, user_resource
 from controlplane.iam.support.errors import limit_exceeded, malformed_policy, no_such_entity
 from controlplane.iam.support.pagination import paginate
@@ -80,8 +87,8 @@ def delete_user_policy(
 
 
 OPERATIONS = (
-    Operation("PutUserPolicy", put_user_policy, user_resource, writes=True),
-    Operation("GetUserPolicy", get_user_policy, user_resource, writes=False),
-    Operation("ListUserPolicies", list_user_policies, user_resource, writes=False),
-    Operation("DeleteUserPolicy", delete_user_policy, user_resource, writes=True),
+    Operation("PutUserPolicy", put_user_policy, user_resource, OperationKind.WRITE),
+    Operation("GetUserPolicy", get_user_policy, user_resource, OperationKind.READ),
+    Operation("ListUserPolicies", list_user_policies, user_resource, OperationKind.READ),
+    Operation("DeleteUserPolicy", delete_user_policy, user_resource, OperationKind.WRITE),
 )

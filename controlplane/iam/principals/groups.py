@@ -9,11 +9,12 @@ from controlplane.iam.operation import (
     Change,
     HandlerResult,
     Operation,
+    OperationKind,
     Params,
     Requester,
     listing_resource,
 )
-from controlplane.iam.policies.inline_policies import InlineKind, inline_policy_operations
+from controlplane.iam.policies.inline_policies import InlineKind, inline_policy_handlers
 from controlplane.iam.principals.users import require_user, user_resource, user_shape
 from controlplane.iam.support.errors import (
     delete_conflict,
@@ -151,20 +152,20 @@ def list_groups_for_user(
     return HandlerResult({"Groups": [group_shape(g) for g in page], **more})
 
 
+_group_inline = inline_policy_handlers(
+    InlineKind("Group", require_group, INLINE_AGGREGATE_LIMITS["group"])
+)
+
 OPERATIONS = (
-    Operation("CreateGroup", create_group, group_resource, writes=True),
-    Operation("GetGroup", get_group, group_resource, writes=False),
-    Operation("ListGroups", list_groups, listing_resource("group"), writes=False),
-    Operation("DeleteGroup", delete_group, group_resource, writes=True),
-    Operation("AddUserToGroup", add_user_to_group, group_resource, writes=True),
-    Operation("RemoveUserFromGroup", remove_user_from_group, group_resource, writes=True),
-    Operation("ListGroupsForUser", list_groups_for_user, user_resource, writes=False),
-    *inline_policy_operations(
-        InlineKind(
-            "Group",
-            require_group,
-            group_resource,
-            INLINE_AGGREGATE_LIMITS["group"],
-        )
-    ),
+    Operation("CreateGroup", create_group, group_resource, OperationKind.WRITE),
+    Operation("GetGroup", get_group, group_resource, OperationKind.READ),
+    Operation("ListGroups", list_groups, listing_resource("group"), OperationKind.READ),
+    Operation("DeleteGroup", delete_group, group_resource, OperationKind.WRITE),
+    Operation("AddUserToGroup", add_user_to_group, group_resource, OperationKind.WRITE),
+    Operation("RemoveUserFromGroup", remove_user_from_group, group_resource, OperationKind.WRITE),
+    Operation("ListGroupsForUser", list_groups_for_user, user_resource, OperationKind.READ),
+    Operation("PutGroupPolicy", _group_inline.put, group_resource, OperationKind.WRITE),
+    Operation("GetGroupPolicy", _group_inline.get, group_resource, OperationKind.READ),
+    Operation("ListGroupPolicies", _group_inline.list, group_resource, OperationKind.READ),
+    Operation("DeleteGroupPolicy", _group_inline.delete, group_resource, OperationKind.WRITE),
 )

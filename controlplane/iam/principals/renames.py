@@ -16,7 +16,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from controlplane.iam.operation import Change, HandlerResult, Operation, Params, Requester
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    OperationKind,
+    Params,
+    Requester,
+)
 from controlplane.iam.principals.groups import group_resource, require_group
 from controlplane.iam.principals.users import require_user, user_resource
 from controlplane.iam.support.errors import entity_already_exists
@@ -109,6 +116,8 @@ def _group_target(state: IamState, params: Params, caller: Requester) -> str | N
 
 
 OPERATIONS = (
-    Operation("UpdateUser", update_user, user_resource, writes=True, target=_user_target),
-    Operation("UpdateGroup", update_group, group_resource, writes=True, target=_group_target),
+    Operation("UpdateUser", update_user, user_resource, OperationKind.WRITE, target=_user_target),
+    Operation(
+        "UpdateGroup", update_group, group_resource, OperationKind.WRITE, target=_group_target
+    ),
 )

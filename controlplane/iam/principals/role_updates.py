@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from controlplane.iam.operation import Change, HandlerResult, Operation, Params, Requester
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    OperationKind,
+    Params,
+    Requester,
+)
 from controlplane.iam.principals.roles import (
     SERVICE_ROLE_PATH,
     require_role,
@@ -46,11 +53,11 @@ def get_service_linked_role_deletion_status(
 
 
 OPERATIONS = (
-    Operation("UpdateRoleDescription", update_role_description, role_resource, writes=True),
+    Operation("UpdateRoleDescription", update_role_description, role_resource, OperationKind.WRITE),
     Operation(
         "GetServiceLinkedRoleDeletionStatus",
         get_service_linked_role_deletion_status,
         lambda s, p, c: f"arn:aws:iam::{c.account}:role{SERVICE_ROLE_PATH}*",
-        writes=False,
+        OperationKind.READ,
     ),
 )

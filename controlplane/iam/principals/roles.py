@@ -12,12 +12,13 @@ from controlplane.iam.operation import (
     Change,
     HandlerResult,
     Operation,
+    OperationKind,
     Params,
     Requester,
     listing_resource,
 )
 from controlplane.iam.policies.documents import encoded
-from controlplane.iam.policies.inline_policies import InlineKind, inline_policy_operations
+from controlplane.iam.policies.inline_policies import InlineKind, inline_policy_handlers
 from controlplane.iam.policies.policy_refs import boundary_shape, require_attachable
 from controlplane.iam.principals.trust import validated_trust_policy
 from controlplane.iam.support.errors import (
@@ -29,7 +30,7 @@ from controlplane.iam.support.errors import (
     unmodifiable_entity,
 )
 from controlplane.iam.support.pagination import paginate
-from controlplane.iam.support.tags import tag_operations, tag_shapes, tags_of
+from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_of
 from replication.arns import role_arn
 from replication.entities import EntityKey, Role
 from replication.ids import IdPrefix, new_unique_id
@@ -232,26 +233,34 @@ def delete_service_linked_role(
     return HandlerResult({"DeletionTaskId": task}, Change.delete(key))
 
 
+_role_tags = tag_handlers("Role", lambda s, p, c: require_role(s, c.account, p["RoleName"]))
+_role_inline = inline_policy_handlers(
+    InlineKind("Role", require_role, INLINE_AGGREGATE_LIMITS["role"])
+)
+
 OPERATIONS = (
-    Operation("CreateRole", create_role, role_resource, writes=True),
-    Operation("GetRole", get_role, role_resource, writes=False),
-    Operation("ListRoles", list_roles, listing_resource("role"), writes=False),
-    Operation("UpdateRole", update_role, role_resource, writes=True),
-    Operation("UpdateAssumeRolePolicy", update_assume_role_policy, role_resource, writes=True),
-    Operation("DeleteRole", delete_role, role_resource, writes=True),
+    Operation("CreateRole", create_role, role_resource, OperationKind.WRITE),
+    Operation("GetRole", get_role, role_resource, OperationKind.READ),
+    Operation("ListRoles", list_roles, listing_resource("role"), OperationKind.READ),
+    Operation("UpdateRole", update_role, role_resource, OperationKind.WRITE),
+    Operation(
+        "UpdateAssumeRolePolicy", update_assume_role_policy, role_resource, OperationKind.WRITE
+    ),
+    Operation("DeleteRole", delete_role, role_resource, OperationKind.WRITE),
     Operation(
         "CreateServiceLinkedRole",
         create_service_linked_role,
         lambda s, p, c: f"arn:aws:iam::{c.account}:role{SERVICE_ROLE_PATH}{p['AWSServiceName']}/*",
-        writes=True,
+        OperationKind.WRITE,
     ),
-    Operation("DeleteServiceLinkedRole", delete_service_linked_role, role_resource, writes=True),
-    *tag_operations(
-        "Role",
-        lambda s, p, c: require_role(s, c.account, p["RoleName"]),
-        role_resource,
+    Operation(
+        "DeleteServiceLinkedRole", delete_service_linked_role, role_resource, OperationKind.WRITE
     ),
-    *inline_policy_operations(
-        InlineKind("Role", require_role, role_resource, INLINE_AGGREGATE_LIMITS["role"])
-    ),
+    Operation("TagRole", _role_tags.tag, role_resource, OperationKind.WRITE),
+    Operation("UntagRole", _role_tags.untag, role_resource, OperationKind.WRITE),
+    Operation("ListRoleTags", _role_tags.list_tags, role_resource, OperationKind.READ),
+    Operation("PutRolePolicy", _role_inline.put, role_resource, OperationKind.WRITE),
+    Operation("GetRolePolicy", _role_inline.get, role_resource, OperationKind.READ),
+    Operation("ListRolePolicies", _role_inline.list, role_resource, OperationKind.READ),
+    Operation("DeleteRolePolicy", _role_inline.delete, role_resource, OperationKind.WRITE),
 )

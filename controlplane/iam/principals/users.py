@@ -9,6 +9,7 @@ from controlplane.iam.operation import (
     Change,
     HandlerResult,
     Operation,
+    OperationKind,
     Params,
     Requester,
     listing_resource,
@@ -21,7 +22,7 @@ from controlplane.iam.support.errors import (
     no_such_entity,
 )
 from controlplane.iam.support.pagination import paginate
-from controlplane.iam.support.tags import tag_operations, tags_of
+from controlplane.iam.support.tags import tag_handlers, tags_of
 from replication.arns import root_arn, user_arn
 from replication.entities import EntityKey, User
 from replication.ids import IdPrefix, new_unique_id
@@ -143,14 +144,14 @@ def delete_user(state: IamState, params: Params, caller: Requester, now: datetim
     return HandlerResult({}, Change.delete(key))
 
 
+_user_tags = tag_handlers("User", lambda s, p, c: require_user(s, c.account, p["UserName"]))
+
 OPERATIONS = (
-    Operation("CreateUser", create_user, user_resource, writes=True),
-    Operation("GetUser", get_user, user_resource, writes=False),
-    Operation("ListUsers", list_users, listing_resource("user"), writes=False),
-    Operation("DeleteUser", delete_user, user_resource, writes=True),
-    *tag_operations(
-        "User",
-        lambda s, p, c: require_user(s, c.account, p["UserName"]),
-        user_resource,
-    ),
+    Operation("CreateUser", create_user, user_resource, OperationKind.WRITE),
+    Operation("GetUser", get_user, user_resource, OperationKind.READ),
+    Operation("ListUsers", list_users, listing_resource("user"), OperationKind.READ),
+    Operation("DeleteUser", delete_user, user_resource, OperationKind.WRITE),
+    Operation("TagUser", _user_tags.tag, user_resource, OperationKind.WRITE),
+    Operation("UntagUser", _user_tags.untag, user_resource, OperationKind.WRITE),
+    Operation("ListUserTags", _user_tags.list_tags, user_resource, OperationKind.READ),
 )

@@ -15,14 +15,21 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from controlplane.iam.operation import Change, HandlerResult, Operation, Params, Requester
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    OperationKind,
+    Params,
+    Requester,
+)
 from controlplane.iam.support.errors import (
     entity_already_exists,
     invalid_input,
     limit_exceeded,
     no_such_entity,
 )
-from controlplane.iam.support.tags import TAGS_PER_ENTITY, tag_operations, tag_shapes, tags_of
+from controlplane.iam.support.tags import TAGS_PER_ENTITY, tag_handlers, tag_shapes, tags_of
 from replication.arns import oidc_provider_arn, parse_iam_arn, saml_provider_arn
 from replication.entities import EntityKey, OidcProvider, SamlProvider, Tag
 from replication.state import IamState
@@ -284,28 +291,61 @@ def _any_saml(state: IamState, params: Params, caller: Requester) -> str:
     return saml_provider_arn(caller.account, "*")
 
 
+_oidc_tags = tag_handlers("OpenIDConnectProvider", _oidc_getter)
+_saml_tags = tag_handlers("SAMLProvider", lambda s, p, c: _require_saml(s, c, p["SAMLProviderArn"]))
+
 OPERATIONS = (
-    Operation("CreateOpenIDConnectProvider", create_oidc_provider, _oidc_resource, writes=True),
-    Operation("GetOpenIDConnectProvider", get_oidc_provider, _oidc_resource, writes=False),
-    Operation("ListOpenIDConnectProviders", list_oidc_providers, _any_oidc, writes=False),
-    Operation("DeleteOpenIDConnectProvider", delete_oidc_provider, _oidc_resource, writes=True),
-    Operation("AddClientIDToOpenIDConnectProvider", add_client_id, _oidc_resource, writes=True),
     Operation(
-        "RemoveClientIDFromOpenIDConnectProvider", remove_client_id, _oidc_resource, writes=True
+        "CreateOpenIDConnectProvider",
+        create_oidc_provider,
+        _oidc_resource,
+        OperationKind.WRITE,
+    ),
+    Operation("GetOpenIDConnectProvider", get_oidc_provider, _oidc_resource, OperationKind.READ),
+    Operation("ListOpenIDConnectProviders", list_oidc_providers, _any_oidc, OperationKind.READ),
+    Operation(
+        "DeleteOpenIDConnectProvider",
+        delete_oidc_provider,
+        _oidc_resource,
+        OperationKind.WRITE,
     ),
     Operation(
-        "UpdateOpenIDConnectProviderThumbprint", update_thumbprints, _oidc_resource, writes=True
+        "AddClientIDToOpenIDConnectProvider",
+        add_client_id,
+        _oidc_resource,
+        OperationKind.WRITE,
     ),
-    Operation("TagOpenIDConnectProvider", tag_oidc_provider, _oidc_resource, writes=True),
-    *tag_operations("OpenIDConnectProvider", _oidc_getter, _oidc_resource)[1:],
-    Operation("CreateSAMLProvider", create_saml_provider, _saml_resource, writes=True),
-    Operation("GetSAMLProvider", get_saml_provider, _saml_resource, writes=False),
-    Operation("ListSAMLProviders", list_saml_providers, _any_saml, writes=False),
-    Operation("UpdateSAMLProvider", update_saml_provider, _saml_resource, writes=True),
-    Operation("DeleteSAMLProvider", delete_saml_provider, _saml_resource, writes=True),
-    *tag_operations(
-        "SAMLProvider",
-        lambda s, p, c: _require_saml(s, c, p["SAMLProviderArn"]),
-        _saml_resource,
+    Operation(
+        "RemoveClientIDFromOpenIDConnectProvider",
+        remove_client_id,
+        _oidc_resource,
+        OperationKind.WRITE,
     ),
+    Operation(
+        "UpdateOpenIDConnectProviderThumbprint",
+        update_thumbprints,
+        _oidc_resource,
+        OperationKind.WRITE,
+    ),
+    Operation("TagOpenIDConnectProvider", tag_oidc_provider, _oidc_resource, OperationKind.WRITE),
+    Operation(
+        "UntagOpenIDConnectProvider",
+        _oidc_tags.untag,
+        _oidc_resource,
+        OperationKind.WRITE,
+    ),
+    Operation(
+        "ListOpenIDConnectProviderTags",
+        _oidc_tags.list_tags,
+        _oidc_resource,
+        OperationKind.READ,
+    ),
+    Operation("CreateSAMLProvider", create_saml_provider, _saml_resource, OperationKind.WRITE),
+    Operation("GetSAMLProvider", get_saml_provider, _saml_resource, OperationKind.READ),
+    Operation("ListSAMLProviders", list_saml_providers, _any_saml, OperationKind.READ),
+    Operation("UpdateSAMLProvider", update_saml_provider, _saml_resource, OperationKind.WRITE),
+    Operation("DeleteSAMLProvider", delete_saml_provider, _saml_resource, OperationKind.WRITE),
+    Operation("TagSAMLProvider", _saml_tags.tag, _saml_resource, OperationKind.WRITE),
+    Operation("UntagSAMLProvider", _saml_tags.untag, _saml_resource, OperationKind.WRITE),
+    Operation("ListSAMLProviderTags", _saml_tags.list_tags, _saml_resource, OperationKind.READ),
 )

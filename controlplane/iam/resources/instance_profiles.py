@@ -10,6 +10,7 @@ from controlplane.iam.operation import (
     Change,
     HandlerResult,
     Operation,
+    OperationKind,
     Params,
     PassedRole,
     Requester,
@@ -23,7 +24,7 @@ from controlplane.iam.support.errors import (
     no_such_entity,
 )
 from controlplane.iam.support.pagination import paginate
-from controlplane.iam.support.tags import tag_operations, tag_shapes, tags_of
+from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_of
 from replication.arns import instance_profile_arn, role_arn
 from replication.entities import EntityKey, InstanceProfile
 from replication.ids import IdPrefix, new_unique_id
@@ -172,32 +173,42 @@ def remove_role_from_instance_profile(
     return HandlerResult({}, Change.put(changed))
 
 
+_instance_profile_tags = tag_handlers(
+    "InstanceProfile", lambda s, p, c: _require(s, c.account, p["InstanceProfileName"])
+)
+
 OPERATIONS = (
-    Operation("CreateInstanceProfile", create_instance_profile, _resource, writes=True),
-    Operation("GetInstanceProfile", get_instance_profile, _resource, writes=False),
+    Operation("CreateInstanceProfile", create_instance_profile, _resource, OperationKind.WRITE),
+    Operation("GetInstanceProfile", get_instance_profile, _resource, OperationKind.READ),
     Operation(
         "ListInstanceProfiles",
         list_instance_profiles,
         listing_resource("instance-profile"),
-        writes=False,
+        OperationKind.READ,
     ),
     Operation(
-        "ListInstanceProfilesForRole", list_instance_profiles_for_role, role_resource, writes=False
+        "ListInstanceProfilesForRole",
+        list_instance_profiles_for_role,
+        role_resource,
+        OperationKind.READ,
     ),
-    Operation("DeleteInstanceProfile", delete_instance_profile, _resource, writes=True),
+    Operation("DeleteInstanceProfile", delete_instance_profile, _resource, OperationKind.WRITE),
     Operation(
         "AddRoleToInstanceProfile",
         add_role_to_instance_profile,
         _resource,
-        writes=True,
+        OperationKind.WRITE,
         passed_role=_passed_to_ec2,
     ),
     Operation(
-        "RemoveRoleFromInstanceProfile", remove_role_from_instance_profile, _resource, writes=True
-    ),
-    *tag_operations(
-        "InstanceProfile",
-        lambda s, p, c: _require(s, c.account, p["InstanceProfileName"]),
+        "RemoveRoleFromInstanceProfile",
+        remove_role_from_instance_profile,
         _resource,
+        OperationKind.WRITE,
+    ),
+    Operation("TagInstanceProfile", _instance_profile_tags.tag, _resource, OperationKind.WRITE),
+    Operation("UntagInstanceProfile", _instance_profile_tags.untag, _resource, OperationKind.WRITE),
+    Operation(
+        "ListInstanceProfileTags", _instance_profile_tags.list_tags, _resource, OperationKind.READ
     ),
 )

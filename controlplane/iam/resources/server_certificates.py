@@ -20,13 +20,14 @@ from controlplane.iam.operation import (
     Change,
     HandlerResult,
     Operation,
+    OperationKind,
     Params,
     Requester,
     listing_resource,
 )
 from controlplane.iam.support.errors import entity_already_exists, limit_exceeded, no_such_entity
 from controlplane.iam.support.pagination import paginate
-from controlplane.iam.support.tags import tag_operations, tag_shapes, tags_of
+from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_of
 from replication.arns import server_certificate_arn
 from replication.entities import EntityKey, ServerCertificate
 from replication.ids import new_unique_id
@@ -246,26 +247,35 @@ def delete_server_certificate(
     return HandlerResult({}, Change.delete(key))
 
 
+_server_certificate_tags = tag_handlers(
+    "ServerCertificate", lambda s, p, c: _require(s, c.account, p["ServerCertificateName"])
+)
+
 OPERATIONS = (
-    Operation("UploadServerCertificate", upload_server_certificate, _resource, writes=True),
-    Operation("GetServerCertificate", get_server_certificate, _resource, writes=False),
+    Operation("UploadServerCertificate", upload_server_certificate, _resource, OperationKind.WRITE),
+    Operation("GetServerCertificate", get_server_certificate, _resource, OperationKind.READ),
     Operation(
         "ListServerCertificates",
         list_server_certificates,
         listing_resource("server-certificate"),
-        writes=False,
+        OperationKind.READ,
     ),
     Operation(
         "UpdateServerCertificate",
         update_server_certificate,
         _resource,
-        writes=True,
+        OperationKind.WRITE,
         target=_update_target,
     ),
-    Operation("DeleteServerCertificate", delete_server_certificate, _resource, writes=True),
-    *tag_operations(
-        "ServerCertificate",
-        lambda s, p, c: _require(s, c.account, p["ServerCertificateName"]),
+    Operation("DeleteServerCertificate", delete_server_certificate, _resource, OperationKind.WRITE),
+    Operation("TagServerCertificate", _server_certificate_tags.tag, _resource, OperationKind.WRITE),
+    Operation(
+        "UntagServerCertificate", _server_certificate_tags.untag, _resource, OperationKind.WRITE
+    ),
+    Operation(
+        "ListServerCertificateTags",
+        _server_certificate_tags.list_tags,
         _resource,
+        OperationKind.READ,
     ),
 )

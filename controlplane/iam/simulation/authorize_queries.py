@@ -14,6 +14,7 @@ from typing import Any
 from awswire.errors import AwsError
 from controlplane.iam.operation import (
     Operation,
+    OperationKind,
     Params,
     Requester,
     answered_at_the_edge,
@@ -26,7 +27,6 @@ from replication.state import IamState
 __all__ = [
     "DECISIONS",
     "OPERATIONS",
-    "SIMULATIONS",
     "context_of",
     "eval_decision_details",
     "evaluation_results",
@@ -37,7 +37,6 @@ __all__ = [
     "simulation_queries",
 ]
 
-SIMULATIONS = frozenset({"SimulatePrincipalPolicy", "SimulateCustomPolicy"})
 
 DECISIONS = {"Allow": "allowed", "ExplicitDeny": "explicitDeny", "ImplicitDeny": "implicitDeny"}
 # the policy types EvalDecisionDetails reports for the two accounts of a cross-account request
@@ -194,6 +193,6 @@ def _source(state: IamState, params: Params, caller: Requester) -> str:
 
 
 OPERATIONS = (
-    Operation("SimulatePrincipalPolicy", answered_at_the_edge, _source, writes=False),
-    Operation("SimulateCustomPolicy", answered_at_the_edge, any_resource, writes=False),
+    Operation("SimulatePrincipalPolicy", answered_at_the_edge, _source, OperationKind.SIMULATION),
+    Operation("SimulateCustomPolicy", answered_at_the_edge, any_resource, OperationKind.SIMULATION),
 )

@@ -14,7 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from controlplane.iam.operation import HandlerResult, Operation, Params, Requester, any_resource
+from controlplane.iam.operation import (
+    HandlerResult,
+    Operation,
+    OperationKind,
+    Params,
+    Requester,
+    any_resource,
+)
 from controlplane.iam.support.errors import invalid_input, no_such_entity
 from replication.entities import Group, Role, User
 from replication.policy import MalformedPolicyDocument, PolicyDocument, PolicyKind, parse_policy
@@ -134,12 +141,12 @@ OPERATIONS = (
         "GetContextKeysForCustomPolicy",
         get_context_keys_for_custom_policy,
         any_resource,
-        writes=False,
+        OperationKind.READ,
     ),
     Operation(
         "GetContextKeysForPrincipalPolicy",
         get_context_keys_for_principal_policy,
         lambda s, p, c: str(p["PolicySourceArn"]),
-        writes=False,
+        OperationKind.READ,
     ),
 )

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from controlplane.iam.operation import (
     Change,
+    Handler,
     HandlerResult,
-    Operation,
     Params,
     Requester,
-    ResourceOf,
 )
 from controlplane.iam.support.errors import limit_exceeded
 from controlplane.iam.support.pagination import paginate
 from replication.entities import Entity, Tag
 from replication.state import IamState
 
-__all__ = ["TAGS_PER_ENTITY", "tag_operations", "tag_shapes", "tags_of"]
+__all__ = ["TAGS_PER_ENTITY", "TagHandlers", "tag_handlers", "tag_shapes", "tags_of"]
 
 TAGS_PER_ENTITY = 50
 
@@ -46,8 +45,18 @@ def _merged(current: tuple[Tag, ...], added: tuple[Tag, ...], quota: str) -> tup
 Getter = Callable[[IamState, Params, Requester], Any]
 
 
-def tag_operations(noun: str, getter: Getter, resource: ResourceOf) -> tuple[Operation, ...]:
-    """Tag{noun}, Untag{noun} and List{noun}Tags over the entity ``getter`` finds."""
+class TagHandlers(NamedTuple):
+    """The handlers of one taggable kind's Tag*, Untag* and List*Tags actions (each module
+    registers them under their literal AWS names)."""
+
+    tag: Handler
+    untag: Handler
+    list_tags: Handler
+
+
+def tag_handlers(noun: str, getter: Getter) -> TagHandlers:
+    """The tag handlers of the entity ``getter`` finds; ``noun`` names its quota
+    (``TagsPer<noun>``)."""
     quota = f"TagsPer{noun}"
 
     def tag(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
@@ -72,8 +81,4 @@ def tag_operations(noun: str, getter: Getter, resource: ResourceOf) -> tuple[Ope
         page, more = paginate(ordered, params, key=lambda t: t.key)
         return HandlerResult({"Tags": tag_shapes(tuple(page)), **more})
 
-    return (
-        Operation(f"Tag{noun}", tag, resource, writes=True),
-        Operation(f"Untag{noun}", untag, resource, writes=True),
-        Operation(f"List{noun}Tags", list_tags, resource, writes=False),
-    )
+    return TagHandlers(tag, untag, list_tags)
