@@ -1,4 +1,9 @@
-"""IAM actions of the control plane, each a pure handler over the projection."""
+"""IAM actions of the control plane, each a pure handler over the projection.
+
+``OPERATIONS`` maps every action name to its registration; each module's own ``OPERATIONS``
+table writes the names out (``Operation("CreateUser", create_user, ..., OperationKind.WRITE)``),
+and ``operation.py`` says what a handler, a registration and an ``OperationKind`` are.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +19,13 @@ from controlplane.iam.credentials import (
     signing_certificates,
     ssh_keys,
 )
-from controlplane.iam.operation import Change, HandlerResult, Operation, Requester
+from controlplane.iam.operation import Change, HandlerResult, Operation, OperationKind, Requester
 from controlplane.iam.policies import attachments, boundaries, managed_policies, user_policies
 from controlplane.iam.principals import groups, renames, role_updates, roles, users
 from controlplane.iam.resources import identity_providers, instance_profiles, server_certificates
 from controlplane.iam.simulation import authorize_queries, context_keys
 
-__all__ = ["OPERATIONS", "Change", "HandlerResult", "Operation", "Requester"]
+__all__ = ["OPERATIONS", "Change", "HandlerResult", "Operation", "OperationKind", "Requester"]
 
 OPERATIONS: dict[str, Operation] = {
     op.name: op
