@@ -22,7 +22,12 @@ from controlplane.iam.credentials import (
 from controlplane.iam.operation import Change, HandlerResult, Operation, OperationKind, Requester
 from controlplane.iam.policies import attachments, boundaries, managed_policies, user_policies
 from controlplane.iam.principals import groups, renames, role_updates, roles, users
-from controlplane.iam.resources import identity_providers, instance_profiles, server_certificates
+from controlplane.iam.resources import (
+    instance_profiles,
+    oidc_providers,
+    saml_providers,
+    server_certificates,
+)
 from controlplane.iam.simulation import authorize_queries, context_keys
 
 __all__ = ["OPERATIONS", "Change", "HandlerResult", "Operation", "OperationKind", "Requester"]
@@ -39,7 +44,8 @@ OPERATIONS: dict[str, Operation] = {
         attachments,
         boundaries,
         instance_profiles,
-        identity_providers,
+        oidc_providers,
+        saml_providers,
         mfa,
         aliases,
         authorization_details,

@@ -1,4 +1,4 @@
-"""OIDC and SAML identity providers: Create/Get/List/Delete, client IDs and thumbprints.
+"""OpenID Connect identity providers: Create/Get/List/Delete, client IDs, thumbprints, tags.
 
 Emulator extension: AWS fetches an OIDC issuer's signing keys (JWKS) over the network; here
 they are given as tags ``iam-planes:jwks:0`` .. ``iam-planes:jwks:N`` whose values, joined
@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from controlplane.iam.operation import (
@@ -30,8 +30,8 @@ from controlplane.iam.support.errors import (
     no_such_entity,
 )
 from controlplane.iam.support.tags import TAGS_PER_ENTITY, tag_handlers, tag_shapes, tags_of
-from replication.arns import oidc_provider_arn, parse_iam_arn, saml_provider_arn
-from replication.entities import EntityKey, OidcProvider, SamlProvider, Tag
+from replication.arns import oidc_provider_arn, parse_iam_arn
+from replication.entities import EntityKey, OidcProvider, Tag
 from replication.state import IamState
 
 __all__ = ["JWKS_TAG_PREFIX", "OPERATIONS", "split_jwks_tags"]
@@ -39,8 +39,6 @@ __all__ = ["JWKS_TAG_PREFIX", "OPERATIONS", "split_jwks_tags"]
 JWKS_TAG_PREFIX = "iam-planes:jwks:"
 
 CLIENT_IDS_PER_PROVIDER = 100
-# a SAML provider's metadata carries its own expiry; without parsing XML, far in the future
-_SAML_VALID_UNTIL = datetime(2125, 1, 1, tzinfo=UTC)
 
 
 def _host(url: str) -> str:
@@ -198,101 +196,11 @@ def _oidc_getter(state: IamState, params: Params, caller: Requester) -> OidcProv
     return _require_oidc(state, caller, params["OpenIDConnectProviderArn"])
 
 
-def _require_saml(state: IamState, caller: Requester, arn: str) -> SamlProvider:
-    parsed = parse_iam_arn(arn)
-    provider = None
-    if parsed is not None and parsed[1] == "saml-provider" and parsed[0] == caller.account:
-        provider = state.saml_providers.get((caller.account, parsed[3]))
-    if provider is None:
-        raise no_such_entity(f"Manifest not found for arn {arn}")
-    return provider
-
-
-def _saml_resource(state: IamState, params: Params, caller: Requester) -> str:
-    if "SAMLProviderArn" in params:
-        return str(params["SAMLProviderArn"])
-    return saml_provider_arn(caller.account, params["Name"])
-
-
-def create_saml_provider(
-    state: IamState, params: Params, caller: Requester, now: datetime
-) -> HandlerResult:
-    """CreateSAMLProvider: a provider named in the account, with its metadata document."""
-    name = params["Name"]
-    if (caller.account, name) in state.saml_providers:
-        raise entity_already_exists(f"SAMLProvider {name} already exists.")
-    provider = SamlProvider(
-        account=caller.account,
-        name=name,
-        metadata_document=params["SAMLMetadataDocument"],
-        created_at=now,
-        valid_until=_SAML_VALID_UNTIL,
-        tags=tags_of(params),
-    )
-    result: dict[str, Any] = {"SAMLProviderArn": provider.arn}
-    if provider.tags:
-        result["Tags"] = tag_shapes(provider.tags)
-    return HandlerResult(result, Change.put(provider))
-
-
-def get_saml_provider(
-    state: IamState, params: Params, caller: Requester, now: datetime
-) -> HandlerResult:
-    """GetSAMLProvider: the metadata document and dates."""
-    provider = _require_saml(state, caller, params["SAMLProviderArn"])
-    return HandlerResult(
-        {
-            "SAMLMetadataDocument": provider.metadata_document,
-            "CreateDate": provider.created_at,
-            "ValidUntil": provider.valid_until,
-            "Tags": tag_shapes(provider.tags),
-        }
-    )
-
-
-def list_saml_providers(
-    state: IamState, params: Params, caller: Requester, now: datetime
-) -> HandlerResult:
-    """ListSAMLProviders."""
-    found = sorted(
-        (p for (acct, _), p in state.saml_providers.items() if acct == caller.account),
-        key=lambda p: p.arn,
-    )
-    shapes = [
-        {"Arn": p.arn, "ValidUntil": p.valid_until, "CreateDate": p.created_at} for p in found
-    ]
-    return HandlerResult({"SAMLProviderList": shapes})
-
-
-def update_saml_provider(
-    state: IamState, params: Params, caller: Requester, now: datetime
-) -> HandlerResult:
-    """UpdateSAMLProvider: replace the metadata document."""
-    provider = _require_saml(state, caller, params["SAMLProviderArn"])
-    changed = provider.model_copy(update={"metadata_document": params["SAMLMetadataDocument"]})
-    change = Change.put(changed)
-    return HandlerResult({"SAMLProviderArn": provider.arn}, change)
-
-
-def delete_saml_provider(
-    state: IamState, params: Params, caller: Requester, now: datetime
-) -> HandlerResult:
-    """DeleteSAMLProvider."""
-    provider = _require_saml(state, caller, params["SAMLProviderArn"])
-    key = EntityKey(entity="saml_provider", account=caller.account, name=provider.name)
-    return HandlerResult({}, Change.delete(key))
-
-
 def _any_oidc(state: IamState, params: Params, caller: Requester) -> str:
     return oidc_provider_arn(caller.account, "*")
 
 
-def _any_saml(state: IamState, params: Params, caller: Requester) -> str:
-    return saml_provider_arn(caller.account, "*")
-
-
 _oidc_tags = tag_handlers("OpenIDConnectProvider", _oidc_getter)
-_saml_tags = tag_handlers("SAMLProvider", lambda s, p, c: _require_saml(s, c, p["SAMLProviderArn"]))
 
 OPERATIONS = (
     Operation(
@@ -340,12 +248,4 @@ OPERATIONS = (
         _oidc_resource,
         OperationKind.READ,
     ),
-    Operation("CreateSAMLProvider", create_saml_provider, _saml_resource, OperationKind.WRITE),
-    Operation("GetSAMLProvider", get_saml_provider, _saml_resource, OperationKind.READ),
-    Operation("ListSAMLProviders", list_saml_providers, _any_saml, OperationKind.READ),
-    Operation("UpdateSAMLProvider", update_saml_provider, _saml_resource, OperationKind.WRITE),
-    Operation("DeleteSAMLProvider", delete_saml_provider, _saml_resource, OperationKind.WRITE),
-    Operation("TagSAMLProvider", _saml_tags.tag, _saml_resource, OperationKind.WRITE),
-    Operation("UntagSAMLProvider", _saml_tags.untag, _saml_resource, OperationKind.WRITE),
-    Operation("ListSAMLProviderTags", _saml_tags.list_tags, _saml_resource, OperationKind.READ),
 )
