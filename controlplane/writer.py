@@ -32,7 +32,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from awswire.errors import AwsError, service_failure
-from controlplane.iam.operation import Caller, Operation, Outcome, Params
+from controlplane.iam.operation import HandlerResult, Operation, Params, Requester
 from controlplane.stages import current_stages
 from replication.entries import BadEntry
 from replication.events import ChangeEvent
@@ -154,8 +154,8 @@ class Writer:
                 _log.warning("log_unavailable", error=type(error).__name__)
 
     async def execute(
-        self, operation: Operation, params: Params, caller: Caller
-    ) -> tuple[Outcome, int]:
+        self, operation: Operation, params: Params, caller: Requester
+    ) -> tuple[HandlerResult, int]:
         """Run one action; for a write, return only once its event is durable.
 
         The second member is the version the answer reflects: the new event's version for a
@@ -181,8 +181,8 @@ class Writer:
         raise service_failure()
 
     async def _write(
-        self, operation: Operation, params: Params, caller: Caller
-    ) -> tuple[Outcome, int]:
+        self, operation: Operation, params: Params, caller: Requester
+    ) -> tuple[HandlerResult, int]:
         """Run the handler against the tip, queue its event, wait until the event is durable."""
         times = current_stages()
         async with self._lock:  # held across catch_up only: the rest never yields

@@ -11,7 +11,7 @@ from aiohttp import web
 from awswire.errors import AwsError, access_denied
 from awswire.sigv4 import parse_signature
 from controlplane.authorizer import DataPlaneAuthorizer
-from controlplane.iam import Caller, Operation
+from controlplane.iam import Operation, Requester
 from controlplane.iam.operation import PassedRole
 from controlplane.stages import current_stages
 from controlplane.writer import Writer
@@ -45,19 +45,19 @@ class CallerAccess:
         self._writer = writer
         self._authorizer = authorizer
 
-    def presumed_caller(self, access_key_id: str) -> Caller:
+    def presumed_caller(self, access_key_id: str) -> Requester:
         """Name the caller from the projection, to build the resource ARN it is authorized on."""
         state = self._writer.state
         key = state.access_keys.get(access_key_id)
         account = key.account if key else account_of_access_key(access_key_id) or "000000000000"
         if key is None or key.user_name is None:
-            return Caller(account, root_arn(account), None)
+            return Requester(account, root_arn(account), None)
         user = state.user(account, key.user_name)
-        return Caller(account, user.arn if user else root_arn(account), key.user_name)
+        return Requester(account, user.arn if user else root_arn(account), key.user_name)
 
     async def authorize(
         self, request: web.Request, body: bytes, operation: Operation, params: dict[str, object]
-    ) -> Caller:
+    ) -> Requester:
         """The caller, once the data plane allowed ``operation``; AccessDenied otherwise."""
         claim = parse_signature(
             request.method,
@@ -93,7 +93,7 @@ class CallerAccess:
             )
         if answer.principal != presumed.arn:
             # a session (or a key the projection does not know yet): the data plane names it
-            return Caller.from_arn(answer.principal)
+            return Requester.from_arn(answer.principal)
         return presumed
 
     async def _authorize_pass_role(

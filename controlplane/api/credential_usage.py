@@ -1,8 +1,8 @@
 """The edge of the actions that need Redis besides the log: access keys' last use (recorded
 by the data planes) and the stored credential reports.
 
-The handlers in ``controlplane.iam.access_key_usage`` and ``controlplane.iam.credential_report``
-stay pure; this module does the reads and writes around them.
+The handlers in ``controlplane.iam.credentials`` (``access_key_usage`` and
+``credential_report``) stay pure; this module does the reads and writes around them.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from redis.exceptions import RedisError
 
 from awswire.errors import AwsError, service_failure
-from controlplane.iam.access_key_usage import access_key_last_used, key_id_of
-from controlplane.iam.credential_report import (
+from controlplane.iam.credentials.access_key_usage import access_key_last_used, key_id_of
+from controlplane.iam.credentials.credential_report import (
     REPORT_KEY_PREFIX,
     StoredReport,
     credential_report_csv,
@@ -26,7 +26,7 @@ from controlplane.iam.credential_report import (
     needs_generation,
     report_result,
 )
-from controlplane.iam.operation import Caller, Params
+from controlplane.iam.operation import Params, Requester
 from replication.key_usage import read_key_uses
 from replication.state import IamState
 
@@ -42,7 +42,7 @@ class CredentialUsage:
         self._client = client
 
     async def answer(
-        self, action: str, state: IamState, params: Params, caller: Caller
+        self, action: str, state: IamState, params: Params, caller: Requester
     ) -> dict[str, Any]:
         """The result of ``action`` for ``caller``; ServiceFailure when Redis fails."""
         try:

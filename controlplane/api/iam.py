@@ -23,27 +23,22 @@ from controlplane.api.access import CallerAccess
 from controlplane.api.credential_usage import CredentialUsage
 from controlplane.authorizer import DataPlaneAuthorizer
 from controlplane.iam import OPERATIONS
-from controlplane.iam.access_key_usage import KEY_USAGE_OPERATIONS
-from controlplane.iam.credential_report import CREDENTIAL_REPORT_OPERATIONS
-from controlplane.iam.inline_simulation import custom_simulation, inline_results
-from controlplane.iam.operation import Caller
-from controlplane.iam.principal_simulation import principal_simulation
-from controlplane.iam.simulation import (
-    SIMULATIONS,
+from controlplane.iam.operation import OperationKind, Requester
+from controlplane.iam.simulation.authorize_queries import (
     evaluation_results,
     has_inline_policies,
     page_of,
     simulated_pairs,
     simulation_queries,
 )
+from controlplane.iam.simulation.inline import custom_simulation, inline_results
+from controlplane.iam.simulation.principal import principal_simulation
 from controlplane.stages import StageTimes, timed_request
 from controlplane.writer import Writer
 
 __all__ = ["VERSION_HEADER", "IamApi"]
 
 VERSION_HEADER = "x-iam-planes-version"
-#: actions answered from Redis data beside the projection (key uses, credential reports)
-_READ_AT_THE_EDGE = KEY_USAGE_OPERATIONS | CREDENTIAL_REPORT_OPERATIONS
 _log = structlog.get_logger("controlplane.api")
 
 
@@ -85,9 +80,12 @@ class IamApi:
                 writes = operation.writes
                 times.lap("parse")
                 caller = await self._access.authorize(request, body, operation, call.params)
-                if call.operation in SIMULATIONS:
+                if operation.kind is OperationKind.SIMULATION:
                     result, version = await self._simulate(call.operation, call.params, caller)
-                elif call.operation in _READ_AT_THE_EDGE and self._credential_usage is not None:
+                elif (
+                    operation.kind is OperationKind.CREDENTIAL_USAGE
+                    and self._credential_usage is not None
+                ):
                     state = self._writer.state
                     result = await self._credential_usage.answer(
                         call.operation, state, call.params, caller
@@ -110,7 +108,7 @@ class IamApi:
             return _to_http(wire, version, times.header())
 
     async def _simulate(
-        self, action: str, params: dict[str, Any], caller: Caller
+        self, action: str, params: dict[str, Any], caller: Requester
     ) -> tuple[dict[str, Any], int]:
         """Ask the us-east-1 data plane: ``/evaluate`` when policies come inline, else
         ``/authorize`` at least as fresh as this projection."""

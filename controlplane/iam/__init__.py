@@ -1,37 +1,36 @@
-"""IAM actions of the control plane, each a pure handler over the projection."""
+"""IAM actions of the control plane, each a pure handler over the projection.
+
+``OPERATIONS`` maps every action name to its registration; each module's own ``OPERATIONS``
+table writes the names out (``Operation("CreateUser", create_user, ..., OperationKind.WRITE)``),
+and ``operation.py`` says what a handler, a registration and an ``OperationKind`` are.
+"""
 
 from __future__ import annotations
 
-from controlplane.iam import (
+from controlplane.iam.account import aliases, authorization_details, summary
+from controlplane.iam.credentials import (
     access_key_usage,
     access_keys,
-    account,
-    account_summary,
-    attachments,
-    boundaries,
-    context_keys,
     credential_report,
-    groups,
-    identity_providers,
-    instance_profiles,
     login_profiles,
-    managed_policies,
     mfa,
     password_policy,
-    renames,
-    role_updates,
-    roles,
-    server_certificates,
     service_credentials,
     signing_certificates,
-    simulation,
     ssh_keys,
-    user_policies,
-    users,
 )
-from controlplane.iam.operation import Caller, Change, Operation, Outcome
+from controlplane.iam.operation import Change, HandlerResult, Operation, OperationKind, Requester
+from controlplane.iam.policies import attachments, boundaries, managed_policies, user_policies
+from controlplane.iam.principals import groups, renames, role_updates, roles, users
+from controlplane.iam.resources import (
+    instance_profiles,
+    oidc_providers,
+    saml_providers,
+    server_certificates,
+)
+from controlplane.iam.simulation import authorize_queries, context_keys
 
-__all__ = ["OPERATIONS", "Caller", "Change", "Operation", "Outcome"]
+__all__ = ["OPERATIONS", "Change", "HandlerResult", "Operation", "OperationKind", "Requester"]
 
 OPERATIONS: dict[str, Operation] = {
     op.name: op
@@ -45,13 +44,15 @@ OPERATIONS: dict[str, Operation] = {
         attachments,
         boundaries,
         instance_profiles,
-        identity_providers,
+        oidc_providers,
+        saml_providers,
         mfa,
-        account,
-        account_summary,
+        aliases,
+        authorization_details,
+        summary,
         renames,
         role_updates,
-        simulation,
+        authorize_queries,
         server_certificates,
         context_keys,
         password_policy,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, cast
 
 from awswire.errors import AwsError, service_failure
@@ -18,13 +19,14 @@ from replication.events import ChangeKind
 from replication.state import IamState
 
 __all__ = [
-    "Caller",
     "Change",
     "Handler",
+    "HandlerResult",
     "Operation",
-    "Outcome",
+    "OperationKind",
     "Params",
     "PassedRole",
+    "Requester",
     "ResourceOf",
     "answered_at_the_edge",
     "any_resource",
@@ -35,8 +37,14 @@ Params = Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
-class Caller:
-    """The authenticated principal behind a request."""
+class Requester:
+    """Who sent an IAM or Organizations request, as the handlers need it: the account the call
+    acts in, the authenticated principal's ARN and, for an IAM user, its name.
+
+    Named apart from the data plane's callers (the principal a data-plane request is
+    authenticated as, with its policies) and the engine's caller kind: this one only tells a
+    handler whose account and whose user a call is about.
+    """
 
     account: str
     arn: str
@@ -62,7 +70,7 @@ class Caller:
         return name
 
     @classmethod
-    def from_arn(cls, arn: str) -> Caller:
+    def from_arn(cls, arn: str) -> Requester:
         """The caller an authenticated principal ARN names (user, root or session)."""
         account = arn.split(":")[4]
         resource = arn.split(":", 5)[5]
@@ -94,8 +102,9 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
-    """A handler's answer: the result members of the AWS response, and the change to append."""
+class HandlerResult:
+    """What a handler returns: the result members of the AWS response, and the change to
+    append. (Not an authorization outcome: the data plane decides those.)"""
 
     result: dict[str, Any]
     change: Change | None = None
@@ -112,16 +121,18 @@ class PassedRole:
     associated_resource: str
 
 
-Handler = Callable[[IamState, Params, Caller, datetime], Outcome]
-ResourceOf = Callable[[IamState, Params, Caller], str]
+Handler = Callable[[IamState, Params, Requester, datetime], HandlerResult]
+ResourceOf = Callable[[IamState, Params, Requester], str]
 
 
-def any_resource(state: IamState, params: Params, caller: Caller) -> str:
+def any_resource(state: IamState, params: Params, caller: Requester) -> str:
     """The resource of actions authorized on ``*`` (they name no resource of their own)."""
     return "*"
 
 
-def answered_at_the_edge(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def answered_at_the_edge(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """The handler of actions the API edge answers itself (they need the data plane or Redis
     beside the projection): the writer never runs it."""
     raise service_failure("This action is answered by the API edge, not the writer.")
@@ -131,25 +142,44 @@ def listing_resource(kind: str) -> ResourceOf:
     """The resource a List* call of ``kind`` (``user``, ``role``...) is authorized on: the
     kind's ARN up to the call's PathPrefix, e.g. ``arn:aws:iam::ACCT:user/``."""
 
-    def resource(state: IamState, params: Params, caller: Caller) -> str:
+    def resource(state: IamState, params: Params, caller: Requester) -> str:
         return f"arn:aws:iam::{caller.account}:{kind}{params.get('PathPrefix', '/')}"
 
     return resource
 
 
+class OperationKind(StrEnum):
+    """How an action is answered, which decides whether it appends to the log."""
+
+    #: the writer answers from its projection; nothing is appended
+    READ = "read"
+    #: the writer validates against the log's tip and appends exactly one event, then answers
+    WRITE = "write"
+    #: the us-east-1 data plane evaluates; the API edge builds its queries and shapes the answer
+    SIMULATION = "simulation"
+    #: the API edge answers from what Redis keeps beside the log (key uses, credential reports)
+    CREDENTIAL_USAGE = "credential-usage"
+
+
 @dataclass(frozen=True, slots=True)
 class Operation:
-    """An IAM action: its handler, the resource it is authorized on, and whether it writes."""
+    """An IAM or Organizations action: its literal AWS name, its handler, the resource it is
+    authorized on, and how it is answered."""
 
     name: str
     handler: Handler
     resource: ResourceOf
-    writes: bool
+    kind: OperationKind
     service: str = "iam"
     #: a second resource the caller must also be allowed on (a rename's target), if any
-    target: Callable[[IamState, Params, Caller], str | None] | None = None
+    target: Callable[[IamState, Params, Requester], str | None] | None = None
     #: the role the call passes to a service, which the caller must be allowed to pass
-    passed_role: Callable[[IamState, Params, Caller], PassedRole] | None = None
+    passed_role: Callable[[IamState, Params, Requester], PassedRole] | None = None
+
+    @property
+    def writes(self) -> bool:
+        """Whether an accepted call appends an event to the log."""
+        return self.kind is OperationKind.WRITE
 
     @property
     def iam_action(self) -> str:

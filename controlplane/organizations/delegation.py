@@ -9,7 +9,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from controlplane.iam.operation import Caller, Outcome, Params
+from controlplane.iam.operation import HandlerResult, OperationKind, Params, Requester
 from controlplane.organizations.errors import constraint_violation, org_error, reasoned_error
 from controlplane.organizations.shapes import (
     account_shape,
@@ -50,34 +50,36 @@ def _require_all_features(organization: Organization) -> None:
 
 
 def enable_service_access(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """EnableAWSServiceAccess: trust a service; enabling it again changes nothing."""
     organization = require_management(state, caller)
     principal = _require_principal(params)
     _require_all_features(organization)
     if any(s.service_principal == principal for s in organization.service_access):
-        return Outcome({})
+        return HandlerResult({})
     access = OrgServiceAccess(service_principal=principal, enabled_at=now)
     changed = organization.model_copy(
         update={"service_access": (*organization.service_access, access)}
     )
-    return Outcome({}, put(changed))
+    return HandlerResult({}, put(changed))
 
 
 def disable_service_access(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DisableAWSServiceAccess: stop trusting a service (not trusted: nothing to do)."""
     organization = require_management(state, caller)
     principal = _require_principal(params)
     kept = tuple(s for s in organization.service_access if s.service_principal != principal)
     if len(kept) == len(organization.service_access):
-        return Outcome({})
-    return Outcome({}, put(organization.model_copy(update={"service_access": kept})))
+        return HandlerResult({})
+    return HandlerResult({}, put(organization.model_copy(update={"service_access": kept})))
 
 
-def list_service_access(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def list_service_access(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListAWSServiceAccessForOrganization."""
     organization = require_management(state, caller)
     enabled = [
@@ -85,12 +87,12 @@ def list_service_access(state: IamState, params: Params, caller: Caller, now: da
         for s in organization.service_access
     ]
     chunk, more = page(enabled, params)
-    return Outcome({"EnabledServicePrincipals": chunk, **more})
+    return HandlerResult({"EnabledServicePrincipals": chunk, **more})
 
 
 def register_delegated_administrator(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """RegisterDelegatedAdministrator: a member account administers one trusted service."""
     organization = require_management(state, caller)
     principal = _require_principal(params)
@@ -128,12 +130,12 @@ def register_delegated_administrator(
     changed = organization.model_copy(
         update={"delegated_admins": (*organization.delegated_admins, delegated)}
     )
-    return Outcome({}, put(changed))
+    return HandlerResult({}, put(changed))
 
 
 def deregister_delegated_administrator(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeregisterDelegatedAdministrator."""
     organization = require_management(state, caller)
     principal = _require_principal(params)
@@ -145,10 +147,10 @@ def deregister_delegated_administrator(
     )
     if len(kept) == len(organization.delegated_admins):
         raise org_error("AccountNotRegisteredException", _NOT_REGISTERED)
-    return Outcome({}, put(organization.model_copy(update={"delegated_admins": kept})))
+    return HandlerResult({}, put(organization.model_copy(update={"delegated_admins": kept})))
 
 
-def _require_administrator(state: IamState, caller: Caller) -> Organization:
+def _require_administrator(state: IamState, caller: Requester) -> Organization:
     """The management account or any delegated administrator may read the registrations."""
     organization = require_organization(state, caller)
     if caller.account != organization.management_account and not any(
@@ -161,8 +163,8 @@ def _require_administrator(state: IamState, caller: Caller) -> Organization:
 
 
 def list_delegated_administrators(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListDelegatedAdministrators: every delegated administrator, or those of one service."""
     organization = _require_administrator(state, caller)
     wanted = params.get("ServicePrincipal")
@@ -178,12 +180,12 @@ def list_delegated_administrators(
         if member is not None:
             admins.append({**account_shape(organization, member), "DelegationEnabledDate": since})
     chunk, more = page(admins, params)
-    return Outcome({"DelegatedAdministrators": chunk, **more})
+    return HandlerResult({"DelegatedAdministrators": chunk, **more})
 
 
 def list_delegated_services_for_account(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListDelegatedServicesForAccount: the services one delegated administrator manages."""
     organization = _require_administrator(state, caller)
     account = require_account(organization, params["AccountId"])
@@ -195,15 +197,21 @@ def list_delegated_services_for_account(
     if not services:
         raise org_error("AccountNotRegisteredException", _NOT_REGISTERED)
     chunk, more = page(services, params)
-    return Outcome({"DelegatedServices": chunk, **more})
+    return HandlerResult({"DelegatedServices": chunk, **more})
 
 
 OPERATIONS = (
-    org_operation("EnableAWSServiceAccess", enable_service_access, True),
-    org_operation("DisableAWSServiceAccess", disable_service_access, True),
-    org_operation("ListAWSServiceAccessForOrganization", list_service_access, False),
-    org_operation("RegisterDelegatedAdministrator", register_delegated_administrator, True),
-    org_operation("DeregisterDelegatedAdministrator", deregister_delegated_administrator, True),
-    org_operation("ListDelegatedAdministrators", list_delegated_administrators, False),
-    org_operation("ListDelegatedServicesForAccount", list_delegated_services_for_account, False),
+    org_operation("EnableAWSServiceAccess", enable_service_access, OperationKind.WRITE),
+    org_operation("DisableAWSServiceAccess", disable_service_access, OperationKind.WRITE),
+    org_operation("ListAWSServiceAccessForOrganization", list_service_access, OperationKind.READ),
+    org_operation(
+        "RegisterDelegatedAdministrator", register_delegated_administrator, OperationKind.WRITE
+    ),
+    org_operation(
+        "DeregisterDelegatedAdministrator", deregister_delegated_administrator, OperationKind.WRITE
+    ),
+    org_operation("ListDelegatedAdministrators", list_delegated_administrators, OperationKind.READ),
+    org_operation(
+        "ListDelegatedServicesForAccount", list_delegated_services_for_account, OperationKind.READ
+    ),
 )

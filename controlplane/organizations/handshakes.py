@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from controlplane.iam.operation import Caller, Outcome, Params
+from controlplane.iam.operation import HandlerResult, OperationKind, Params, Requester
 from controlplane.organizations.errors import org_error, reasoned_error
 from controlplane.organizations.shapes import (
     new_id,
@@ -101,8 +101,8 @@ def _addressed_to(state: IamState, handshake: OrgHandshake, account_id: str) -> 
 
 
 def invite_account_to_organization(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """InviteAccountToOrganization: an OPEN invitation to an account id or an email address."""
     organization = require_management(state, caller)
     target = params["Target"]
@@ -161,7 +161,7 @@ def invite_account_to_organization(
     changed = organization.model_copy(update={"handshakes": (*organization.handshakes, handshake)})
     # the invitation's tags wait on the handshake and move to the account when it joins
     changed = with_tags(changed, handshake.id, params.get("Tags"))
-    return Outcome({"Handshake": _handshake_shape(changed, handshake, now)}, put(changed))
+    return HandlerResult({"Handshake": _handshake_shape(changed, handshake, now)}, put(changed))
 
 
 def _find(state: IamState, handshake_id: str) -> tuple[Organization, OrgHandshake]:
@@ -176,7 +176,7 @@ def _find(state: IamState, handshake_id: str) -> tuple[Organization, OrgHandshak
 
 
 def _visible(
-    state: IamState, handshake_id: str, caller: Caller
+    state: IamState, handshake_id: str, caller: Requester
 ) -> tuple[Organization, OrgHandshake]:
     """A handshake the caller is a party to: its organization's management account or the
     invited account. Anyone else is told it does not exist."""
@@ -191,10 +191,12 @@ def _visible(
     )
 
 
-def describe_handshake(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def describe_handshake(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DescribeHandshake."""
     organization, handshake = _visible(state, params["HandshakeId"], caller)
-    return Outcome({"Handshake": _handshake_shape(organization, handshake, now)})
+    return HandlerResult({"Handshake": _handshake_shape(organization, handshake, now)})
 
 
 def _filter_admits_invitations(params: Params) -> bool:
@@ -204,19 +206,19 @@ def _filter_admits_invitations(params: Params) -> bool:
 
 
 def list_handshakes_for_organization(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListHandshakesForOrganization: the organization's invitations in every state."""
     organization = require_management(state, caller)
     found = [(organization, h) for h in organization.handshakes]
     found = found if _filter_admits_invitations(params) else []
     chunk, more = page(found, params)
-    return Outcome({"Handshakes": [_handshake_shape(o, h, now) for o, h in chunk], **more})
+    return HandlerResult({"Handshakes": [_handshake_shape(o, h, now) for o, h in chunk], **more})
 
 
 def list_handshakes_for_account(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListHandshakesForAccount: the invitations addressed to the caller's account."""
     found = [
         (organization, handshake)
@@ -226,11 +228,11 @@ def list_handshakes_for_account(
     ]
     found = found if _filter_admits_invitations(params) else []
     chunk, more = page(found, params)
-    return Outcome({"Handshakes": [_handshake_shape(o, h, now) for o, h in chunk], **more})
+    return HandlerResult({"Handshakes": [_handshake_shape(o, h, now) for o, h in chunk], **more})
 
 
 def _invited(
-    state: IamState, handshake_id: str, caller: Caller, now: datetime, final: str
+    state: IamState, handshake_id: str, caller: Requester, now: datetime, final: str
 ) -> tuple[Organization, OrgHandshake]:
     """An OPEN handshake addressed to the caller, about to become ``final``."""
     organization, handshake = _find(state, handshake_id)
@@ -270,7 +272,9 @@ def _without_pending_tags(organization: Organization, handshake_id: str) -> Orga
     return organization.model_copy(update={"resource_tags": tags})
 
 
-def accept_handshake(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def accept_handshake(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """AcceptHandshake: the invited account joins under the root (joined method INVITED), with
     the FullAccess policy of every enabled type attached, as a created account would be."""
     organization, handshake = _invited(state, params["HandshakeId"], caller, now, "ACCEPTED")
@@ -301,18 +305,22 @@ def accept_handshake(state: IamState, params: Params, caller: Caller, now: datet
         if t.resource_id == handshake.id
     ]
     changed = with_tags(_without_pending_tags(changed, handshake.id), member.id, pending_tags)
-    return Outcome({"Handshake": _handshake_shape(changed, accepted, now)}, put(changed))
+    return HandlerResult({"Handshake": _handshake_shape(changed, accepted, now)}, put(changed))
 
 
-def decline_handshake(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def decline_handshake(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeclineHandshake: the invited account says no."""
     organization, handshake = _invited(state, params["HandshakeId"], caller, now, "DECLINED")
     declined = handshake.model_copy(update={"state": "DECLINED"})
     changed = _without_pending_tags(_with_handshake(organization, declined), handshake.id)
-    return Outcome({"Handshake": _handshake_shape(changed, declined, now)}, put(changed))
+    return HandlerResult({"Handshake": _handshake_shape(changed, declined, now)}, put(changed))
 
 
-def cancel_handshake(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def cancel_handshake(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """CancelHandshake: the inviting organization withdraws an open invitation."""
     organization = require_management(state, caller)
     handshake = next((h for h in organization.handshakes if h.id == params["HandshakeId"]), None)
@@ -324,15 +332,19 @@ def cancel_handshake(state: IamState, params: Params, caller: Caller, now: datet
     _require_open(handshake, now, "CANCELED")
     canceled = handshake.model_copy(update={"state": "CANCELED"})
     changed = _without_pending_tags(_with_handshake(organization, canceled), handshake.id)
-    return Outcome({"Handshake": _handshake_shape(changed, canceled, now)}, put(changed))
+    return HandlerResult({"Handshake": _handshake_shape(changed, canceled, now)}, put(changed))
 
 
 OPERATIONS = (
-    org_operation("InviteAccountToOrganization", invite_account_to_organization, True),
-    org_operation("DescribeHandshake", describe_handshake, False),
-    org_operation("ListHandshakesForOrganization", list_handshakes_for_organization, False),
-    org_operation("ListHandshakesForAccount", list_handshakes_for_account, False),
-    org_operation("AcceptHandshake", accept_handshake, True),
-    org_operation("DeclineHandshake", decline_handshake, True),
-    org_operation("CancelHandshake", cancel_handshake, True),
+    org_operation(
+        "InviteAccountToOrganization", invite_account_to_organization, OperationKind.WRITE
+    ),
+    org_operation("DescribeHandshake", describe_handshake, OperationKind.READ),
+    org_operation(
+        "ListHandshakesForOrganization", list_handshakes_for_organization, OperationKind.READ
+    ),
+    org_operation("ListHandshakesForAccount", list_handshakes_for_account, OperationKind.READ),
+    org_operation("AcceptHandshake", accept_handshake, OperationKind.WRITE),
+    org_operation("DeclineHandshake", decline_handshake, OperationKind.WRITE),
+    org_operation("CancelHandshake", cancel_handshake, OperationKind.WRITE),
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from controlplane.iam.operation import Caller, Change, Outcome, Params
+from controlplane.iam.operation import Change, HandlerResult, OperationKind, Params, Requester
 from controlplane.organizations.errors import constraint_violation, org_error
 from controlplane.organizations.shapes import (
     org_operation,
@@ -48,25 +48,29 @@ def without_account(organization: Organization, account_id: str) -> Organization
 
 
 def remove_account_from_organization(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """RemoveAccountFromOrganization: the management account removes a member account."""
     organization = require_management(state, caller)
     if params["AccountId"] == organization.management_account:
         raise org_error("MasterCannotLeaveOrganizationException", _MANAGEMENT_CANNOT_LEAVE)
     account = require_account(organization, params["AccountId"])
-    return Outcome({}, put(without_account(organization, account.id)))
+    return HandlerResult({}, put(without_account(organization, account.id)))
 
 
-def leave_organization(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def leave_organization(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """LeaveOrganization: a member account removes itself."""
     organization = require_organization(state, caller)
     if caller.account == organization.management_account:
         raise org_error("MasterCannotLeaveOrganizationException", _MANAGEMENT_CANNOT_LEAVE)
-    return Outcome({}, put(without_account(organization, caller.account)))
+    return HandlerResult({}, put(without_account(organization, caller.account)))
 
 
-def close_account(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def close_account(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """CloseAccount: the member account is closed at once (AWS goes PENDING_CLOSURE, then
     SUSPENDED for the 90-day post-closure period, still in the organization)."""
     organization = require_management(state, caller)
@@ -86,10 +90,12 @@ def close_account(state: IamState, params: Params, caller: Caller, now: datetime
         )
     closed = account.model_copy(update={"status": "SUSPENDED"})
     accounts = tuple(closed if a.id == account.id else a for a in organization.accounts)
-    return Outcome({}, put(organization.model_copy(update={"accounts": accounts})))
+    return HandlerResult({}, put(organization.model_copy(update={"accounts": accounts})))
 
 
-def delete_organization(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def delete_organization(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeleteOrganization: only once the management account is the only member; every policy,
     OU, invitation and tag goes with it."""
     organization = require_management(state, caller)
@@ -102,12 +108,12 @@ def delete_organization(state: IamState, params: Params, caller: Caller, now: da
     key = EntityKey(
         entity="organization", account=organization.management_account, name=organization.id
     )
-    return Outcome({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key))
 
 
 def update_organizational_unit(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """UpdateOrganizationalUnit: rename an OU (names are unique among its siblings)."""
     organization = require_management(state, caller)
     unit = require_unit(organization, params["OrganizationalUnitId"])
@@ -120,12 +126,12 @@ def update_organizational_unit(
     renamed = unit.model_copy(update={"name": name})
     units = tuple(renamed if u.id == unit.id else u for u in organization.units)
     changed = organization.model_copy(update={"units": units})
-    return Outcome({"OrganizationalUnit": unit_shape(changed, renamed)}, put(changed))
+    return HandlerResult({"OrganizationalUnit": unit_shape(changed, renamed)}, put(changed))
 
 
 def list_create_account_status(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListCreateAccountStatus: every CreateAccount request (all SUCCEEDED here), filtered by
     ``States``."""
     organization = require_management(state, caller)
@@ -134,14 +140,16 @@ def list_create_account_status(
     if wanted:
         statuses = [s for s in statuses if s["State"] in wanted]
     chunk, more = page(statuses, params)
-    return Outcome({"CreateAccountStatuses": chunk, **more})
+    return HandlerResult({"CreateAccountStatuses": chunk, **more})
 
 
 OPERATIONS = (
-    org_operation("RemoveAccountFromOrganization", remove_account_from_organization, True),
-    org_operation("LeaveOrganization", leave_organization, True),
-    org_operation("CloseAccount", close_account, True),
-    org_operation("DeleteOrganization", delete_organization, True),
-    org_operation("UpdateOrganizationalUnit", update_organizational_unit, True),
-    org_operation("ListCreateAccountStatus", list_create_account_status, False),
+    org_operation(
+        "RemoveAccountFromOrganization", remove_account_from_organization, OperationKind.WRITE
+    ),
+    org_operation("LeaveOrganization", leave_organization, OperationKind.WRITE),
+    org_operation("CloseAccount", close_account, OperationKind.WRITE),
+    org_operation("DeleteOrganization", delete_organization, OperationKind.WRITE),
+    org_operation("UpdateOrganizationalUnit", update_organizational_unit, OperationKind.WRITE),
+    org_operation("ListCreateAccountStatus", list_create_account_status, OperationKind.READ),
 )

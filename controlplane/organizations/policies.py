@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from controlplane.iam.operation import Caller, Outcome, Params
+from controlplane.iam.operation import HandlerResult, OperationKind, Params, Requester
 from controlplane.organizations.errors import constraint_violation, org_error
 from controlplane.organizations.shapes import (
     FULL_ACCESS,
@@ -71,7 +71,9 @@ def _require_root(organization: Organization, root_id: str) -> None:
         )
 
 
-def enable_policy_type(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def enable_policy_type(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """EnablePolicyType: the type's FullAccess policy is attached to every root, OU, account."""
     organization = require_management(state, caller)
     _require_root(organization, params["RootId"])
@@ -94,10 +96,12 @@ def enable_policy_type(state: IamState, params: Params, caller: Caller, now: dat
             "policies": policies,
         }
     )
-    return Outcome({"Root": root_shape(changed)}, put(changed))
+    return HandlerResult({"Root": root_shape(changed)}, put(changed))
 
 
-def disable_policy_type(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def disable_policy_type(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DisablePolicyType: every policy of the type is detached from everything."""
     organization = require_management(state, caller)
     _require_root(organization, params["RootId"])
@@ -118,7 +122,7 @@ def disable_policy_type(state: IamState, params: Params, caller: Caller, now: da
             "policies": policies,
         }
     )
-    return Outcome({"Root": root_shape(changed)}, put(changed))
+    return HandlerResult({"Root": root_shape(changed)}, put(changed))
 
 
 def _validated_content(content: str, kind: str) -> None:
@@ -158,7 +162,9 @@ def _policy_result(organization: Organization, policy: OrgPolicy) -> dict[str, A
     }
 
 
-def create_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def create_policy(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """CreatePolicy: validated as its type, within the type's size quota."""
     organization = require_management(state, caller)
     kind = params["Type"]
@@ -183,13 +189,17 @@ def create_policy(state: IamState, params: Params, caller: Caller, now: datetime
     )
     changed = _with_policies(organization, (*organization.policies, policy))
     changed = with_tags(changed, policy.id, params.get("Tags"))
-    return Outcome(_policy_result(changed, policy), put(changed))
+    return HandlerResult(_policy_result(changed, policy), put(changed))
 
 
-def describe_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def describe_policy(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DescribePolicy."""
     organization = require_management(state, caller)
-    return Outcome(_policy_result(organization, _require_policy(organization, params["PolicyId"])))
+    return HandlerResult(
+        _policy_result(organization, _require_policy(organization, params["PolicyId"]))
+    )
 
 
 def _customer_policy(organization: Organization, policy_id: str) -> OrgPolicy:
@@ -199,7 +209,9 @@ def _customer_policy(organization: Organization, policy_id: str) -> OrgPolicy:
     return policy
 
 
-def update_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def update_policy(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """UpdatePolicy: new name, description and/or content."""
     organization = require_management(state, caller)
     policy = _customer_policy(organization, params["PolicyId"])
@@ -213,10 +225,12 @@ def update_policy(state: IamState, params: Params, caller: Caller, now: datetime
     changed_policy = policy.model_copy(update=update)
     policies = tuple(changed_policy if p.id == policy.id else p for p in organization.policies)
     changed = _with_policies(organization, policies)
-    return Outcome(_policy_result(changed, changed_policy), put(changed))
+    return HandlerResult(_policy_result(changed, changed_policy), put(changed))
 
 
-def delete_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def delete_policy(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeletePolicy: only when it is attached to nothing."""
     organization = require_management(state, caller)
     policy = _customer_policy(organization, params["PolicyId"])
@@ -228,7 +242,7 @@ def delete_policy(state: IamState, params: Params, caller: Caller, now: datetime
         )
     policies = tuple(p for p in organization.policies if p.id != policy.id)
     changed = _with_policies(without_resource(organization, policy.id), policies)
-    return Outcome({}, put(changed))
+    return HandlerResult({}, put(changed))
 
 
 def _require_target(organization: Organization, target: str) -> str:
@@ -240,7 +254,9 @@ def _require_target(organization: Organization, target: str) -> str:
     return target
 
 
-def attach_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def attach_policy(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """AttachPolicy: the type must be enabled; at most five policies of a type per target."""
     organization = require_management(state, caller)
     policy = _require_policy(organization, params["PolicyId"])
@@ -264,10 +280,12 @@ def attach_policy(state: IamState, params: Params, caller: Caller, now: datetime
         )
     attached = policy.model_copy(update={"targets": (*policy.targets, target)})
     policies = tuple(attached if p.id == policy.id else p for p in organization.policies)
-    return Outcome({}, put(_with_policies(organization, policies)))
+    return HandlerResult({}, put(_with_policies(organization, policies)))
 
 
-def detach_policy(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def detach_policy(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DetachPolicy: every target keeps at least one policy of each enabled type."""
     organization = require_management(state, caller)
     policy = _require_policy(organization, params["PolicyId"])
@@ -288,31 +306,33 @@ def detach_policy(state: IamState, params: Params, caller: Caller, now: datetime
         update={"targets": tuple(t for t in policy.targets if t != target)}
     )
     policies = tuple(detached if p.id == policy.id else p for p in organization.policies)
-    return Outcome({}, put(_with_policies(organization, policies)))
+    return HandlerResult({}, put(_with_policies(organization, policies)))
 
 
-def list_policies(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def list_policies(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListPolicies: the policies of one type."""
     organization = require_management(state, caller)
     found = [p for p in organization.policies if p.type == params["Filter"]]
     chunk, more = page(found, params)
-    return Outcome({"Policies": [policy_summary(organization, p) for p in chunk], **more})
+    return HandlerResult({"Policies": [policy_summary(organization, p) for p in chunk], **more})
 
 
 def list_policies_for_target(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListPoliciesForTarget: the policies of one type attached directly to a target."""
     organization = require_management(state, caller)
     target = _require_target(organization, params["TargetId"])
     found = [p for p in organization.policies if p.type == params["Filter"] and target in p.targets]
     chunk, more = page(found, params)
-    return Outcome({"Policies": [policy_summary(organization, p) for p in chunk], **more})
+    return HandlerResult({"Policies": [policy_summary(organization, p) for p in chunk], **more})
 
 
 def list_targets_for_policy(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListTargetsForPolicy."""
     organization = require_management(state, caller)
     policy = _require_policy(organization, params["PolicyId"])
@@ -329,19 +349,19 @@ def list_targets_for_policy(
         return {"TargetId": target, "Arn": "", "Name": name, "Type": kind}
 
     chunk, more = page(policy.targets, params)
-    return Outcome({"Targets": [shape(t) for t in chunk], **more})
+    return HandlerResult({"Targets": [shape(t) for t in chunk], **more})
 
 
 OPERATIONS = (
-    org_operation("EnablePolicyType", enable_policy_type, True),
-    org_operation("DisablePolicyType", disable_policy_type, True),
-    org_operation("CreatePolicy", create_policy, True),
-    org_operation("DescribePolicy", describe_policy, False),
-    org_operation("UpdatePolicy", update_policy, True),
-    org_operation("DeletePolicy", delete_policy, True),
-    org_operation("AttachPolicy", attach_policy, True),
-    org_operation("DetachPolicy", detach_policy, True),
-    org_operation("ListPolicies", list_policies, False),
-    org_operation("ListPoliciesForTarget", list_policies_for_target, False),
-    org_operation("ListTargetsForPolicy", list_targets_for_policy, False),
+    org_operation("EnablePolicyType", enable_policy_type, OperationKind.WRITE),
+    org_operation("DisablePolicyType", disable_policy_type, OperationKind.WRITE),
+    org_operation("CreatePolicy", create_policy, OperationKind.WRITE),
+    org_operation("DescribePolicy", describe_policy, OperationKind.READ),
+    org_operation("UpdatePolicy", update_policy, OperationKind.WRITE),
+    org_operation("DeletePolicy", delete_policy, OperationKind.WRITE),
+    org_operation("AttachPolicy", attach_policy, OperationKind.WRITE),
+    org_operation("DetachPolicy", detach_policy, OperationKind.WRITE),
+    org_operation("ListPolicies", list_policies, OperationKind.READ),
+    org_operation("ListPoliciesForTarget", list_policies_for_target, OperationKind.READ),
+    org_operation("ListTargetsForPolicy", list_targets_for_policy, OperationKind.READ),
 )

@@ -11,7 +11,15 @@ from typing import Any, TypeVar
 import orjson
 
 from awswire.errors import AwsError
-from controlplane.iam.operation import Caller, Change, Handler, Operation, Params, any_resource
+from controlplane.iam.operation import (
+    Change,
+    Handler,
+    Operation,
+    OperationKind,
+    Params,
+    Requester,
+    any_resource,
+)
 from controlplane.organizations.errors import org_error
 from replication.entities import OrgAccount, Organization, OrgPolicy, OrgTag, OrgUnit
 from replication.state import IamState
@@ -68,10 +76,10 @@ FULL_ACCESS: dict[str, OrgPolicy] = {
 }
 
 
-def org_operation(name: str, handler: Handler, writes: bool) -> Operation:
+def org_operation(name: str, handler: Handler, kind: OperationKind) -> Operation:
     """An Organizations action, authorized as ``organizations:<name>``."""
     # the handlers check who may do what: every action is authorized on "*"
-    return Operation(name, handler, any_resource, writes=writes, service="organizations")
+    return Operation(name, handler, any_resource, kind, service="organizations")
 
 
 def put(organization: Organization) -> Change:
@@ -107,7 +115,7 @@ def without_resource(organization: Organization, resource_id: str) -> Organizati
     return organization.model_copy(update={"policies": policies, "resource_tags": tags})
 
 
-def require_organization(state: IamState, caller: Caller) -> Organization:
+def require_organization(state: IamState, caller: Requester) -> Organization:
     """The organization the caller's account manages or belongs to."""
     organization = state.organization_of(caller.account)
     if organization is None:
@@ -118,7 +126,7 @@ def require_organization(state: IamState, caller: Caller) -> Organization:
     return organization
 
 
-def require_management(state: IamState, caller: Caller) -> Organization:
+def require_management(state: IamState, caller: Requester) -> Organization:
     """The organization the caller's account manages: member accounts are refused, as in AWS."""
     organization = require_organization(state, caller)
     if caller.account != organization.management_account:

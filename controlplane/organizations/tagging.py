@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from controlplane.iam.operation import Caller, Outcome, Params
+from controlplane.iam.operation import HandlerResult, OperationKind, Params, Requester
 from controlplane.organizations.errors import constraint_violation, org_error
 from controlplane.organizations.shapes import (
     org_operation,
@@ -38,7 +38,9 @@ def _require_taggable(organization: Organization, resource_id: str) -> str:
     return resource_id
 
 
-def tag_resource(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def tag_resource(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """TagResource: add or overwrite tags, at most 50 on a resource."""
     organization = require_management(state, caller)
     resource = _require_taggable(organization, params["ResourceId"])
@@ -48,10 +50,12 @@ def tag_resource(state: IamState, params: Params, caller: Caller, now: datetime)
             "MAX_TAG_LIMIT_EXCEEDED",
             "You have exceeded the number of tags allowed on this resource.",
         )
-    return Outcome({}, put(changed))
+    return HandlerResult({}, put(changed))
 
 
-def untag_resource(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def untag_resource(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """UntagResource: remove tags by key (a key that is not there is no error)."""
     organization = require_management(state, caller)
     resource = _require_taggable(organization, params["ResourceId"])
@@ -59,12 +63,12 @@ def untag_resource(state: IamState, params: Params, caller: Caller, now: datetim
     tags = tuple(
         t for t in organization.resource_tags if not (t.resource_id == resource and t.key in keys)
     )
-    return Outcome({}, put(organization.model_copy(update={"resource_tags": tags})))
+    return HandlerResult({}, put(organization.model_copy(update={"resource_tags": tags})))
 
 
 def list_tags_for_resource(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListTagsForResource."""
     organization = require_management(state, caller)
     resource = _require_taggable(organization, params["ResourceId"])
@@ -74,11 +78,11 @@ def list_tags_for_resource(
         if t.resource_id == resource
     ]
     chunk, more = page(found, params)
-    return Outcome({"Tags": chunk, **more})
+    return HandlerResult({"Tags": chunk, **more})
 
 
 OPERATIONS = (
-    org_operation("TagResource", tag_resource, True),
-    org_operation("UntagResource", untag_resource, True),
-    org_operation("ListTagsForResource", list_tags_for_resource, False),
+    org_operation("TagResource", tag_resource, OperationKind.WRITE),
+    org_operation("UntagResource", untag_resource, OperationKind.WRITE),
+    org_operation("ListTagsForResource", list_tags_for_resource, OperationKind.READ),
 )

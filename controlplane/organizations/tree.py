@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from controlplane.iam.operation import Caller, Change, Outcome, Params
+from controlplane.iam.operation import Change, HandlerResult, OperationKind, Params, Requester
 from controlplane.organizations.errors import constraint_violation, org_error
 from controlplane.organizations.shapes import (
     FULL_ACCESS,
@@ -62,7 +62,9 @@ def organization_shape(organization: Organization) -> dict[str, Any]:
     }
 
 
-def create_organization(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def create_organization(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """CreateOrganization: the caller's account becomes the management account."""
     if state.organization_of(caller.account) is not None:
         raise org_error(
@@ -89,14 +91,14 @@ def create_organization(state: IamState, params: Params, caller: Caller, now: da
         accounts=(management,),
         policies=tuple(FULL_ACCESS.values()),
     )
-    return Outcome({"Organization": organization_shape(organization)}, put(organization))
+    return HandlerResult({"Organization": organization_shape(organization)}, put(organization))
 
 
 def describe_organization(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DescribeOrganization."""
-    return Outcome({"Organization": organization_shape(require_organization(state, caller))})
+    return HandlerResult({"Organization": organization_shape(require_organization(state, caller))})
 
 
 def request_shape(request: AccountRequest) -> dict[str, Any]:
@@ -110,7 +112,9 @@ def request_shape(request: AccountRequest) -> dict[str, Any]:
     }
 
 
-def create_account(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def create_account(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """CreateAccount: the account exists at once (State SUCCEEDED), under the root."""
     organization = require_management(state, caller)
     if any(a.email == params["Email"] for a in organization.accounts):
@@ -137,7 +141,7 @@ def create_account(state: IamState, params: Params, caller: Caller, now: datetim
     role = _access_role(params, organization, account.id, now)
     entities = [changed, Account(id=account.id, created_at=now), role]
     batch = Change("batch.put", {"entities": [e.model_dump(mode="json") for e in entities]})
-    return Outcome({"CreateAccountStatus": request_shape(request)}, batch)
+    return HandlerResult({"CreateAccountStatus": request_shape(request)}, batch)
 
 
 def _access_role(
@@ -165,8 +169,8 @@ def _access_role(
 
 
 def describe_create_account_status(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DescribeCreateAccountStatus."""
     organization = require_management(state, caller)
     wanted = params["CreateAccountRequestId"]
@@ -177,7 +181,7 @@ def describe_create_account_status(
             "We can't find a create account request with the CreateAccountRequestId that you "
             "specified.",
         )
-    return Outcome({"CreateAccountStatus": request_shape(request)})
+    return HandlerResult({"CreateAccountStatus": request_shape(request)})
 
 
 def require_account(organization: Organization, account_id: str) -> OrgAccount:
@@ -191,23 +195,27 @@ def require_account(organization: Organization, account_id: str) -> OrgAccount:
     return account
 
 
-def list_accounts(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def list_accounts(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListAccounts."""
     organization = require_management(state, caller)
     chunk, more = page(organization.accounts, params)
-    return Outcome({"Accounts": [account_shape(organization, a) for a in chunk], **more})
+    return HandlerResult({"Accounts": [account_shape(organization, a) for a in chunk], **more})
 
 
-def describe_account(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def describe_account(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DescribeAccount."""
     organization = require_management(state, caller)
     account = require_account(organization, params["AccountId"])
-    return Outcome({"Account": account_shape(organization, account)})
+    return HandlerResult({"Account": account_shape(organization, account)})
 
 
-def list_roots(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def list_roots(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """ListRoots: the organization's one root."""
-    return Outcome({"Roots": [root_shape(require_management(state, caller))]})
+    return HandlerResult({"Roots": [root_shape(require_management(state, caller))]})
 
 
 def require_parent(organization: Organization, parent_id: str, shape: str) -> str:
@@ -227,8 +235,8 @@ def _depth(organization: Organization, parent_id: str) -> int:
 
 
 def create_organizational_unit(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """CreateOrganizationalUnit: at most five levels of OUs under the root."""
     organization = require_management(state, caller)
     parent = require_parent(organization, params["ParentId"], "ParentNotFoundException")
@@ -247,7 +255,7 @@ def create_organizational_unit(
     changed = organization.model_copy(update={"units": (*organization.units, unit)})
     changed = with_default_policies(changed, unit.id)
     changed = with_tags(changed, unit.id, params.get("Tags"))
-    return Outcome({"OrganizationalUnit": unit_shape(changed, unit)}, put(changed))
+    return HandlerResult({"OrganizationalUnit": unit_shape(changed, unit)}, put(changed))
 
 
 def require_unit(organization: Organization, unit_id: str) -> OrgUnit:
@@ -262,17 +270,17 @@ def require_unit(organization: Organization, unit_id: str) -> OrgUnit:
 
 
 def describe_organizational_unit(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DescribeOrganizationalUnit."""
     organization = require_management(state, caller)
     unit = require_unit(organization, params["OrganizationalUnitId"])
-    return Outcome({"OrganizationalUnit": unit_shape(organization, unit)})
+    return HandlerResult({"OrganizationalUnit": unit_shape(organization, unit)})
 
 
 def delete_organizational_unit(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """DeleteOrganizationalUnit: only an empty OU."""
     organization = require_management(state, caller)
     unit = require_unit(organization, params["OrganizationalUnitId"])
@@ -286,10 +294,12 @@ def delete_organizational_unit(
         )
     units = tuple(u for u in organization.units if u.id != unit.id)
     changed = without_resource(organization, unit.id).model_copy(update={"units": units})
-    return Outcome({}, put(changed))
+    return HandlerResult({}, put(changed))
 
 
-def list_children(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def list_children(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListChildren: the accounts or OUs directly under a root or OU."""
     organization = require_management(state, caller)
     parent = require_parent(organization, params["ParentId"], "ParentNotFoundException")
@@ -299,33 +309,35 @@ def list_children(state: IamState, params: Params, caller: Caller, now: datetime
         ids = [u.id for u in organization.units if u.parent_id == parent]
     chunk, more = page(ids, params)
     children = [{"Id": child, "Type": params["ChildType"]} for child in chunk]
-    return Outcome({"Children": children, **more})
+    return HandlerResult({"Children": children, **more})
 
 
 def list_accounts_for_parent(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListAccountsForParent."""
     organization = require_management(state, caller)
     parent = require_parent(organization, params["ParentId"], "ParentNotFoundException")
     found = [a for a in organization.accounts if a.parent_id == parent]
     chunk, more = page(found, params)
-    return Outcome({"Accounts": [account_shape(organization, a) for a in chunk], **more})
+    return HandlerResult({"Accounts": [account_shape(organization, a) for a in chunk], **more})
 
 
 def list_organizational_units_for_parent(
-    state: IamState, params: Params, caller: Caller, now: datetime
-) -> Outcome:
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListOrganizationalUnitsForParent."""
     organization = require_management(state, caller)
     parent = require_parent(organization, params["ParentId"], "ParentNotFoundException")
     found = [u for u in organization.units if u.parent_id == parent]
     chunk, more = page(found, params)
     units = [unit_shape(organization, u) for u in chunk]
-    return Outcome({"OrganizationalUnits": units, **more})
+    return HandlerResult({"OrganizationalUnits": units, **more})
 
 
-def list_parents(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def list_parents(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """ListParents: the one parent of an account or OU."""
     organization = require_management(state, caller)
     child = params["ChildId"]
@@ -338,10 +350,12 @@ def list_parents(state: IamState, params: Params, caller: Caller, now: datetime)
         )
     parent = account.parent_id if account is not None else unit.parent_id  # type: ignore[union-attr]
     kind = "ROOT" if parent == organization.root_id else "ORGANIZATIONAL_UNIT"
-    return Outcome({"Parents": [{"Id": parent, "Type": kind}]})
+    return HandlerResult({"Parents": [{"Id": parent, "Type": kind}]})
 
 
-def move_account(state: IamState, params: Params, caller: Caller, now: datetime) -> Outcome:
+def move_account(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
     """MoveAccount: from its current parent to another root or OU."""
     organization = require_management(state, caller)
     account = require_account(organization, params["AccountId"])
@@ -356,23 +370,27 @@ def move_account(state: IamState, params: Params, caller: Caller, now: datetime)
         )
     moved = account.model_copy(update={"parent_id": target})
     accounts = tuple(moved if a.id == account.id else a for a in organization.accounts)
-    return Outcome({}, put(organization.model_copy(update={"accounts": accounts})))
+    return HandlerResult({}, put(organization.model_copy(update={"accounts": accounts})))
 
 
 OPERATIONS = (
-    org_operation("CreateOrganization", create_organization, True),
-    org_operation("DescribeOrganization", describe_organization, False),
-    org_operation("CreateAccount", create_account, True),
-    org_operation("DescribeCreateAccountStatus", describe_create_account_status, False),
-    org_operation("ListAccounts", list_accounts, False),
-    org_operation("DescribeAccount", describe_account, False),
-    org_operation("ListRoots", list_roots, False),
-    org_operation("CreateOrganizationalUnit", create_organizational_unit, True),
-    org_operation("DescribeOrganizationalUnit", describe_organizational_unit, False),
-    org_operation("DeleteOrganizationalUnit", delete_organizational_unit, True),
-    org_operation("ListChildren", list_children, False),
-    org_operation("ListAccountsForParent", list_accounts_for_parent, False),
-    org_operation("ListOrganizationalUnitsForParent", list_organizational_units_for_parent, False),
-    org_operation("ListParents", list_parents, False),
-    org_operation("MoveAccount", move_account, True),
+    org_operation("CreateOrganization", create_organization, OperationKind.WRITE),
+    org_operation("DescribeOrganization", describe_organization, OperationKind.READ),
+    org_operation("CreateAccount", create_account, OperationKind.WRITE),
+    org_operation(
+        "DescribeCreateAccountStatus", describe_create_account_status, OperationKind.READ
+    ),
+    org_operation("ListAccounts", list_accounts, OperationKind.READ),
+    org_operation("DescribeAccount", describe_account, OperationKind.READ),
+    org_operation("ListRoots", list_roots, OperationKind.READ),
+    org_operation("CreateOrganizationalUnit", create_organizational_unit, OperationKind.WRITE),
+    org_operation("DescribeOrganizationalUnit", describe_organizational_unit, OperationKind.READ),
+    org_operation("DeleteOrganizationalUnit", delete_organizational_unit, OperationKind.WRITE),
+    org_operation("ListChildren", list_children, OperationKind.READ),
+    org_operation("ListAccountsForParent", list_accounts_for_parent, OperationKind.READ),
+    org_operation(
+        "ListOrganizationalUnitsForParent", list_organizational_units_for_parent, OperationKind.READ
+    ),
+    org_operation("ListParents", list_parents, OperationKind.READ),
+    org_operation("MoveAccount", move_account, OperationKind.WRITE),
 )

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from controlplane.iam.totp import STEP_SECONDS, totp
+from controlplane.iam.credentials.totp import STEP_SECONDS, totp
 from tests.controlplane.conftest import allow, error_of, trust
 
 pytestmark = pytest.mark.e2e

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from controlplane.iam.totp import STEP_SECONDS, totp
+from controlplane.iam.credentials.totp import STEP_SECONDS, totp
 from replication.entities import EntityKey, ServerCertificate
 from replication.state import delete_entity, empty_state, put_entity, state_from_entities
 from tests.controlplane.conftest import document, error_of

@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 
 from awswire.errors import AwsError
 from controlplane.iam import OPERATIONS
-from controlplane.iam.operation import Caller
+from controlplane.iam.operation import Requester
 from controlplane.writer import Writer
 from deploy.ports import free_port_block
 from deploy.redis_server import new_password, start_redis_server, wait_for_redis, write_redis_config
@@ -26,7 +26,7 @@ from replication.events import ChangeEvent
 from replication.log import RedisChangeLog, connect
 
 ACCOUNT = "123456789012"
-CALLER = Caller(ACCOUNT, root_arn(ACCOUNT), None)
+CALLER = Requester(ACCOUNT, root_arn(ACCOUNT), None)
 CREATE_USER = OPERATIONS["CreateUser"]
 
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from awswire.errors import AwsError
-from controlplane.iam.access_key_usage import access_key_last_used
-from controlplane.iam.credential_report import (
+from controlplane.iam.credentials.access_key_usage import access_key_last_used
+from controlplane.iam.credentials.credential_report import (
     COLUMNS,
     StoredReport,
     credential_report_csv,
@@ -19,7 +19,7 @@ from controlplane.iam.credential_report import (
     needs_generation,
     report_result,
 )
-from controlplane.iam.operation import Caller
+from controlplane.iam.operation import Requester
 from replication.entities import (
     AccessKey,
     Account,
@@ -35,7 +35,7 @@ from replication.state import IamState, state_from_entities
 ACCOUNT = "111122223333"
 OTHER = "444455556666"
 CREATED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-ROOT = Caller(ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root", None)
+ROOT = Requester(ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root", None)
 USE = KeyUse(at=int(datetime(2026, 2, 1, 12, 0, 0, tzinfo=UTC).timestamp()), service="sts",
              region="eu-west-1")  # fmt: skip
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from controlplane.iam import OPERATIONS as IAM
-from controlplane.iam import Caller, Operation
+from controlplane.iam import Operation, Requester
 from controlplane.organizations import OPERATIONS as ORGANIZATIONS
 from dataplane.evaluation import Request, evaluate
 from dataplane.policy_index import PolicyIndex
@@ -56,7 +56,7 @@ class World:
         return self._run(IAM[action], account, params)
 
     def _run(self, operation: Operation, account: str, params: dict[str, Any]) -> dict[str, Any]:
-        caller = Caller(account, root_arn(account), None)
+        caller = Requester(account, root_arn(account), None)
         outcome = operation.handler(self.state, params, caller, NOW)
         if outcome.change is not None:
             self._fold(outcome.change.kind, outcome.change.payload)

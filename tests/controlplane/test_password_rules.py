@@ -8,9 +8,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from awswire.errors import AwsError
-from controlplane.iam.password_policy import policy_violation
-from controlplane.iam.secret_hashing import hash_secret, matches_hash
-from controlplane.iam.ssh_keys import read_public_key
+from controlplane.iam.credentials.password_policy import policy_violation
+from controlplane.iam.credentials.secret_hashing import hash_secret, matches_hash
+from controlplane.iam.credentials.ssh_keys import read_public_key
 from replication.entities import PasswordPolicy
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.iam.simulation_exclusions import exclusions_of
+from controlplane.iam.simulation.exclusions import exclusions_of
 
 POLICY = "arn:aws:iam::111122223333:policy/team/ReadOnly"
 

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from controlplane.iam.totp import new_seed, totp, verify_consecutive
+from controlplane.iam.credentials.totp import new_seed, totp, verify_consecutive
 
 # RFC 6238 appendix B: the SHA-1 secret is the ASCII string "12345678901234567890"
 RFC_SEED = base64.b32encode(b"12345678901234567890").decode()

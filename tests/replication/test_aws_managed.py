@@ -8,8 +8,8 @@ from urllib.parse import unquote
 import orjson
 import pytest
 
-from controlplane.iam.managed_policies import get_policy, get_policy_version, list_policies
-from controlplane.iam.operation import Caller
+from controlplane.iam.operation import Requester
+from controlplane.iam.policies.managed_policies import get_policy, get_policy_version, list_policies
 from dataplane.evaluation import (
     Outcome,
     Principal,
@@ -23,7 +23,7 @@ from replication.policy import PolicyKind, parse_policy
 from replication.state import IamState
 
 ACCOUNT = "111122223333"
-CALLER = Caller(ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root", None)
+CALLER = Requester(ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root", None)
 ALICE = Principal.iam_user(f"arn:aws:iam::{ACCOUNT}:user/alice", unique_id="AIDAALICE000000000001")
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 ARN = "arn:aws:iam::aws:policy/"

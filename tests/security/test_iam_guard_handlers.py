@@ -13,7 +13,7 @@ import pytest
 
 from awswire.errors import AwsError
 from controlplane.iam import OPERATIONS
-from controlplane.iam.operation import Caller
+from controlplane.iam.operation import Requester
 from replication.events import ChangeEvent
 from replication.policy import policy_size
 from replication.state import IamState, apply
@@ -36,11 +36,11 @@ TRUST_EC2 = json.dumps(
 )
 
 
-def _root(account: str) -> Caller:
-    return Caller(account, f"arn:aws:iam::{account}:root", None)
+def _root(account: str) -> Requester:
+    return Requester(account, f"arn:aws:iam::{account}:root", None)
 
 
-def _call(state: IamState, action: str, caller: Caller, **params: Any) -> IamState:
+def _call(state: IamState, action: str, caller: Requester, **params: Any) -> IamState:
     """Run ``action`` as ``caller`` and fold its change into ``state``."""
     outcome = OPERATIONS[action].handler(state, params, caller, NOW)
     if outcome.change is None:
@@ -56,7 +56,9 @@ def _call(state: IamState, action: str, caller: Caller, **params: Any) -> IamSta
     return apply(state, event)
 
 
-def _refused(state: IamState, action: str, caller: Caller, **params: Any) -> tuple[str, int, str]:
+def _refused(
+    state: IamState, action: str, caller: Requester, **params: Any
+) -> tuple[str, int, str]:
     with pytest.raises(AwsError) as raised:
         _call(state, action, caller, **params)
     return raised.value.code, raised.value.http_status, raised.value.message

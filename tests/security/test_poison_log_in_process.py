@@ -14,7 +14,14 @@ import pytest
 from structlog.testing import capture_logs
 
 from awswire.errors import AwsError
-from controlplane.iam.operation import Caller, Change, Operation, Outcome, any_resource
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    OperationKind,
+    Requester,
+    any_resource,
+)
 from controlplane.writer import Writer
 from dataplane.replica import Replica, ReplicaIdentity, ReplicaStatus
 from replication.delay import RegionDelays
@@ -34,7 +41,7 @@ from replication.repairs import REPAIRS_KEY, parse_repair
 from tests.change_events import ACCOUNT, NOW, numbered_event
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-CALLER = Caller(ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root", None)
+CALLER = Requester(ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root", None)
 
 
 def _secret_key_event(version: int) -> bytes:
@@ -168,11 +175,11 @@ async def test_an_entry_added_without_moving_the_head_is_a_conflict_for_the_writ
 
 
 def _create_user(name: str) -> Operation:
-    def handler(state: object, params: object, caller: Caller, now: datetime) -> Outcome:
+    def handler(state: object, params: object, caller: Requester, now: datetime) -> HandlerResult:
         user = User(account=ACCOUNT, name=name, user_id=f"AIDA{name:0>17}", created_at=NOW)
-        return Outcome({}, Change.put(user))
+        return HandlerResult({}, Change.put(user))
 
-    return Operation("CreateUser", handler, any_resource, writes=True)  # type: ignore[arg-type]
+    return Operation("CreateUser", handler, any_resource, OperationKind.WRITE)  # type: ignore[arg-type]
 
 
 async def test_the_writer_refuses_writes_naming_the_bad_version_and_resumes_after_a_repair(

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from awswire.errors import AwsError
-from controlplane.iam.identity_providers import split_jwks_tags
+from controlplane.iam.resources.oidc_providers import split_jwks_tags
 from dataplane.sts.tokens import TokenError, TokenKeys, new_token_key
 from replication.entities import Tag
 from tests.sts.jwt_signing import SigningKey, jwks, jwks_tags

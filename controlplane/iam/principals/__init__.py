@@ -1,0 +1,1 @@
+"""The principals IAM stores: users, groups and roles (with role trust policies)."""

@@ -1,0 +1,171 @@
+"""IAM groups: Create/Get/List/DeleteGroup, membership, and group inline policies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    OperationKind,
+    Params,
+    Requester,
+    listing_resource,
+)
+from controlplane.iam.policies.inline_policies import InlineKind, inline_policy_handlers
+from controlplane.iam.principals.users import require_user, user_resource, user_shape
+from controlplane.iam.support.errors import (
+    delete_conflict,
+    entity_already_exists,
+    limit_exceeded,
+    no_such_entity,
+)
+from controlplane.iam.support.pagination import paginate
+from replication.arns import group_arn
+from replication.entities import EntityKey, Group
+from replication.ids import IdPrefix, new_unique_id
+from replication.policy import INLINE_AGGREGATE_LIMITS
+from replication.state import IamState
+
+__all__ = ["OPERATIONS", "group_resource", "group_shape", "require_group"]
+
+GROUPS_PER_ACCOUNT = 300
+GROUPS_PER_USER = 10
+
+
+def group_shape(group: Group) -> dict[str, Any]:
+    """The ``Group`` structure of IAM's responses."""
+    return {
+        "Path": group.path,
+        "GroupName": group.name,
+        "GroupId": group.group_id,
+        "Arn": group.arn,
+        "CreateDate": group.created_at,
+    }
+
+
+def require_group(state: IamState, account: str, name: str) -> Group:
+    """The named group, or NoSuchEntity as AWS words it."""
+    group = state.group(account, name)
+    if group is None:
+        raise no_such_entity(f"The group with name {name} cannot be found.")
+    return group
+
+
+def group_resource(state: IamState, params: Params, caller: Requester) -> str:
+    """The ARN a group action is authorized on."""
+    name = params["GroupName"]
+    existing = state.group(caller.account, name)
+    if existing is not None:
+        return existing.arn
+    return group_arn(caller.account, params.get("Path", "/"), name)
+
+
+def create_group(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
+    """CreateGroup: a new group with a fresh AGPA id; names are unique ignoring case."""
+    name = params["GroupName"]
+    if state.group(caller.account, name) is not None:
+        raise entity_already_exists(f"Group with name {name} already exists.")
+    if len(state.groups_of(caller.account)) >= GROUPS_PER_ACCOUNT:
+        raise limit_exceeded(f"Cannot exceed quota for GroupsPerAccount: {GROUPS_PER_ACCOUNT}")
+    group = Group(
+        account=caller.account,
+        name=name,
+        path=params.get("Path", "/"),
+        group_id=new_unique_id(IdPrefix.GROUP),
+        created_at=now,
+    )
+    change = Change.put(group)
+    return HandlerResult({"Group": group_shape(group)}, change)
+
+
+def get_group(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
+    """GetGroup: the group and its members, paginated."""
+    group = require_group(state, caller.account, params["GroupName"])
+    page, more = paginate(state.members_of(group), params, key=lambda u: u.name.lower())
+    return HandlerResult(
+        {"Group": group_shape(group), "Users": [user_shape(u) for u in page], **more}
+    )
+
+
+def list_groups(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
+    """ListGroups: groups under a path prefix, sorted by name."""
+    prefix = params.get("PathPrefix", "/")
+    groups = [g for g in state.groups_of(caller.account) if g.path.startswith(prefix)]
+    page, more = paginate(groups, params, key=lambda g: g.name.lower())
+    return HandlerResult({"Groups": [group_shape(g) for g in page], **more})
+
+
+def delete_group(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
+    """DeleteGroup: refused while it has members, inline or attached policies."""
+    group = require_group(state, caller.account, params["GroupName"])
+    if state.members_of(group):
+        raise delete_conflict("Cannot delete entity, must remove users from group first.")
+    if group.inline_policies:
+        raise delete_conflict("Cannot delete entity, must delete policies first.")
+    if group.attached_policies:
+        raise delete_conflict("Cannot delete entity, must detach all policies first.")
+    key = EntityKey(entity="group", account=caller.account, name=group.name)
+    return HandlerResult({}, Change.delete(key))
+
+
+def add_user_to_group(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
+    """AddUserToGroup: idempotent; a user is in at most ten groups."""
+    group = require_group(state, caller.account, params["GroupName"])
+    user = require_user(state, caller.account, params["UserName"])
+    if any(g.lower() == group.name.lower() for g in user.groups):
+        return HandlerResult({})
+    if len(user.groups) >= GROUPS_PER_USER:
+        raise limit_exceeded(f"Cannot exceed quota for GroupsPerUser: {GROUPS_PER_USER}")
+    changed = user.model_copy(update={"groups": (*user.groups, group.name)})
+    return HandlerResult({}, Change.put(changed))
+
+
+def remove_user_from_group(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
+    """RemoveUserFromGroup: NoSuchEntity when the user is not a member."""
+    group = require_group(state, caller.account, params["GroupName"])
+    user = require_user(state, caller.account, params["UserName"])
+    remaining = tuple(g for g in user.groups if g.lower() != group.name.lower())
+    if remaining == user.groups:
+        raise no_such_entity(f"The user with name {user.name} cannot be found.")
+    changed = user.model_copy(update={"groups": remaining})
+    return HandlerResult({}, Change.put(changed))
+
+
+def list_groups_for_user(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
+    """ListGroupsForUser: the user's groups, sorted by name."""
+    user = require_user(state, caller.account, params["UserName"])
+    groups = sorted(state.groups_of_user(user), key=lambda g: g.name.lower())
+    page, more = paginate(groups, params, key=lambda g: g.name.lower())
+    return HandlerResult({"Groups": [group_shape(g) for g in page], **more})
+
+
+_group_inline = inline_policy_handlers(
+    InlineKind("Group", require_group, INLINE_AGGREGATE_LIMITS["group"])
+)
+
+OPERATIONS = (
+    Operation("CreateGroup", create_group, group_resource, OperationKind.WRITE),
+    Operation("GetGroup", get_group, group_resource, OperationKind.READ),
+    Operation("ListGroups", list_groups, listing_resource("group"), OperationKind.READ),
+    Operation("DeleteGroup", delete_group, group_resource, OperationKind.WRITE),
+    Operation("AddUserToGroup", add_user_to_group, group_resource, OperationKind.WRITE),
+    Operation("RemoveUserFromGroup", remove_user_from_group, group_resource, OperationKind.WRITE),
+    Operation("ListGroupsForUser", list_groups_for_user, user_resource, OperationKind.READ),
+    Operation("PutGroupPolicy", _group_inline.put, group_resource, OperationKind.WRITE),
+    Operation("GetGroupPolicy", _group_inline.get, group_resource, OperationKind.READ),
+    Operation("ListGroupPolicies", _group_inline.list, group_resource, OperationKind.READ),
+    Operation("DeleteGroupPolicy", _group_inline.delete, group_resource, OperationKind.WRITE),
+)

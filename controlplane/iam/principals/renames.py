@@ -1,0 +1,123 @@
+"""UpdateUser and UpdateGroup: a new name and/or path, everything else carried over.
+
+Users and groups are keyed by (account, lower-cased name), and what belongs to them names
+them: access keys and MFA devices name their user, users name their groups. A rename is
+therefore one ``batch.put`` event that deletes the old keys and puts the entity and its
+dependents under the new name, folded atomically, so no replica ever sees a user without
+its keys. A change of path or of letter case alone keeps the key and is a plain put.
+
+As in AWS, the caller must be allowed on both the old and the new ARN; the unique id
+stays, policies stay with the entity and group members stay members; policies that name the
+entity as a resource are not rewritten.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    OperationKind,
+    Params,
+    Requester,
+)
+from controlplane.iam.principals.groups import group_resource, require_group
+from controlplane.iam.principals.users import require_user, user_resource
+from controlplane.iam.support.errors import entity_already_exists
+from replication.arns import group_arn, user_arn
+from replication.entities import EntityKey, Group, User
+from replication.state import IamState
+
+__all__ = ["OPERATIONS", "update_group", "update_user"]
+
+
+def _key(entity: str, account: str, name: str) -> dict[str, Any]:
+    return EntityKey(entity=entity, account=account, name=name).model_dump(mode="json")
+
+
+def _renamed_user(state: IamState, user: User, new_name: str) -> Change:
+    """The batch that moves a user, its access keys and its MFA devices to ``new_name``."""
+    keys = state.keys_of(user.account, user.name)
+    devices = [
+        d
+        for (account, _), d in state.mfa_devices.items()
+        if account == user.account and d.user_name and d.user_name.lower() == user.name.lower()
+    ]
+    deletes = [_key("user", user.account, user.name)]
+    deletes += [_key("access_key", user.account, k.access_key_id) for k in keys]
+    moved: list[Any] = [user.model_copy(update={"name": new_name})]
+    moved += [k.model_copy(update={"user_name": new_name}) for k in keys]
+    moved += [d.model_copy(update={"user_name": new_name}) for d in devices]
+    entities = [e.model_dump(mode="json") for e in moved]
+    return Change("batch.put", {"deletes": deletes, "entities": entities})
+
+
+def update_user(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
+    """UpdateUser: rename and/or move a user; keys, groups, policies and tags carry over."""
+    user = require_user(state, caller.account, params["UserName"])
+    new_name = params.get("NewUserName", user.name)
+    if new_name.lower() != user.name.lower() and state.user(caller.account, new_name):
+        raise entity_already_exists(f"User with name {new_name} already exists.")
+    user = user.model_copy(update={"path": params.get("NewPath", user.path)})
+    if new_name == user.name:
+        return HandlerResult({}, Change.put(user))
+    return HandlerResult({}, _renamed_user(state, user, new_name))
+
+
+def _renamed_group(state: IamState, group: Group, new_name: str) -> Change:
+    """The batch that moves a group to ``new_name`` and renames it in its members."""
+    old = group.name.lower()
+    members = [
+        u.model_copy(
+            update={"groups": tuple(new_name if g.lower() == old else g for g in u.groups)}
+        )
+        for u in state.members_of(group)
+    ]
+    moved: list[Any] = [group.model_copy(update={"name": new_name}), *members]
+    deletes = [_key("group", group.account, group.name)]
+    return Change(
+        "batch.put", {"deletes": deletes, "entities": [e.model_dump(mode="json") for e in moved]}
+    )
+
+
+def update_group(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
+    """UpdateGroup: rename and/or move a group; members and policies carry over."""
+    group = require_group(state, caller.account, params["GroupName"])
+    new_name = params.get("NewGroupName", group.name)
+    if new_name.lower() != group.name.lower() and state.group(caller.account, new_name):
+        raise entity_already_exists(f"Group with name {new_name} already exists.")
+    group = group.model_copy(update={"path": params.get("NewPath", group.path)})
+    if new_name == group.name:
+        return HandlerResult({}, Change.put(group))
+    return HandlerResult({}, _renamed_group(state, group, new_name))
+
+
+def _user_target(state: IamState, params: Params, caller: Requester) -> str | None:
+    """The user's ARN after the update: AWS authorizes a rename on both names."""
+    user = state.user(caller.account, params["UserName"])
+    if user is None or not ("NewUserName" in params or "NewPath" in params):
+        return None
+    path, name = params.get("NewPath", user.path), params.get("NewUserName", user.name)
+    return user_arn(caller.account, path, name)
+
+
+def _group_target(state: IamState, params: Params, caller: Requester) -> str | None:
+    """The group's ARN after the update: AWS authorizes a rename on both names."""
+    group = state.group(caller.account, params["GroupName"])
+    if group is None or not ("NewGroupName" in params or "NewPath" in params):
+        return None
+    path, name = params.get("NewPath", group.path), params.get("NewGroupName", group.name)
+    return group_arn(caller.account, path, name)
+
+
+OPERATIONS = (
+    Operation("UpdateUser", update_user, user_resource, OperationKind.WRITE, target=_user_target),
+    Operation(
+        "UpdateGroup", update_group, group_resource, OperationKind.WRITE, target=_group_target
+    ),
+)

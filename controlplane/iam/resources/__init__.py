@@ -1,0 +1,2 @@
+"""IAM resources that are neither principals, policies nor credentials: identity providers,
+instance profiles and server certificates."""

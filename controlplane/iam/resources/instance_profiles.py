@@ -1,0 +1,214 @@
+"""Instance profiles: Create/Get/List/DeleteInstanceProfile, Add/RemoveRoleFromInstanceProfile,
+ListInstanceProfilesForRole. A profile holds at most one role."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from controlplane.iam.operation import (
+    Change,
+    HandlerResult,
+    Operation,
+    OperationKind,
+    Params,
+    PassedRole,
+    Requester,
+    listing_resource,
+)
+from controlplane.iam.principals.roles import require_role, role_resource, role_shape
+from controlplane.iam.support.errors import (
+    delete_conflict,
+    entity_already_exists,
+    limit_exceeded,
+    no_such_entity,
+)
+from controlplane.iam.support.pagination import paginate
+from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_of
+from replication.arns import instance_profile_arn, role_arn
+from replication.entities import EntityKey, InstanceProfile
+from replication.ids import IdPrefix, new_unique_id
+from replication.state import IamState
+
+__all__ = ["OPERATIONS", "profiles_of"]
+
+ROLES_PER_INSTANCE_PROFILE = 1
+
+
+def profiles_of(state: IamState, account: str) -> list[InstanceProfile]:
+    """The account's instance profiles, sorted by name."""
+    found = [p for (acct, _), p in state.instance_profiles.items() if acct == account]
+    return sorted(found, key=lambda p: p.name.lower())
+
+
+def profile_shape(state: IamState, profile: InstanceProfile) -> dict[str, Any]:
+    """The ``InstanceProfile`` structure of IAM's responses, with its role."""
+    roles = (state.role(profile.account, name) for name in profile.roles)
+    shape: dict[str, Any] = {
+        "Path": profile.path,
+        "InstanceProfileName": profile.name,
+        "InstanceProfileId": profile.instance_profile_id,
+        "Arn": profile.arn,
+        "CreateDate": profile.created_at,
+        "Roles": [role_shape(state, r, full=False) for r in roles if r is not None],
+    }
+    if profile.tags:
+        shape["Tags"] = tag_shapes(profile.tags)
+    return shape
+
+
+def _require(state: IamState, account: str, name: str) -> InstanceProfile:
+    profile = state.instance_profiles.get((account, name.lower()))
+    if profile is None:
+        raise no_such_entity(f"Instance Profile {name} cannot be found.")
+    return profile
+
+
+def _resource(state: IamState, params: Params, caller: Requester) -> str:
+    name = params["InstanceProfileName"]
+    existing = state.instance_profiles.get((caller.account, name.lower()))
+    if existing is not None:
+        return existing.arn
+    return instance_profile_arn(caller.account, params.get("Path", "/"), name)
+
+
+def create_instance_profile(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
+    """CreateInstanceProfile: an empty profile with a fresh AIPA id."""
+    name = params["InstanceProfileName"]
+    if (caller.account, name.lower()) in state.instance_profiles:
+        raise entity_already_exists(f"Instance Profile {name} already exists.")
+    profile = InstanceProfile(
+        account=caller.account,
+        name=name,
+        path=params.get("Path", "/"),
+        instance_profile_id=new_unique_id(IdPrefix.INSTANCE_PROFILE),
+        created_at=now,
+        tags=tags_of(params),
+    )
+    change = Change.put(profile)
+    return HandlerResult({"InstanceProfile": profile_shape(state, profile)}, change)
+
+
+def get_instance_profile(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
+    """GetInstanceProfile: the profile and its role."""
+    profile = _require(state, caller.account, params["InstanceProfileName"])
+    return HandlerResult({"InstanceProfile": profile_shape(state, profile)})
+
+
+def list_instance_profiles(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
+    """ListInstanceProfiles: under a path prefix, sorted by name."""
+    prefix = params.get("PathPrefix", "/")
+    found = [p for p in profiles_of(state, caller.account) if p.path.startswith(prefix)]
+    page, more = paginate(found, params, key=lambda p: p.name.lower())
+    return HandlerResult({"InstanceProfiles": [profile_shape(state, p) for p in page], **more})
+
+
+def list_instance_profiles_for_role(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
+    """ListInstanceProfilesForRole: the profiles that hold the role."""
+    role = require_role(state, caller.account, params["RoleName"])
+    found = [
+        p
+        for p in profiles_of(state, caller.account)
+        if role.name.lower() in (r.lower() for r in p.roles)
+    ]
+    page, more = paginate(found, params, key=lambda p: p.name.lower())
+    return HandlerResult({"InstanceProfiles": [profile_shape(state, p) for p in page], **more})
+
+
+def delete_instance_profile(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
+    """DeleteInstanceProfile: refused while it holds a role."""
+    profile = _require(state, caller.account, params["InstanceProfileName"])
+    if profile.roles:
+        raise delete_conflict(
+            "Cannot delete entity, must remove roles from instance profile first."
+        )
+    key = EntityKey(entity="instance_profile", account=caller.account, name=profile.name)
+    return HandlerResult({}, Change.delete(key))
+
+
+def add_role_to_instance_profile(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
+    """AddRoleToInstanceProfile: at most one role per profile."""
+    profile = _require(state, caller.account, params["InstanceProfileName"])
+    role = require_role(state, caller.account, params["RoleName"])
+    if profile.roles:
+        raise limit_exceeded(
+            "Cannot exceed quota for InstanceSessionsPerInstanceProfile: "
+            f"{ROLES_PER_INSTANCE_PROFILE}"
+        )
+    changed = profile.model_copy(update={"roles": (role.name,)})
+    return HandlerResult({}, Change.put(changed))
+
+
+def _passed_to_ec2(state: IamState, params: Params, caller: Requester) -> PassedRole:
+    """The role an instance profile hands to EC2: AWS requires iam:PassRole on it, with the
+    instance ARN the API reference prescribes for ``iam:AssociatedResourceArn``."""
+    name = params["RoleName"]
+    existing = state.role(caller.account, name)
+    arn = existing.arn if existing is not None else role_arn(caller.account, "/", name)
+    return PassedRole(arn, "ec2.amazonaws.com", f"arn:aws:ec2:*:{caller.account}:instance/*")
+
+
+def remove_role_from_instance_profile(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
+    """RemoveRoleFromInstanceProfile: NoSuchEntity when the role is not in it."""
+    profile = _require(state, caller.account, params["InstanceProfileName"])
+    name = params["RoleName"]
+    remaining = tuple(r for r in profile.roles if r.lower() != name.lower())
+    if remaining == profile.roles:
+        raise no_such_entity(f"The role with name {name} cannot be found.")
+    changed = profile.model_copy(update={"roles": remaining})
+    return HandlerResult({}, Change.put(changed))
+
+
+_instance_profile_tags = tag_handlers(
+    "InstanceProfile", lambda s, p, c: _require(s, c.account, p["InstanceProfileName"])
+)
+
+OPERATIONS = (
+    Operation("CreateInstanceProfile", create_instance_profile, _resource, OperationKind.WRITE),
+    Operation("GetInstanceProfile", get_instance_profile, _resource, OperationKind.READ),
+    Operation(
+        "ListInstanceProfiles",
+        list_instance_profiles,
+        listing_resource("instance-profile"),
+        OperationKind.READ,
+    ),
+    Operation(
+        "ListInstanceProfilesForRole",
+        list_instance_profiles_for_role,
+        role_resource,
+        OperationKind.READ,
+    ),
+    Operation("DeleteInstanceProfile", delete_instance_profile, _resource, OperationKind.WRITE),
+    Operation(
+        "AddRoleToInstanceProfile",
+        add_role_to_instance_profile,
+        _resource,
+        OperationKind.WRITE,
+        passed_role=_passed_to_ec2,
+    ),
+    Operation(
+        "RemoveRoleFromInstanceProfile",
+        remove_role_from_instance_profile,
+        _resource,
+        OperationKind.WRITE,
+    ),
+    Operation("TagInstanceProfile", _instance_profile_tags.tag, _resource, OperationKind.WRITE),
+    Operation("UntagInstanceProfile", _instance_profile_tags.untag, _resource, OperationKind.WRITE),
+    Operation(
+        "ListInstanceProfileTags", _instance_profile_tags.list_tags, _resource, OperationKind.READ
+    ),
+)
