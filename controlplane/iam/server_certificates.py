@@ -221,11 +221,7 @@ def update_server_certificate(
         return Outcome({}, Change.put(changed))
     # the key moves: the old one goes and the new one comes in one atomic batch
     old = EntityKey(entity="server_certificate", account=caller.account, name=certificate.name)
-    batch = {
-        "deletes": [old.model_dump(mode="json")],
-        "entities": [changed.model_dump(mode="json")],
-    }
-    return Outcome({}, Change("batch.put", batch))
+    return Outcome({}, Change.batch([changed], [old]))
 
 
 def delete_server_certificate(
