@@ -23,6 +23,7 @@ from botocore.config import Config
 from deploy.cluster_file import ClusterFile, load_cluster
 from deploy.ports import free_port_block
 from deploy.status import http_json
+from replication.headers import VERSION_HEADER
 
 __all__ = [
     "PROJECT_ROOT",
@@ -35,7 +36,6 @@ __all__ = [
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 IAM_PLANES = [sys.executable, "-c", "from deploy.cli import main; main()"]
-VERSION_HEADER = "x-iam-planes-version"
 _NO_RETRIES = Config(
     retries={"max_attempts": 1, "mode": "standard"},
     connect_timeout=2,

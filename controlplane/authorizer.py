@@ -22,9 +22,18 @@ from typing import Any
 import aiohttp
 import orjson
 from aiohttp import WSMsgType, web
+from pydantic import TypeAdapter, ValidationError
 
 from awswire.errors import AwsError
 from awswire.server_timing import SERVER_TIMING, parse_server_timing
+from replication.queries import (
+    AuthorizeAnswer,
+    AuthorizeQuery,
+    ErrorAnswer,
+    SignedRequest,
+    StreamedAnswer,
+    StreamedError,
+)
 
 __all__ = ["AuthorizationAnswer", "DataPlaneAuthorizer"]
 
@@ -33,6 +42,9 @@ _ANSWER_SECONDS = 10.0
 #: idle streams kept open (as many as authorizations were in flight at once, up to this)
 _IDLE_STREAMS = 32
 _MAX_ANSWER_BYTES = 4 * 1024 * 1024
+_ANSWER = TypeAdapter(AuthorizeAnswer | ErrorAnswer)
+_ANSWERS = TypeAdapter(list[AuthorizeAnswer | ErrorAnswer] | ErrorAnswer)
+_STREAMED = TypeAdapter(StreamedAnswer | StreamedError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +63,10 @@ def _unavailable() -> AwsError:
     return AwsError(
         "ServiceUnavailable", "Service is unable to handle request.", 503, sender_fault=False
     )
+
+
+#: an answer, the HTTP status it came with, and the data plane's stages (seconds by name)
+_Answered = tuple[AuthorizeAnswer | ErrorAnswer, int, dict[str, float]]
 
 
 class _StreamBrokenError(Exception):
@@ -82,17 +98,17 @@ class DataPlaneAuthorizer:
             self._session = aiohttp.ClientSession(timeout=_TIMEOUT)
         return self._session
 
-    async def evaluate(self, queries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def evaluate(self, queries: list[AuthorizeQuery]) -> list[AuthorizeAnswer | ErrorAnswer]:
         """Answer a batch of principal-ARN queries (policy simulation), one answer each."""
+        payload = b"[" + b",".join(query.to_json() for query in queries) + b"]"
         try:
-            async with self._client().post(self._url, data=orjson.dumps(queries)) as response:
-                answer: Any = orjson.loads(await response.read())
-        except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError):
+            async with self._client().post(self._url, data=payload) as response:
+                answer = _ANSWERS.validate_json(await response.read())
+        except (aiohttp.ClientError, TimeoutError, ValidationError):
             raise _unavailable() from None
-        if isinstance(answer, dict) and "error" in answer:
-            error = answer["error"]
-            raise AwsError(error["code"], error["message"], response.status)
-        return list(answer)
+        if isinstance(answer, ErrorAnswer):  # the whole batch failed (a stale replica, say)
+            raise AwsError(answer.error.code, answer.error.message, response.status)
+        return answer
 
     async def evaluate_inline(self, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Evaluate docs/evaluate-input.md objects (policies inline) with the data plane's engine;
@@ -121,51 +137,50 @@ class DataPlaneAuthorizer:
         """Authenticate the signed ``request`` and evaluate ``action`` on ``resource``, with
         the request's own context keys and ``context`` (keys the action sets, e.g.
         ``iam:PassedToService``)."""
-        query = {
-            "signed_request": {
-                "method": request.method,
-                "path": request.rel_url.raw_path,
-                "query": request.rel_url.raw_query_string,
-                "headers": [[k, v] for k, v in request.headers.items()],
-                "body_sha256": hashlib.sha256(body).hexdigest(),
-                "service": service,
-                "region": "us-east-1",
-            },
-            "action": action,
-            "resource": resource,
-            "context": {
+        query = AuthorizeQuery(
+            signed_request=SignedRequest(
+                method=request.method,
+                path=request.rel_url.raw_path,
+                query=request.rel_url.raw_query_string,
+                headers=list(request.headers.items()),
+                body_sha256=hashlib.sha256(body).hexdigest(),
+                service=service,
+                region="us-east-1",
+            ),
+            action=action,
+            resource=resource,
+            context={
                 "aws:SourceIp": request.remote or "127.0.0.1",
                 "aws:SecureTransport": request.secure,
                 "aws:RequestedRegion": "us-east-1",
                 **(context or {}),
             },
-        }
-        payload = orjson.dumps(query)
+        )
+        payload = query.to_json()
         answer, status, reported = (
             await self._post(payload) if self._streams_refused else await self._ask(payload)
         )
-        if "error" in answer:
-            error = answer["error"]
-            raise AwsError(error["code"], error["message"], status)
+        if isinstance(answer, ErrorAnswer):
+            raise AwsError(answer.error.code, answer.error.message, status)
         return AuthorizationAnswer(
-            principal=answer["principal"],
-            decision=answer["decision"],
-            decided_by=answer["decided_by"],
-            version=answer["version"],
+            principal=answer.principal,
+            decision=answer.decision,
+            decided_by=answer.decided_by,
+            version=answer.version,
             reported=reported,
         )
 
-    async def _post(self, payload: bytes) -> tuple[dict[str, Any], int, dict[str, float]]:
+    async def _post(self, payload: bytes) -> _Answered:
         """Ask ``/authorize`` with a POST: the answer, its HTTP status, the reported stages."""
         try:
             async with self._client().post(self._url, data=payload) as response:
-                answer: dict[str, Any] = orjson.loads(await response.read())
+                answer = _ANSWER.validate_json(await response.read())
                 timing = response.headers.get(SERVER_TIMING)
-        except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError):
+        except (aiohttp.ClientError, TimeoutError, ValidationError):
             raise _unavailable() from None
         return answer, response.status, parse_server_timing(timing) if timing else {}
 
-    async def _ask(self, payload: bytes) -> tuple[dict[str, Any], int, dict[str, float]]:
+    async def _ask(self, payload: bytes) -> _Answered:
         """Ask over a stream: an idle one (asked again on a new one if it turns out broken),
         or a new one."""
         while self._idle:
@@ -192,9 +207,7 @@ class DataPlaneAuthorizer:
         except _StreamBrokenError:
             raise _unavailable() from None
 
-    async def _ask_on(
-        self, stream: aiohttp.ClientWebSocketResponse, payload: bytes
-    ) -> tuple[dict[str, Any], int, dict[str, float]]:
+    async def _ask_on(self, stream: aiohttp.ClientWebSocketResponse, payload: bytes) -> _Answered:
         """One query on ``stream``; the stream goes back to the idle ones once answered."""
         try:
             await stream.send_bytes(payload)
@@ -214,13 +227,14 @@ class DataPlaneAuthorizer:
             await stream.close()
             raise _StreamBrokenError
         try:
-            answer: dict[str, Any] = orjson.loads(message.data)
-        except orjson.JSONDecodeError:
+            answer = _STREAMED.validate_json(message.data)
+        except ValidationError:
             await stream.close()
             raise _unavailable() from None
         if len(self._idle) < _IDLE_STREAMS:
             self._idle.append(stream)
         else:
             await stream.close()
-        reported: dict[str, float] = answer.pop("server_timing", None) or {}
-        return answer, int(answer.pop("status", 200)), reported
+        if isinstance(answer, StreamedError):
+            return answer, answer.status, {}
+        return answer, 200, answer.server_timing or {}

@@ -15,9 +15,10 @@ from aiohttp import web
 
 from awswire.errors import AwsError, service_failure
 from awswire.xml import query_error_response
-from controlplane.api.iam import VERSION_HEADER, IamApi
+from controlplane.api.iam import IamApi
 from controlplane.api.organizations import TARGET_PREFIX, OrganizationsApi
 from controlplane.writer import Writer
+from replication.headers import VERSION_HEADER
 
 __all__ = ["MAX_BODY_BYTES", "build_app"]
 

@@ -14,9 +14,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
 from dataplane.metrics import ReplicaMetrics
-from dataplane.queries import AuthorizeQuery
 from dataplane.replica import Replica
 from replication.delay import RegionDelays
+from replication.queries import AuthorizeQuery
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

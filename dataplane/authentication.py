@@ -14,11 +14,11 @@ from awswire.errors import invalid_client_token_id
 from awswire.sigv4 import Headers, SignatureClaim, parse_signature, verify_signature
 from dataplane.key_usage import KeyUsage
 from dataplane.principals import ResolvedPrincipal, principal_by_access_key
-from dataplane.queries import SignedRequest
 from dataplane.sts.callers import Caller
 from dataplane.sts.sessions import open_session
 from dataplane.sts.tokens import TokenKeys
 from replication.ids import IdPrefix
+from replication.queries import SignedRequest
 from replication.state import IamState
 
 __all__ = ["HttpRequest", "authenticate", "authenticate_http", "resolve_key"]

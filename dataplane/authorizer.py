@@ -34,7 +34,6 @@ from dataplane.evaluation import (
 from dataplane.key_usage import KeyUsage
 from dataplane.policy_index import PolicyIndex, resource_account
 from dataplane.principals import principal_by_arn
-from dataplane.queries import AccessKeyPrincipal, AuthorizeQuery
 from dataplane.replica import Replica, VersionUnavailableError
 from dataplane.staleness import StaleAnswers, StaleVerdict, account_of_principal, stale_verdict
 from dataplane.sts.callers import (
@@ -46,13 +45,14 @@ from dataplane.sts.callers import (
 )
 from dataplane.sts.sessions import Session
 from dataplane.sts.tokens import TokenKeys
+from replication.consistency import StaleReplicaError, state_at_least
 from replication.ids import IdPrefix
 from replication.policy import PolicyKind
+from replication.queries import AccessKeyPrincipal, AuthorizeQuery
 from replication.state import IamState
 
 __all__ = ["AuthorizationTiming", "Authorizer", "environment_keys"]
 
-DEFAULT_MIN_VERSION_WAIT = 5.0
 #: entries one state's cache may hold before it starts over (bounds memory, not correctness)
 _CACHE_LIMIT = 50_000
 _ENVIRONMENTS_KEPT = 256
@@ -138,7 +138,6 @@ class Authorizer:
         replica: Replica,
         clock: Callable[[], float],
         *,
-        min_version_wait: float = DEFAULT_MIN_VERSION_WAIT,
         token_keys: TokenKeys | None = None,
         policies: PolicyIndex | None = None,
         on_decision: Callable[[dict[str, Any], AuthorizeQuery], None] | None = None,
@@ -148,7 +147,6 @@ class Authorizer:
         self._key_usage = key_usage
         self._replica = replica
         self._clock = clock
-        self._min_version_wait = min_version_wait
         self._token_keys = token_keys
         self._policies = policies or PolicyIndex()
         self._cache = _StateCache(replica.state)
@@ -187,9 +185,7 @@ class Authorizer:
                 return await self._replica.state_at(query.at_version)
             except VersionUnavailableError as gone:
                 raise AwsError("ValidationError", str(gone), 400) from None
-        if query.min_version is None:
-            return self._replica.state
-        return await self._replica.wait_for_version(query.min_version, self._min_version_wait)
+        return await state_at_least(self._replica, query.min_version)
 
     def _cache_for(self, state: IamState) -> _StateCache:
         cache = self._cache
@@ -527,6 +523,8 @@ class Authorizer:
                 timeless = query.min_version is None and query.at_version is None
                 state = replica.state if timeless else await self._state_for(query)
                 answers.append(self._answer(state, query, clocked))
+            except StaleReplicaError:
+                raise  # the batch names one token: it fails whole, as a 503
             except AwsError as error:
                 failed: dict[str, Any] = {"error": {"code": error.code, "message": error.message}}
                 if query.at_version is None:  # an answer from the past is not "stale"

@@ -21,6 +21,7 @@ from enum import StrEnum
 import structlog
 from redis.exceptions import RedisError
 
+from replication.consistency import StaleReplicaError
 from replication.delay import RegionDelays, new_seed
 from replication.entries import BadEntry, BadReason, LogEntry
 from replication.events import ChangeEvent
@@ -77,17 +78,6 @@ class ReplicaIdentity:
 
     region: str
     az: str
-
-
-class StaleReplicaError(Exception):
-    """The replica did not reach a requested version in time."""
-
-    def __init__(self, wanted: int, have: int) -> None:
-        super().__init__(
-            f"replica is at version {have}, {wanted - have} behind the requested {wanted}"
-        )
-        self.wanted = wanted
-        self.have = have
 
 
 class VersionUnavailableError(Exception):

@@ -30,12 +30,13 @@ from dataplane.authorizer import AuthorizationTiming, Authorizer
 from dataplane.gateway.edge import Gateway
 from dataplane.gateway.routing import signing_name_of
 from dataplane.inline_evaluation import evaluate_handler
-from dataplane.queries import AuthorizeQuery, HaltedAt, ReplicaState
-from dataplane.replica import Replica, ReplicaStatus, StaleReplicaError
-from dataplane.staleness import STALE_HEADER
+from dataplane.replica import Replica, ReplicaStatus
+from dataplane.replica_state import HaltedAt, ReplicaState
 from dataplane.sts.api import StsApi
 from dataplane.sts.authorization_message import encode_authorization_message
 from dataplane.sts.instance_metadata import InstanceMetadata
+from replication.headers import STALE_HEADER
+from replication.queries import AuthorizeQuery
 
 __all__ = ["build_app"]
 
@@ -73,10 +74,8 @@ async def _errors_as_json(
         if http.status == 413:
             return _error("RequestEntityTooLarge", "Request body is too large.", 413)
         raise
-    except AwsError as error:
+    except AwsError as error:  # StaleReplicaError among them
         return _error(error.code, error.message, error.http_status)
-    except StaleReplicaError as stale:
-        return _error("StaleReplica", str(stale), 503)
     except Exception:
         _log.exception("request_failed", path=request.path)
         return _error("InternalFailure", "The request processing has failed.", 500)
@@ -168,13 +167,11 @@ async def _stream_answer(authorizer: Authorizer, data: bytes, source_ip: str) ->
         except orjson.JSONDecodeError:
             raise AwsError("MalformedQueryString", "The message is not valid JSON.", 400) from None
         answer, timing = await _answer_one(authorizer, _parse_query(raw), source_ip)
-    except AwsError as error:
+    except AwsError as error:  # StaleReplicaError among them
         return {
             "error": {"code": error.code, "message": error.message},
             "status": error.http_status,
         }
-    except StaleReplicaError as stale:
-        return {"error": {"code": "StaleReplica", "message": str(stale)}, "status": 503}
     except Exception:
         _log.exception("stream_query_failed")
         message = "The request processing has failed."

@@ -27,7 +27,6 @@ from replication.ids import account_of_access_key
 from replication.state import IamState, apply
 
 __all__ = [
-    "STALE_HEADER",
     "StaleAnswers",
     "StaleVerdict",
     "account_of_principal",
@@ -35,7 +34,6 @@ __all__ = [
     "stale_verdict",
 ]
 
-STALE_HEADER = "x-iam-planes-stale"
 #: how many pending versions are tried one by one to find the one that flips the answer
 _FLIP_SEARCH_LIMIT = 64
 _KEPT = 5_000

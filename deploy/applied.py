@@ -15,10 +15,10 @@ from typing import Any
 
 from deploy.cluster_file import ClusterFile
 from deploy.status import http_json
+from replication.headers import VERSION_HEADER
 
-__all__ = ["VERSION_HEADER", "NotAppliedError", "version_of", "wait_until_applied"]
+__all__ = ["NotAppliedError", "version_of", "wait_until_applied"]
 
-VERSION_HEADER = "x-iam-planes-version"
 _POLL_SECONDS = 0.05
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from dataplane.staleness import STALE_HEADER, StaleVerdict, parse_stale_header
+from dataplane.staleness import StaleVerdict, parse_stale_header
+from replication.headers import STALE_HEADER
 
 #: the delay every change takes to reach the replicas in these tests
 RACE_DELAY_MS = 2000

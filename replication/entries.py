@@ -24,14 +24,9 @@ import orjson
 from pydantic import ValidationError
 
 from replication.entities import EntityKey
-from replication.events import (
-    CURRENT_SCHEMA_VERSION,
-    REPAIR_KIND,
-    UPCASTERS,
-    ChangeEvent,
-    ChangeKind,
-)
+from replication.events import REPAIR_KIND, ChangeEvent, ChangeKind
 from replication.state import COLLECTIONS
+from replication.upcasting import STORED_SCHEMA, NewerSchemaError, StoredSchema
 
 __all__ = [
     "EVENT_FIELD",
@@ -98,17 +93,22 @@ def version_of(entry_id: bytes | str) -> int:
     return int(text.split("-", 1)[0])
 
 
-def classify_entry(entry_id: bytes | str, fields: Mapping[bytes, bytes]) -> ChangeEvent | BadEntry:
+def classify_entry(
+    entry_id: bytes | str, fields: Mapping[bytes, bytes], schema: StoredSchema = STORED_SCHEMA
+) -> ChangeEvent | BadEntry:
     """The event a stream entry holds, or why it holds none that can be applied."""
     version = version_of(entry_id)
     raw = fields.get(EVENT_FIELD)
     if raw is None:
         return BadEntry(version, BadReason.MISSING_FIELD, "the entry has no 'e' (event) field")
-    return classify_record(version, raw)
+    return classify_record(version, raw, schema)
 
 
-def classify_record(version: int, raw: bytes | str) -> ChangeEvent | BadEntry:
-    """The event an encoded record holds at ``version``, or why it holds none."""
+def classify_record(
+    version: int, raw: bytes | str, schema: StoredSchema = STORED_SCHEMA
+) -> ChangeEvent | BadEntry:
+    """The event an encoded record holds at ``version``, read at ``schema`` (older records
+    upcast to it), or why it holds none."""
     try:
         record = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -117,17 +117,19 @@ def classify_record(version: int, raw: bytes | str) -> ChangeEvent | BadEntry:
         return BadEntry(version, BadReason.UNDECODABLE, "the event is not a JSON object")
     claimed = record.get("kind")
     kind = claimed[:_KIND_SHOWN] if isinstance(claimed, str) else None
-    schema = record.get("schema_version", 1)
-    if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
+    written = record.get("schema_version", 1)
+    if not isinstance(written, int) or isinstance(written, bool) or written < 1:
         return BadEntry(
             version, BadReason.INVALID, "schema_version is not a positive integer", kind
         )
-    if schema > CURRENT_SCHEMA_VERSION:
-        detail = f"schema_version {schema}, this build knows up to {CURRENT_SCHEMA_VERSION}"
-        return BadEntry(version, BadReason.NEWER_SCHEMA, detail, kind)
-    while schema < CURRENT_SCHEMA_VERSION:
-        record = UPCASTERS[schema](record)
-        schema = int(record["schema_version"])
+    try:
+        record = schema.event(record, written)
+    except NewerSchemaError as newer:
+        return BadEntry(version, BadReason.NEWER_SCHEMA, str(newer), kind)
+    except Exception as failed:
+        # the error's type only: its message could quote the record's values
+        detail = f"upcasting from schema {written} failed: {type(failed).__name__}"
+        return BadEntry(version, BadReason.INVALID, detail, kind)
     missing = [name for name in _ENVELOPE_FIELDS if name not in record]
     if missing:
         return BadEntry(version, BadReason.MISSING_FIELD, "no " + ", ".join(missing), kind)

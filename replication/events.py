@@ -1,28 +1,30 @@
 """The change-event envelope: the one record the control plane writes and every replica folds.
 
 The envelope is frozen and versioned (``schema_version``). Stored records are decoded by
-``replication.entries``, which runs the upcasters in order, so old log entries stay readable
-when the schema grows, and refuses records of a newer schema than this code knows.
+``replication.entries``, which brings older records to the current schema with the upcasters
+of ``replication.upcasting``, so old log entries stay readable when the schema grows, and
+refuses records of a newer schema than the reader knows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from replication.upcasting import STORED_SCHEMA
+
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
     "REPAIR_KIND",
-    "UPCASTERS",
     "ChangeEvent",
     "ChangeKind",
     "encode_event",
 ]
 
-CURRENT_SCHEMA_VERSION = 1
+#: the schema this build writes (``replication.upcasting.STORED_SCHEMA``)
+CURRENT_SCHEMA_VERSION = STORED_SCHEMA.current
 
 ChangeKind = Literal[
     "account.put",
@@ -74,20 +76,14 @@ class ChangeEvent(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    schema_version: int = Field(default=CURRENT_SCHEMA_VERSION, ge=1, le=CURRENT_SCHEMA_VERSION)
+    # no upper bound here: which schemas a reader accepts is its StoredSchema's to say
+    schema_version: int = Field(default=CURRENT_SCHEMA_VERSION, ge=1)
     version: int
     committed_at: float
     kind: ChangeKind
     account: str
     action: str
     payload: dict[str, Any]
-
-
-Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
-
-# schema_version N -> function that turns an N record into an N+1 record. Empty while the
-# schema is at version 1; the first change of shape adds `1: upcast_v1_to_v2` here.
-UPCASTERS: dict[int, Upcaster] = {}
 
 
 def encode_event(event: ChangeEvent) -> bytes:

@@ -22,6 +22,7 @@ import structlog
 
 from replication.entities import Entity
 from replication.state import COLLECTIONS, IamState, state_from_entities
+from replication.upcasting import STORED_SCHEMA, NewerSchemaError, StoredSchema
 
 __all__ = [
     "SNAPSHOTS_KEPT",
@@ -35,7 +36,6 @@ __all__ = [
     "write_snapshot",
 ]
 
-SNAPSHOT_SCHEMA = 1
 SNAPSHOTS_KEPT = 2
 INDEX_KEY = "iam:snapshots"
 _STREAM_KEY = "iam:log"
@@ -86,7 +86,7 @@ def encode_snapshot(state: IamState, committed_at: float) -> tuple[bytes, Snapsh
     """The stored bytes of a snapshot of ``state`` and its index record."""
     with _collector_paused():
         body = {
-            "schema": SNAPSHOT_SCHEMA,
+            "schema": STORED_SCHEMA.current,
             "version": state.version,
             "committed_at": committed_at,
             "digest": state.digest,
@@ -105,25 +105,38 @@ def _validated(records: list[dict[str, Any]]) -> Iterator[Entity]:
         yield COLLECTIONS[record["entity"]].model.model_validate(record)
 
 
-def decode_snapshot(raw: bytes, checksum: str) -> IamState:
-    """The state a snapshot holds; CorruptSnapshotError if it fails its checks,
-    UnknownSnapshotSchemaError if it is of a schema this build does not know."""
+def decode_snapshot(raw: bytes, checksum: str, schema: StoredSchema = STORED_SCHEMA) -> IamState:
+    """The state a snapshot holds, read at ``schema`` (an older snapshot upcast to it);
+    CorruptSnapshotError if it fails its checks, UnknownSnapshotSchemaError if it is of a
+    schema ``schema`` cannot read."""
     if hashlib.sha256(raw).hexdigest() != checksum:
         raise CorruptSnapshotError("snapshot checksum mismatch")
     with _collector_paused():
         body: dict[str, Any] = orjson.loads(zlib.decompress(raw))
-        schema = body.get("schema")
-        if schema != SNAPSHOT_SCHEMA:
-            raise UnknownSnapshotSchemaError(
-                f"snapshot at version {body.get('version')} has schema {schema!r}; "
-                f"this build reads schema {SNAPSHOT_SCHEMA} only"
-            )
+        written = body.get("schema")
+        if not isinstance(written, int) or isinstance(written, bool) or written < 1:
+            raise _unknown_schema(body, written, schema)
+        try:
+            body = schema.snapshot(body, written)
+        except NewerSchemaError:
+            raise _unknown_schema(body, written, schema) from None
         records: list[dict[str, Any]] = body.pop("entities")
         state = state_from_entities(int(body["version"]), _validated(records))
         del records
-    if state.digest != body["digest"]:
+    # the digest was taken over the entities as written: an upcast snapshot is vouched for
+    # by its checksum alone (the stored bytes are intact), as its entities changed shape
+    if written == schema.current and state.digest != body["digest"]:
         raise CorruptSnapshotError("snapshot digest does not match its entities")
     return state
+
+
+def _unknown_schema(
+    body: dict[str, Any], written: object, schema: StoredSchema
+) -> UnknownSnapshotSchemaError:
+    return UnknownSnapshotSchemaError(
+        f"snapshot at version {body.get('version')} has schema {written!r}; "
+        f"this build reads schema {schema.current} and the older ones it upcasts"
+    )
 
 
 def _info(member: bytes) -> SnapshotInfo:

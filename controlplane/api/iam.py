@@ -35,10 +35,10 @@ from controlplane.iam.simulation.inline import custom_simulation, inline_results
 from controlplane.iam.simulation.principal import principal_simulation
 from controlplane.stages import StageTimes, timed_request
 from controlplane.writer import Writer
+from replication.headers import VERSION_HEADER
 
-__all__ = ["VERSION_HEADER", "IamApi"]
+__all__ = ["IamApi"]
 
-VERSION_HEADER = "x-iam-planes-version"
 _log = structlog.get_logger("controlplane.api")
 
 
@@ -118,8 +118,8 @@ class IamApi:
                 if action == "SimulateCustomPolicy"
                 else principal_simulation(self._writer.state, params, datetime.now(UTC))
             )
-            answers = await self._authorizer.evaluate_inline(simulation.queries)
-            return inline_results(simulation, answers)
+            inline_answers = await self._authorizer.evaluate_inline(simulation.queries)
+            return inline_results(simulation, inline_answers)
         pairs, more = page_of(simulated_pairs(params), params)
         queries = simulation_queries(params, pairs, self._writer.state.version)
         answers = await self._authorizer.evaluate(queries)

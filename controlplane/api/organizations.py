@@ -15,10 +15,10 @@ from awswire.errors import AwsError
 from awswire.json_protocol import parse_json_request, serialize_json_error, serialize_json_result
 from awswire.wire import WireResponse
 from controlplane.api.access import CallerAccess
-from controlplane.api.iam import VERSION_HEADER
 from controlplane.authorizer import DataPlaneAuthorizer
 from controlplane.organizations import OPERATIONS
 from controlplane.writer import Writer
+from replication.headers import VERSION_HEADER
 
 __all__ = ["TARGET_PREFIX", "OrganizationsApi"]
 

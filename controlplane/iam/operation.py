@@ -7,7 +7,7 @@ result sent back. That keeps "one event per accepted call" true by construction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -80,10 +80,11 @@ class Requester:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """The one change an accepted write makes: an entity put or a key deleted.
+    """The one change an accepted write makes: an entity put, a key deleted, or a batch.
 
-    Built with ``Change.put(entity)`` or ``Change.delete(key)``: the event kind follows from
-    the entity's type (or the key's), so a handler cannot name a kind its payload is not.
+    Built with ``Change.put(entity)``, ``Change.delete(key)`` or ``Change.batch(entities,
+    deletes)``: the event kind follows from the entity's type (or the key's), so a handler
+    cannot name a kind its payload is not.
     """
 
     kind: ChangeKind
@@ -99,6 +100,15 @@ class Change:
     def delete(cls, key: EntityKey) -> Change:
         """The key of an entity that is gone."""
         return cls(cast(ChangeKind, f"{key.entity}.delete"), key.model_dump(mode="json"))
+
+    @classmethod
+    def batch(cls, entities: Sequence[Entity], deletes: Sequence[EntityKey] = ()) -> Change:
+        """Whole entities one call changes together, put after ``deletes`` (the keys a rename
+        moves them from) are gone; folded atomically."""
+        payload: dict[str, Any] = {"entities": [e.model_dump(mode="json") for e in entities]}
+        if deletes:
+            payload["deletes"] = [key.model_dump(mode="json") for key in deletes]
+        return cls("batch.put", payload)
 
 
 @dataclass(frozen=True, slots=True)

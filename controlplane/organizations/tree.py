@@ -139,8 +139,7 @@ def create_account(
     changed = with_default_policies(changed, account.id)
     changed = with_tags(changed, account.id, params.get("Tags"))
     role = _access_role(params, organization, account.id, now)
-    entities = [changed, Account(id=account.id, created_at=now), role]
-    batch = Change("batch.put", {"entities": [e.model_dump(mode="json") for e in entities]})
+    batch = Change.batch([changed, Account(id=account.id, created_at=now), role])
     return HandlerResult({"CreateAccountStatus": request_shape(request)}, batch)
 
 

@@ -45,9 +45,10 @@ from dataplane.gateway.resource_policies import POLICY_WRITES, ResourcePolicies
 from dataplane.gateway.resources import Target, named_account, targets
 from dataplane.gateway.routing import ServiceCall, protocol_hint, route, signing_name_of
 from dataplane.replica import Replica
-from dataplane.staleness import STALE_HEADER, StaleVerdict, account_of_principal, stale_verdict
+from dataplane.staleness import StaleVerdict, account_of_principal, stale_verdict
 from dataplane.sts.authorization_message import encode_authorization_message
 from dataplane.sts.callers import Caller
+from replication.headers import STALE_HEADER
 from replication.policy import PolicyKind
 from replication.state import IamState
 

@@ -25,8 +25,8 @@ from dataplane.authentication import HttpRequest, authenticate_http
 from dataplane.authorizer import environment_keys
 from dataplane.key_usage import KeyUsage
 from dataplane.policy_index import PolicyIndex
-from dataplane.replica import Replica, StaleReplicaError
-from dataplane.staleness import STALE_HEADER, StaleAnswers, StaleVerdict, stale_verdict
+from dataplane.replica import Replica
+from dataplane.staleness import StaleAnswers, StaleVerdict, stale_verdict
 from dataplane.sts.assume_role import assume_role
 from dataplane.sts.authorization_message import decode_authorization_message
 from dataplane.sts.call import StsCall
@@ -35,14 +35,13 @@ from dataplane.sts.identity import get_access_key_info, get_caller_identity
 from dataplane.sts.saml_role import assume_role_with_saml
 from dataplane.sts.tokens import TokenKeys
 from dataplane.sts.web_identity import assume_role_with_web_identity
+from replication.consistency import min_version_of_header, state_at_least
+from replication.headers import MIN_VERSION_HEADER, STALE_HEADER, VERSION_HEADER
 from replication.ids import account_of_access_key
 from replication.state import IamState
 
-__all__ = ["MIN_VERSION_HEADER", "OPERATIONS", "UNSIGNED", "VERSION_HEADER", "StsApi"]
+__all__ = ["OPERATIONS", "UNSIGNED", "StsApi"]
 
-VERSION_HEADER = "x-iam-planes-version"
-MIN_VERSION_HEADER = "x-iam-planes-min-version"
-MIN_VERSION_WAIT = 5.0
 #: the outcome of an STS call that succeeded, for the stale verdict
 SUCCESS = "Success"
 _CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
@@ -86,17 +85,8 @@ class StsApi:
 
     async def _state(self, request: web.Request) -> IamState:
         """The state to answer from: now, or once ``x-iam-planes-min-version`` is applied."""
-        wanted = request.headers.get(MIN_VERSION_HEADER)
-        if wanted is None:
-            return self._replica.state
-        if not wanted.isdigit():
-            raise AwsError(
-                "ValidationError", f"{MIN_VERSION_HEADER} must be a version number.", 400
-            )
-        try:
-            return await self._replica.wait_for_version(int(wanted), MIN_VERSION_WAIT)
-        except StaleReplicaError as stale:
-            raise AwsError("StaleReplica", str(stale), 503, sender_fault=False) from None
+        wanted = min_version_of_header(request.headers.get(MIN_VERSION_HEADER))
+        return await state_at_least(self._replica, wanted)
 
     def _call(
         self,

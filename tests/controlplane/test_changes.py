@@ -1,4 +1,5 @@
-"""A handler's change names the kind its payload is: ``Change.put`` and ``Change.delete``."""
+"""A handler's change names the kind its payload is: ``Change.put``, ``Change.delete`` and
+``Change.batch``."""
 
 from __future__ import annotations
 
@@ -42,3 +43,29 @@ def test_put_and_delete_take_their_kind_from_the_entity_and_fold() -> None:
         )
         state = apply(state, event)
         assert (("123456789012", "alice") in state.users) == (change is put)
+
+
+def test_a_batch_deletes_the_old_keys_then_puts_the_entities_atomically() -> None:
+    """A rename's batch: the old key goes and the renamed user comes in one event; a batch
+    with nothing to delete carries no ``deletes`` member at all."""
+    renamed = USER.model_copy(update={"name": "bob"})
+    old = EntityKey(entity="user", account="123456789012", name="alice")
+    batch = Change.batch([renamed], [old])
+    assert batch.kind == "batch.put"
+    assert batch.payload == {
+        "deletes": [old.model_dump(mode="json")],
+        "entities": [renamed.model_dump(mode="json")],
+    }
+    assert "deletes" not in Change.batch([USER]).payload
+    state = empty_state()
+    for version, change in enumerate((Change.put(USER), batch), start=1):
+        event = ChangeEvent(
+            version=version,
+            committed_at=0.0,
+            kind=change.kind,
+            account="123456789012",
+            action="Test",
+            payload=change.payload,
+        )
+        state = apply(state, event)
+    assert set(state.users) == {("123456789012", "bob")}

@@ -10,8 +10,8 @@ import json
 from typing import Any, cast
 
 from dataplane.authorizer import Authorizer
-from dataplane.queries import AuthorizeQuery
 from dataplane.replica import Replica, ReplicaIdentity
+from replication.queries import AuthorizeQuery
 from tests.controlplane.test_organizations_evaluation import MANAGEMENT, World
 
 ALLOW_SQS = json.dumps(

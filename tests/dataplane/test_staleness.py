@@ -19,7 +19,6 @@ import pytest
 
 from awswire.errors import AwsError
 from dataplane.authorizer import Authorizer
-from dataplane.queries import AuthorizeQuery
 from dataplane.replica import Replica, ReplicaIdentity, ReplicaStatus
 from dataplane.staleness import StaleVerdict
 from replication.delay import DelaySpec, RegionDelays
@@ -27,6 +26,7 @@ from replication.entities import AccessKey, Account, Entity, User
 from replication.events import ChangeEvent
 from replication.ids import new_access_key_id, new_account_id, new_secret_access_key
 from replication.log import RedisChangeLog, connect
+from replication.queries import AuthorizeQuery
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 ACCOUNT = new_account_id()

@@ -14,9 +14,10 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config
 
-from dataplane.staleness import STALE_HEADER, parse_stale_header
+from dataplane.staleness import parse_stale_header
 from deploy.applied import version_of
 from deploy.status import http_json
+from replication.headers import STALE_HEADER
 from tests.e2e.cluster import Cluster, running_cluster
 
 pytestmark = pytest.mark.e2e

@@ -1,9 +1,9 @@
 """Entries and snapshots recorded at schema 1 stay readable: the path for the next schema.
 
 The fixtures were written by this build's encoders on 2026-12-07 and must never be rewritten.
-When the event or snapshot schema changes, these tests fail until an upcaster (``UPCASTERS``
-in replication/events.py) or a snapshot reader for schema 1 brings the old records to the new
-shape, and the folded state is still the recorded one.
+When the stored schema changes, these tests fail until an upcaster registered in
+``STORED_SCHEMA`` (replication/upcasting.py) brings the old records to the new shape, and the
+folded state is still the recorded one (test_upcasting.py walks that path with a schema 2).
 """
 
 from __future__ import annotations

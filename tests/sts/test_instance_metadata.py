@@ -17,7 +17,6 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from dataplane.authorizer import Authorizer
 from dataplane.policy_index import PolicyIndex
-from dataplane.queries import AccessKeyPrincipal, AuthorizeQuery
 from dataplane.replica import Replica, ReplicaIdentity
 from dataplane.sts.instance_metadata import (
     CREDENTIAL_SECONDS,
@@ -27,6 +26,7 @@ from dataplane.sts.instance_metadata import (
 )
 from dataplane.sts.sessions import open_session
 from dataplane.sts.tokens import TokenKeys, new_token_key
+from replication.queries import AccessKeyPrincipal, AuthorizeQuery
 from tests.controlplane.test_organizations_evaluation import MANAGEMENT, World
 
 WEB, OTHER = "i-0123456789abcdef0", "i-0fedcba9876543210"

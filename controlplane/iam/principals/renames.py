@@ -14,7 +14,6 @@ entity as a resource are not rewritten.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from controlplane.iam.operation import (
     Change,
@@ -28,14 +27,14 @@ from controlplane.iam.principals.groups import group_resource, require_group
 from controlplane.iam.principals.users import require_user, user_resource
 from controlplane.iam.support.errors import entity_already_exists
 from replication.arns import group_arn, user_arn
-from replication.entities import EntityKey, Group, User
+from replication.entities import Entity, EntityKey, Group, User
 from replication.state import IamState
 
 __all__ = ["OPERATIONS", "update_group", "update_user"]
 
 
-def _key(entity: str, account: str, name: str) -> dict[str, Any]:
-    return EntityKey(entity=entity, account=account, name=name).model_dump(mode="json")
+def _key(entity: str, account: str, name: str) -> EntityKey:
+    return EntityKey(entity=entity, account=account, name=name)
 
 
 def _renamed_user(state: IamState, user: User, new_name: str) -> Change:
@@ -48,11 +47,10 @@ def _renamed_user(state: IamState, user: User, new_name: str) -> Change:
     ]
     deletes = [_key("user", user.account, user.name)]
     deletes += [_key("access_key", user.account, k.access_key_id) for k in keys]
-    moved: list[Any] = [user.model_copy(update={"name": new_name})]
+    moved: list[Entity] = [user.model_copy(update={"name": new_name})]
     moved += [k.model_copy(update={"user_name": new_name}) for k in keys]
     moved += [d.model_copy(update={"user_name": new_name}) for d in devices]
-    entities = [e.model_dump(mode="json") for e in moved]
-    return Change("batch.put", {"deletes": deletes, "entities": entities})
+    return Change.batch(moved, deletes)
 
 
 def update_user(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
@@ -76,11 +74,8 @@ def _renamed_group(state: IamState, group: Group, new_name: str) -> Change:
         )
         for u in state.members_of(group)
     ]
-    moved: list[Any] = [group.model_copy(update={"name": new_name}), *members]
-    deletes = [_key("group", group.account, group.name)]
-    return Change(
-        "batch.put", {"deletes": deletes, "entities": [e.model_dump(mode="json") for e in moved]}
-    )
+    moved: list[Entity] = [group.model_copy(update={"name": new_name}), *members]
+    return Change.batch(moved, [_key("group", group.account, group.name)])
 
 
 def update_group(

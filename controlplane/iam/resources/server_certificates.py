@@ -231,11 +231,7 @@ def update_server_certificate(
         return HandlerResult({}, Change.put(changed))
     # the key moves: the old one goes and the new one comes in one atomic batch
     old = EntityKey(entity="server_certificate", account=caller.account, name=certificate.name)
-    batch = {
-        "deletes": [old.model_dump(mode="json")],
-        "entities": [changed.model_dump(mode="json")],
-    }
-    return HandlerResult({}, Change("batch.put", batch))
+    return HandlerResult({}, Change.batch([changed], [old]))
 
 
 def delete_server_certificate(

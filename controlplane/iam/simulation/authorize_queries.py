@@ -22,6 +22,7 @@ from controlplane.iam.operation import (
 )
 from controlplane.iam.support.errors import invalid_input
 from controlplane.iam.support.pagination import paginate
+from replication.queries import AuthorizeAnswer, AuthorizeQuery, ErrorAnswer
 from replication.state import IamState
 
 __all__ = [
@@ -81,21 +82,21 @@ def page_of(
 
 def simulation_queries(
     params: Params, pairs: list[tuple[str, str]], min_version: int
-) -> list[dict[str, Any]]:
+) -> list[AuthorizeQuery]:
     """The data-plane queries of one SimulatePrincipalPolicy call, one per pair."""
     context = context_of(params)
     owner = resource_owner_of(params)
     return [
-        {
-            "principal": params["PolicySourceArn"],
-            "action": action,
-            "resource": resource,
-            "context": context,
-            "resource_policy": params.get("ResourcePolicy"),
-            "min_version": min_version,
-            "account_details": True,
-            **({"resource_owner": owner} if owner else {}),
-        }
+        AuthorizeQuery(
+            principal=params["PolicySourceArn"],
+            action=action,
+            resource=resource,
+            context=context,
+            resource_policy=params.get("ResourcePolicy"),
+            min_version=min_version,
+            account_details=True,
+            resource_owner=owner,
+        )
         for action, resource in pairs
     ]
 
@@ -121,35 +122,33 @@ def _source_type(label: str) -> str:
     return "user" if label.startswith("inline:") else "none"
 
 
-def _result(query: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
-    if "error" in answer:
-        error = answer["error"]
-        raise AwsError(
-            error["code"], error["message"], 404 if error["code"] == "NoSuchEntity" else 400
-        )
-    decided_by = answer["decided_by"]
-    decision = DECISIONS[answer["decision"]]
+def _result(query: AuthorizeQuery, answer: AuthorizeAnswer | ErrorAnswer) -> dict[str, Any]:
+    if isinstance(answer, ErrorAnswer):
+        error = answer.error
+        raise AwsError(error.code, error.message, 404 if error.code == "NoSuchEntity" else 400)
+    decided_by = answer.decided_by
+    decision = DECISIONS[answer.decision]
     matched = [
-        {"SourcePolicyId": m["policy"], "SourcePolicyType": _source_type(m["policy"])}
-        for m in answer["matched"]
+        {"SourcePolicyId": m.policy, "SourcePolicyType": _source_type(m.policy)}
+        for m in answer.matched
     ]
-    missing = list(answer["missing_context_keys"])
+    missing = list(answer.missing_context_keys)
     boundary = {"AllowedByPermissionsBoundary": decided_by != "boundary"}
     result: dict[str, Any] = {
-        "EvalActionName": query["action"],
-        "EvalResourceName": query["resource"],
+        "EvalActionName": query.action,
+        "EvalResourceName": query.resource,
         "EvalDecision": decision,
         "MatchedStatements": matched,
         "MissingContextValues": missing,
         "OrganizationsDecisionDetail": {"AllowedByOrganizations": decided_by != "scp"},
         "PermissionsBoundaryDecisionDetail": boundary,
     }
-    details = eval_decision_details(answer, query["resource"])
+    details = eval_decision_details(answer.model_dump(exclude_none=True), query.resource)
     if details is not None:
         result["EvalDecisionDetails"] = details
-    if query["resource"] != "*":
+    if query.resource != "*":
         specific: dict[str, Any] = {
-            "EvalResourceName": query["resource"],
+            "EvalResourceName": query.resource,
             "EvalResourceDecision": decision,
             "MatchedStatements": matched,
             "MissingContextValues": missing,
@@ -179,12 +178,14 @@ def eval_decision_details(answer: dict[str, Any], resource: str) -> dict[str, st
 
 
 def evaluation_results(
-    queries: list[dict[str, Any]], answers: list[dict[str, Any]], more: dict[str, Any]
+    queries: list[AuthorizeQuery],
+    answers: list[AuthorizeAnswer | ErrorAnswer],
+    more: dict[str, Any],
 ) -> tuple[dict[str, Any], int]:
     """IAM's SimulatePrincipalPolicy result (one page), and the replica version it was
     computed at."""
     results = [_result(q, a) for q, a in zip(queries, answers, strict=True)]
-    version = max((int(a.get("version", 0)) for a in answers), default=0)
+    version = max((a.version for a in answers if isinstance(a, AuthorizeAnswer)), default=0)
     return {"EvaluationResults": results, **more}, version
 
 
