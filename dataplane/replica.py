@@ -46,6 +46,9 @@ _TAIL_BLOCK_MS = 1000
 _RETRY_SECONDS = 0.5
 _HALTED_RECHECK_SECONDS = 0.5
 _ARRIVALS_KEPT = 10_000
+#: applied events kept for ``events_after``: a request that awaited I/O (a backend, a version)
+#: while its state's successors were applied still finds them; far more than one request sees
+_APPLIED_KEPT = 1_000
 
 
 class ReplicaStatus(StrEnum):
@@ -115,6 +118,7 @@ class Replica:
         self.seed = new_seed() if seed is None else seed
         self._pending: deque[tuple[float, ChangeEvent, int]] = deque()
         self.arrivals: deque[Arrival] = deque(maxlen=_ARRIVALS_KEPT)
+        self._applied: deque[tuple[float, ChangeEvent]] = deque(maxlen=_APPLIED_KEPT)
         self._read_version = 0
         self._head: tuple[tuple[int, int], IamState] | None = None
         # pending events by the account that made them, and those changing an organization
@@ -137,6 +141,30 @@ class Replica:
         if not self._pending:
             return ()
         return tuple((due, event) for due, event, _ in self._pending)
+
+    def events_after(self, version: int) -> tuple[tuple[float, ChangeEvent], ...] | None:
+        """The events after ``version`` up to the newest read, in order, each with when it is
+        (or was) due: what leads from a state this replica had at ``version`` to the head.
+
+        A request may have read ``state`` and then awaited (a backend, Redis) while some of
+        the pending events were applied; they are no longer pending, but kept a while, so the
+        run still starts at ``version + 1``. None when the replica no longer holds the whole
+        run (more than a thousand events applied since, or a snapshot replaced its state)."""
+        current = self.state.version
+        pending = tuple((due, event) for due, event, _ in self._pending if event.version > version)
+        if version >= current:
+            return pending
+        applied: list[tuple[float, ChangeEvent]] = []
+        for due, event in reversed(self._applied):
+            if event.version <= version:
+                break
+            applied.append((due, event))
+        applied.reverse()
+        # what is kept is one run ending at the current state (cleared when a snapshot
+        # replaces the state), so its two ends say whether it covers ``version + 1..current``
+        if not applied or applied[0][1].version != version + 1 or applied[-1][1].version != current:
+            return None
+        return (*applied, *pending)
 
     def pending_for(self, account: str | None) -> bool:
         """Whether a change read but not applied yet was made by ``account`` (any account's
@@ -271,6 +299,7 @@ class Replica:
         snapshot = await self._log.load_snapshot(self._clock() - self.delays.shortest_s)
         if snapshot is not None and snapshot.version > self.state.version:
             self._pending.clear()
+            self._applied.clear()
             self._pending_by_account.clear()
             self._pending_organization = 0
             self.state = snapshot
@@ -351,7 +380,7 @@ class Replica:
         state = self.state
         applied = 0
         while self._pending and self._pending[0][0] <= now:
-            _, event, delay_ms = self._pending.popleft()
+            due, event, delay_ms = self._pending.popleft()
             self._count_pending(event, -1)
             try:
                 state = apply(state, event)
@@ -359,6 +388,7 @@ class Replica:
                 self._stop_applying(event, error)
                 break
             applied += 1
+            self._applied.append((due, event))
             self.arrivals.append(
                 Arrival(event.version, event.kind, event.action, event.committed_at, now, delay_ms)
             )

@@ -52,9 +52,11 @@ class StaleVerdict:
     outcome: Outcome
     head_version: int
     head_outcome: Outcome
-    #: the first pending version at which the answer becomes the head's (None: not stale)
+    #: the first version after ``version`` at which the answer becomes the head's (pending,
+    #: or applied while the request awaited I/O; None: not stale)
     flips_at_version: int | None = None
-    #: when this replica's delay applies that version, from now (None: not stale)
+    #: when this replica's delay applies that version, from now (0: applied already; None:
+    #: not stale)
     due_in_ms: float | None = None
 
     def fields(self) -> dict[str, Any]:
@@ -87,28 +89,51 @@ def stale_verdict(
     outcome_at: Callable[[IamState], Outcome],
     now: float,
 ) -> StaleVerdict:
-    """Compare ``outcome`` (the answer at ``state``) with ``outcome_at`` the head state."""
+    """Compare ``outcome`` (the answer at ``state``) with ``outcome_at`` the head state.
+
+    ``state`` is one the replica had when the answer was made, possibly before the request
+    awaited I/O while the replica applied more events: the search for the flipping version
+    folds the events after ``state`` whether they are still pending or applied since (then
+    due in 0 ms). It gives up after ``_FLIP_SEARCH_LIMIT`` versions, or when the replica no
+    longer holds those events, and names the head's version and due time."""
     head = replica.head_state()
     if head.version <= state.version:
         return StaleVerdict(False, state.version, outcome, state.version, outcome)
     head_outcome = outcome_at(head)
     if head_outcome == outcome:
         return StaleVerdict(False, state.version, outcome, head.version, head_outcome)
+    events = replica.events_after(state.version)
+    if events is None:  # the replica has moved too far past ``state`` to search
+        pending = replica.pending()
+        last_due = pending[-1][0] if pending else now
+        return StaleVerdict(
+            True,
+            state.version,
+            outcome,
+            head.version,
+            head_outcome,
+            head.version,
+            _due_in_ms(last_due, now),
+        )
     flips_at, due = head.version, None
     folded = state
-    pending = [(d, e) for d, e in replica.pending() if e.version > state.version]
-    for tried, (event_due, event) in enumerate(pending):
+    for tried, (event_due, event) in enumerate(events):
         folded = apply(folded, event)
         if event.version == head.version or tried >= _FLIP_SEARCH_LIMIT:
-            flips_at, due = head.version, pending[-1][0]
+            flips_at, due = head.version, events[-1][0]
             break
         if outcome_at(folded) == head_outcome:
             flips_at, due = event.version, event_due
             break
-    due_in_ms = None if due is None else round(max(0.0, due - now) * 1000, 3)
+    due_in_ms = None if due is None else _due_in_ms(due, now)
     return StaleVerdict(
         True, state.version, outcome, head.version, head_outcome, flips_at, due_in_ms
     )
+
+
+def _due_in_ms(due: float, now: float) -> float:
+    """How long from ``now`` until ``due`` (0: already due, or applied)."""
+    return round(max(0.0, due - now) * 1000, 3)
 
 
 def account_of_principal(principal: Any) -> str | None:

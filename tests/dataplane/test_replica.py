@@ -112,6 +112,49 @@ async def test_bootstrap_loads_the_newest_snapshot(log: RedisChangeLog) -> None:
         task.cancel()
 
 
+async def test_events_after_lead_from_a_state_the_replica_moved_past_to_the_head(
+    log: RedisChangeLog,
+) -> None:
+    """A request that read the state and awaited while an event applied still gets every
+    event after its state: the applied one (already due), then the pending ones."""
+    replica, task = await _running(
+        log, RegionDelays(by_kind={"user.put": DelaySpec(base_ms=60_000)})
+    )
+    try:
+        for version in (1, 2, 3):
+            await log.append(numbered_event(version))
+        await _until(lambda: replica.read_version == 3 and replica.state.version == 1)
+        events = replica.events_after(0)
+        assert events is not None
+        assert [event.version for _, event in events] == [1, 2, 3]
+        assert events[0][0] <= time.time() < events[1][0]
+        ahead = replica.events_after(1)
+        assert ahead is not None
+        assert [event.version for _, event in ahead] == [2, 3]
+        assert replica.events_after(3) == ()
+    finally:
+        task.cancel()
+
+
+async def test_events_after_a_version_a_snapshot_skipped_are_not_held(
+    log: RedisChangeLog,
+) -> None:
+    """After bootstrapping from a snapshot the replica never had the events before it."""
+    state = empty_state()
+    for version in (1, 2, 3):
+        event = numbered_event(version)
+        await log.append(event)
+        state = apply(state, event)
+    await write_snapshot(log.client, state, committed_at=time.time() - 60)
+    replica, task = await _running(log, RegionDelays())
+    try:
+        assert replica.bootstrapped_from_snapshot == 3
+        assert replica.events_after(1) is None
+        assert replica.events_after(3) == ()
+    finally:
+        task.cancel()
+
+
 async def test_a_replica_left_behind_a_trimmed_log_reloads_a_snapshot(log: RedisChangeLog) -> None:
     """Partitioned while snapshots trim the log past its version, the healed replica finds the
     gap, reloads the newest snapshot and converges."""

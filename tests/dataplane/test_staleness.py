@@ -20,13 +20,16 @@ import pytest
 from awswire.errors import AwsError
 from dataplane.authorizer import Authorizer
 from dataplane.replica import Replica, ReplicaIdentity, ReplicaStatus
-from dataplane.staleness import StaleVerdict
+from dataplane.staleness import StaleVerdict, stale_verdict
 from replication.delay import DelaySpec, RegionDelays
 from replication.entities import AccessKey, Account, Entity, User
 from replication.events import ChangeEvent
 from replication.ids import new_access_key_id, new_account_id, new_secret_access_key
 from replication.log import RedisChangeLog, connect
 from replication.queries import AuthorizeQuery
+from replication.snapshot import write_snapshot
+from replication.state import apply, empty_state
+from tests.change_events import numbered_event
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 ACCOUNT = new_account_id()
@@ -206,3 +209,39 @@ async def test_a_denial_no_pending_change_flips_is_not_stale(world: World) -> No
     assert not verdict.stale
     assert verdict.head_version == unrelated  # it did look at the pending change
     assert verdict.head_outcome == "ImplicitDeny"
+
+
+async def test_a_verdict_on_a_state_from_before_the_replicas_snapshot_names_the_head(
+    redis_url: str,
+) -> None:
+    """When the replica no longer holds the events after the answer's state (it bootstrapped
+    from a later snapshot), the verdict cannot search for the flipping version: it is stale,
+    flipping at the head's version, already due."""
+    log = RedisChangeLog(connect(redis_url))
+    await log.client.flushdb()
+    answered_at = empty_state()
+    head = empty_state()
+    for version in (1, 2, 3):
+        event = numbered_event(version)
+        await log.append(event)
+        head = apply(head, event)
+        if version == 1:
+            answered_at = head
+    await write_snapshot(log.client, head, committed_at=time.time() - 60)
+    replica = Replica(ReplicaIdentity("eu-west-1", "eu-west-1a"), log, DELAYS, clock=time.time)
+    task = asyncio.create_task(replica.run())
+    try:
+        async with asyncio.timeout(10):
+            while replica.status is not ReplicaStatus.OK:
+                await asyncio.sleep(0.01)
+        verdict = stale_verdict(
+            replica,
+            answered_at,
+            "Before",
+            lambda at: "Before" if at.version <= answered_at.version else "After",
+            time.time(),
+        )
+        assert verdict == StaleVerdict(True, 1, "Before", 3, "After", 3, 0.0)
+    finally:
+        task.cancel()  # not awaited: as in the tests above, the loop's end reaps it
+        await log.close()
