@@ -33,10 +33,10 @@ from dataplane.gateway.edge import Gateway
 from dataplane.gateway.forward import Backend
 from dataplane.replica import Replica, ReplicaIdentity, ReplicaStatus
 from dataplane.server import build_app
-from dataplane.staleness import STALE_HEADER
 from replication.delay import DelaySpec, RegionDelays
 from replication.entities import AccessKey, Account, Entity, Group, User
 from replication.events import ChangeEvent
+from replication.headers import STALE_HEADER
 from replication.ids import new_access_key_id, new_account_id, new_secret_access_key
 from replication.log import RedisChangeLog, connect
 
