@@ -19,8 +19,7 @@ import structlog
 from aiohttp import web
 
 from awswire.errors import AwsError
-from dataplane.authentication import HttpRequest, authenticate_http
-from dataplane.authorizer import Authorizer, environment_keys
+from dataplane.authorizer import Authorizer
 from dataplane.evaluation import CompiledPolicy, Decision
 from dataplane.gateway.actions import actions_for
 from dataplane.gateway.chunked import decode_chunked
@@ -44,10 +43,12 @@ from dataplane.gateway.owners import BucketOwners
 from dataplane.gateway.resource_policies import POLICY_WRITES, ResourcePolicies
 from dataplane.gateway.resources import Target, named_account, targets
 from dataplane.gateway.routing import ServiceCall, protocol_hint, route, signing_name_of
+from dataplane.identity.authentication import HttpRequest, authenticate_http
+from dataplane.identity.callers import Caller
+from dataplane.identity.requests import environment_keys
 from dataplane.replica import Replica
 from dataplane.staleness import STALE_HEADER, StaleVerdict, account_of_principal, stale_verdict
 from dataplane.sts.authorization_message import encode_authorization_message
-from dataplane.sts.callers import Caller
 from replication.policy import PolicyKind
 from replication.state import IamState
 
