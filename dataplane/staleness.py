@@ -40,7 +40,7 @@ STALE_HEADER = "x-iam-planes-stale"
 _FLIP_SEARCH_LIMIT = 64
 _KEPT = 5_000
 
-Outcome = str
+AnswerCode = str
 """An answer reduced to what a caller sees: ``Allow``, ``ImplicitDeny``, ``ExplicitDeny``,
 ``Success``, or an error code such as ``InvalidClientTokenId``."""
 
@@ -51,9 +51,9 @@ class StaleVerdict:
 
     stale: bool
     version: int
-    outcome: Outcome
+    outcome: AnswerCode
     head_version: int
-    head_outcome: Outcome
+    head_outcome: AnswerCode
     #: the first pending version at which the answer becomes the head's (None: not stale)
     flips_at_version: int | None = None
     #: when this replica's delay applies that version, from now (None: not stale)
@@ -85,8 +85,8 @@ def parse_stale_header(value: str) -> StaleVerdict:
 def stale_verdict(
     replica: Replica,
     state: IamState,
-    outcome: Outcome,
-    outcome_at: Callable[[IamState], Outcome],
+    outcome: AnswerCode,
+    outcome_at: Callable[[IamState], AnswerCode],
     now: float,
 ) -> StaleVerdict:
     """Compare ``outcome`` (the answer at ``state``) with ``outcome_at`` the head state."""
