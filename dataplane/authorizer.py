@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from awswire.errors import AwsError, invalid_client_token_id
+from awswire.errors import AwsError
 from dataplane.evaluation import (
     CompiledPolicy,
     Decision,
@@ -29,9 +29,8 @@ from dataplane.evaluation import (
     evaluate,
     explain_facts,
 )
-from dataplane.identity.authentication import authenticate, is_temporary, resolve_key
+from dataplane.identity.authentication import authenticate, is_temporary, named_caller
 from dataplane.identity.callers import Caller, policy_set_for
-from dataplane.identity.long_term import principal_by_arn
 from dataplane.identity.policy_index import PolicyIndex, resource_account
 from dataplane.identity.requests import engine_request, environment_keys
 from dataplane.identity.tokens import TokenKeys
@@ -73,7 +72,7 @@ class _StateCache:
     def __init__(self, state: IamState) -> None:
         self.state = state
         # the query's principal (ARN, or long-term access key id) -> the caller and its key
-        self.callers: dict[Any, tuple[Caller, str]] = {}
+        self.callers: dict[str | tuple[str], tuple[Caller, str]] = {}
         # caller key -> the engine principal (clock-independent principals only)
         self.principals: dict[str, Principal] = {}
         # (caller key, id of the resource policy, the resource's account) -> (the resource
@@ -214,31 +213,22 @@ class Authorizer:
             )
             return caller, caller.cache_key
         named = query.principal
-        if isinstance(named, str):
-            found = cache.callers.get(named)
-            if found is None:
-                caller = principal_by_arn(state, named)
-                found = cache.callers[named] = (caller, caller.cache_key)
-                _bounded(cache)
-            return found
-        if isinstance(named, AccessKeyPrincipal):
-            key_id = named.access_key_id
-            if is_temporary(key_id):  # a session: checked each time
-                caller = resolve_key(
-                    state, self._token_keys, key_id, named.session_token, self._clock()
-                )[0]
-                return caller, caller.cache_key
-            if named.session_token is not None:  # a long-term key takes no token
-                raise invalid_client_token_id()
-            found = cache.callers.get((key_id,))
-            if found is None:  # a long-term key's owner depends on the state only
-                caller = resolve_key(state, self._token_keys, key_id, None, self._clock())[0]
-                found = cache.callers[(key_id,)] = (caller, caller.cache_key)
-                _bounded(cache)
-            if usage is not None:  # a dict store: no I/O on the hot path
-                usage.record(key_id, query.action, now)
-            return found
-        raise AwsError("ValidationError", "principal or signed_request is required.", 400)
+        if named is None:
+            raise AwsError("ValidationError", "principal or signed_request is required.", 400)
+        cache_key: str | tuple[str] = named if isinstance(named, str) else (named.access_key_id,)
+        if isinstance(named, AccessKeyPrincipal) and (
+            is_temporary(named.access_key_id) or named.session_token is not None
+        ):  # a session, checked each time (or a long-term key sent with a token: refused)
+            caller = named_caller(state, self._token_keys, named, self._clock())
+            return caller, caller.cache_key
+        found = cache.callers.get(cache_key)
+        if found is None:  # an ARN's or a long-term key's caller depends on the state only
+            caller = named_caller(state, self._token_keys, named, self._clock())
+            found = cache.callers[cache_key] = (caller, caller.cache_key)
+            _bounded(cache)
+        if usage is not None and isinstance(named, AccessKeyPrincipal):
+            usage.record(named.access_key_id, query.action, now)  # a dict store: no I/O here
+        return found
 
     def _resource_policy(self, query: AuthorizeQuery) -> CompiledPolicy | None:
         if query.resource_policy is None:

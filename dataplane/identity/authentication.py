@@ -13,15 +13,22 @@ from datetime import UTC, datetime
 from awswire.errors import invalid_client_token_id
 from awswire.sigv4 import Headers, SignatureClaim, parse_signature, verify_signature
 from dataplane.identity.callers import Caller
-from dataplane.identity.long_term import principal_by_access_key
+from dataplane.identity.long_term import principal_by_access_key, principal_by_arn
 from dataplane.identity.sessions import open_session
 from dataplane.identity.tokens import TokenKeys
 from dataplane.key_usage import KeyUsage
-from dataplane.queries import SignedRequest
+from dataplane.queries import AccessKeyPrincipal, SignedRequest
 from replication.ids import IdPrefix
 from replication.state import IamState
 
-__all__ = ["HttpRequest", "authenticate", "authenticate_http", "is_temporary", "resolve_key"]
+__all__ = [
+    "HttpRequest",
+    "authenticate",
+    "authenticate_http",
+    "is_temporary",
+    "named_caller",
+    "resolve_key",
+]
 
 
 def is_temporary(access_key_id: str) -> bool:
@@ -42,6 +49,16 @@ def resolve_key(
     if token:
         raise invalid_client_token_id()
     return principal_by_access_key(state, access_key_id)
+
+
+def named_caller(
+    state: IamState, keys: TokenKeys | None, named: str | AccessKeyPrincipal, now: float
+) -> Caller:
+    """The caller an unsigned question names: a user's or root's ARN (NoSuchEntity when this
+    replica does not know it), or an access key with its session token (as ``resolve_key``)."""
+    if isinstance(named, str):
+        return principal_by_arn(state, named)
+    return resolve_key(state, keys, named.access_key_id, named.session_token, now)[0]
 
 
 @dataclass(frozen=True, slots=True)
