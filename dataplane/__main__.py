@@ -24,11 +24,11 @@ from dataplane.authorizer import Authorizer
 from dataplane.gateway.edge import Gateway
 from dataplane.gateway.forward import Backend
 from dataplane.gateway.owners import BucketOwners
+from dataplane.identity.tokens import TOKEN_KEYS_ENV, TokenKeys
 from dataplane.key_usage import DEFAULT_FLUSH_SECONDS, FLUSH_SECONDS_ENV, KeyUsage
 from dataplane.metrics import ReplicaMetrics
 from dataplane.replica import Replica, ReplicaIdentity
 from dataplane.server import build_app
-from dataplane.sts.tokens import TOKEN_KEYS_ENV, TokenKeys
 from replication.delay import RegionDelays, parse_delay_option
 from replication.log import RedisChangeLog, connect
 from replication.logs import configure_logging

@@ -16,11 +16,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from awswire.errors import AwsError, invalid_client_token_id
-from dataplane.authentication import authenticate, resolve_key
+from awswire.errors import AwsError
 from dataplane.evaluation import (
     CompiledPolicy,
     Decision,
@@ -31,27 +29,20 @@ from dataplane.evaluation import (
     evaluate,
     explain_facts,
 )
+from dataplane.identity.authentication import authenticate, is_temporary, named_caller
+from dataplane.identity.callers import Caller, policy_set_for
+from dataplane.identity.policy_index import PolicyIndex, resource_account
+from dataplane.identity.requests import engine_request, environment_keys
+from dataplane.identity.tokens import TokenKeys
 from dataplane.key_usage import KeyUsage
-from dataplane.policy_index import PolicyIndex, resource_account
-from dataplane.principals import principal_by_arn
 from dataplane.replica import Replica, VersionUnavailableError
 from dataplane.staleness import StaleAnswers, StaleVerdict, account_of_principal, stale_verdict
-from dataplane.sts.callers import (
-    Caller,
-    caller_cache_key,
-    caller_policies,
-    caller_principal,
-    principal_is_timeless,
-)
-from dataplane.sts.sessions import Session
-from dataplane.sts.tokens import TokenKeys
 from replication.consistency import StaleReplicaError, state_at_least
-from replication.ids import IdPrefix
 from replication.policy import PolicyKind
 from replication.queries import AccessKeyPrincipal, AuthorizeQuery
 from replication.state import IamState
 
-__all__ = ["AuthorizationTiming", "Authorizer", "environment_keys"]
+__all__ = ["AuthorizationTiming", "Authorizer"]
 
 #: entries one state's cache may hold before it starts over (bounds memory, not correctness)
 _CACHE_LIMIT = 50_000
@@ -62,17 +53,6 @@ def _bounded(cache: _StateCache) -> None:
     """Start a cache over once it holds too much (bounds memory, not correctness)."""
     if cache.size() > _CACHE_LIMIT:
         cache.clear()
-
-
-def environment_keys(now: float, source_ip: str, region: str) -> dict[str, Any]:
-    """The environment keys every request carries (R38)."""
-    return {
-        "aws:CurrentTime": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "aws:EpochTime": str(int(now)),
-        "aws:SourceIp": source_ip,
-        "aws:SecureTransport": "false",
-        "aws:RequestedRegion": region,
-    }
 
 
 @dataclass(slots=True)
@@ -92,7 +72,7 @@ class _StateCache:
     def __init__(self, state: IamState) -> None:
         self.state = state
         # the query's principal (ARN, or long-term access key id) -> the caller and its key
-        self.callers: dict[Any, tuple[Caller, str]] = {}
+        self.callers: dict[str | tuple[str], tuple[Caller, str]] = {}
         # caller key -> the engine principal (clock-independent principals only)
         self.principals: dict[str, Principal] = {}
         # (caller key, id of the resource policy, the resource's account) -> (the resource
@@ -215,7 +195,7 @@ class Authorizer:
         now: float,
         usage: KeyUsage | None,
     ) -> tuple[Caller, str]:
-        """The caller and its cache key (``caller_cache_key``); a long-term key's use is
+        """The caller and its cache key (``Caller.cache_key``); a long-term key's use is
         noted at ``now`` in ``usage`` on every query, cached or not."""
         caller: Caller
         if query.signed_request is not None:
@@ -227,33 +207,24 @@ class Authorizer:
                 usage=usage,
                 action=query.action,
             )
-            return caller, caller_cache_key(caller)
+            return caller, caller.cache_key
         named = query.principal
-        if isinstance(named, str):
-            found = cache.callers.get(named)
-            if found is None:
-                caller = principal_by_arn(state, named)
-                found = cache.callers[named] = (caller, caller_cache_key(caller))
-                _bounded(cache)
-            return found
-        if isinstance(named, AccessKeyPrincipal):
-            key_id = named.access_key_id
-            if key_id.startswith(IdPrefix.TEMPORARY_ACCESS_KEY):  # a session: checked each time
-                caller = resolve_key(
-                    state, self._token_keys, key_id, named.session_token, self._clock()
-                )[0]
-                return caller, caller_cache_key(caller)
-            if named.session_token is not None:  # a long-term key takes no token
-                raise invalid_client_token_id()
-            found = cache.callers.get((key_id,))
-            if found is None:  # a long-term key's owner depends on the state only
-                caller = resolve_key(state, self._token_keys, key_id, None, self._clock())[0]
-                found = cache.callers[(key_id,)] = (caller, caller_cache_key(caller))
-                _bounded(cache)
-            if usage is not None:  # a dict store: no I/O on the hot path
-                usage.record(key_id, query.action, now)
-            return found
-        raise AwsError("ValidationError", "principal or signed_request is required.", 400)
+        if named is None:
+            raise AwsError("ValidationError", "principal or signed_request is required.", 400)
+        cache_key: str | tuple[str] = named if isinstance(named, str) else (named.access_key_id,)
+        if isinstance(named, AccessKeyPrincipal) and (
+            is_temporary(named.access_key_id) or named.session_token is not None
+        ):  # a session, checked each time (or a long-term key sent with a token: refused)
+            caller = named_caller(state, self._token_keys, named, self._clock())
+            return caller, caller.cache_key
+        found = cache.callers.get(cache_key)
+        if found is None:  # an ARN's or a long-term key's caller depends on the state only
+            caller = named_caller(state, self._token_keys, named, self._clock())
+            found = cache.callers[cache_key] = (caller, caller.cache_key)
+            _bounded(cache)
+        if usage is not None and isinstance(named, AccessKeyPrincipal):
+            usage.record(named.access_key_id, query.action, now)  # a dict store: no I/O here
+        return found
 
     def _resource_policy(self, query: AuthorizeQuery) -> CompiledPolicy | None:
         if query.resource_policy is None:
@@ -291,8 +262,8 @@ class Authorizer:
         index = self._policies
         principal = cache.principals.get(key)
         if principal is None:
-            principal = caller_principal(state, index, caller, clocked.now)
-            if principal_is_timeless(caller):
+            principal = caller.principal(state, index, clocked.now)
+            if caller.principal_is_timeless:
                 cache.principals[key] = principal
         resource = asked.resource_policy
         owner = asked.owner or resource_account(asked.resource, caller.account)
@@ -300,18 +271,22 @@ class Authorizer:
         if cached is not None and cached[0] is resource:
             policies = cached[1]
         else:
-            policies = caller_policies(state, index, caller, resource, owner)
+            policies = policy_set_for(state, index, caller, resource, owner)
             cache.policy_sets[key, id(resource), owner] = (resource, policies)
             _bounded(cache)
-        context = {**clocked.environment, **asked.context} if asked.context else clocked.environment
-        if isinstance(caller, Session) and caller.claims.source_instance_arn is not None:
-            # instance credentials: AWS sets these keys, so the query's context cannot
-            context = {**context, **caller.request_context}
-        if owner == caller.account:  # the engine takes the owner's organization as the caller's
-            request = Request(principal, asked.action, asked.resource, context)
-        else:
-            resource_owner = index.organization(state, owner).owner(owner)
-            request = Request(principal, asked.action, asked.resource, context, resource_owner)
+        # the engine takes the owner's organization as the caller's unless told otherwise
+        resource_owner = (
+            None if owner == caller.account else index.organization(state, owner).owner(owner)
+        )
+        request = engine_request(
+            principal,
+            asked.action,
+            asked.resource,
+            clocked.environment,
+            asked.context,
+            caller.request_context,
+            resource_owner,
+        )
         return request, policies
 
     def decide(  # noqa: PLR0917 - one call's whole question
@@ -329,21 +304,17 @@ class Authorizer:
         anonymous request, which only ``resource_policy`` can allow) on ``resource``, owned by
         ``resource_owner``, from ``state``: the AWS service gateway's question."""
         clocked = self._clocked(source_ip)
-        full_context = {**clocked.environment, **context}
         if caller is None:
-            owner = self._policies.organization(state, resource_owner)
-            request = Request(
-                Principal.anonymous(),
-                action,
-                resource,
-                full_context,
-                owner.owner(resource_owner),
+            owner = self._policies.organization(state, resource_owner).owner(resource_owner)
+            request = engine_request(
+                Principal.anonymous(), action, resource, clocked.environment, context, None, owner
             )
-            return evaluate(request, PolicySet(resource=resource_policy, rcps=owner.rcps))
+            policies = policy_set_for(state, self._policies, None, resource_policy, resource_owner)
+            return evaluate(request, policies)
         cache = self._cache if self._cache.state is state else self._cache_for(state)
         asked = _Asked(action, resource, context, resource_policy, resource_owner)
         request, policies = self._caller_request(
-            state, cache, (caller, caller_cache_key(caller)), asked, clocked
+            state, cache, (caller, caller.cache_key), asked, clocked
         )
         return evaluate(request, policies)
 

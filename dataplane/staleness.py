@@ -38,7 +38,7 @@ __all__ = [
 _FLIP_SEARCH_LIMIT = 64
 _KEPT = 5_000
 
-Outcome = str
+AnswerCode = str
 """An answer reduced to what a caller sees: ``Allow``, ``ImplicitDeny``, ``ExplicitDeny``,
 ``Success``, or an error code such as ``InvalidClientTokenId``."""
 
@@ -49,9 +49,9 @@ class StaleVerdict:
 
     stale: bool
     version: int
-    outcome: Outcome
+    outcome: AnswerCode
     head_version: int
-    head_outcome: Outcome
+    head_outcome: AnswerCode
     #: the first version after ``version`` at which the answer becomes the head's (pending,
     #: or applied while the request awaited I/O; None: not stale)
     flips_at_version: int | None = None
@@ -85,8 +85,8 @@ def parse_stale_header(value: str) -> StaleVerdict:
 def stale_verdict(
     replica: Replica,
     state: IamState,
-    outcome: Outcome,
-    outcome_at: Callable[[IamState], Outcome],
+    outcome: AnswerCode,
+    outcome_at: Callable[[IamState], AnswerCode],
     now: float,
 ) -> StaleVerdict:
     """Compare ``outcome`` (the answer at ``state``) with ``outcome_at`` the head state.

@@ -21,7 +21,7 @@ copies it.
 from dataplane.evaluation._accounts import AccountDecisions, account_decisions
 from dataplane.evaluation._compile import CompiledPolicy, CompiledStatement, compile_policy
 from dataplane.evaluation._context import NormalisedContext
-from dataplane.evaluation._decide import Caller, Facts, decide
+from dataplane.evaluation._decide import CallerKind, Facts, decide
 from dataplane.evaluation._document import (
     InvalidInput,
     build_policy_set,
@@ -34,13 +34,13 @@ from dataplane.evaluation._model import (
     CredentialKind,
     Decision,
     Level,
-    MatchedStatement,
     Org,
     Outcome,
     PrincipalType,
     ResourceKind,
     ResourceOwner,
     Stage,
+    StatementMatch,
 )
 from dataplane.evaluation._policyset import PolicySet
 from dataplane.evaluation._principal import Principal
@@ -48,7 +48,7 @@ from dataplane.evaluation._request import Request
 
 __all__ = [
     "AccountDecisions",
-    "Caller",
+    "CallerKind",
     "CompiledPolicy",
     "CompiledStatement",
     "Credential",
@@ -57,7 +57,6 @@ __all__ = [
     "Facts",
     "InvalidInput",
     "Level",
-    "MatchedStatement",
     "NormalisedContext",
     "Org",
     "Outcome",
@@ -68,6 +67,7 @@ __all__ = [
     "ResourceKind",
     "ResourceOwner",
     "Stage",
+    "StatementMatch",
     "account_decisions",
     "build_policy_set",
     "compile_policy",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from dataplane.evaluation._conditions import ConditionTest, compile_conditions
 from dataplane.evaluation._glob import Matcher, compile_glob_set
-from dataplane.evaluation._model import MatchedStatement
+from dataplane.evaluation._model import StatementMatch
 from dataplane.evaluation._principals import CompiledPrincipal, compile_principal
 from dataplane.evaluation._variables import Context, Template, parse_template
 from replication.policy import Effect, PolicyDocument, PolicyKind, Statement
@@ -44,7 +44,7 @@ class CompiledStatement:
     index: int
     sid: str | None
     deny: bool
-    match: MatchedStatement
+    match: StatementMatch
     action_test: Matcher
     not_action: bool
     resource_any: bool
@@ -125,7 +125,7 @@ def _compile_statement(statement: Statement, label: str, variables: bool) -> Com
         index=statement.index,
         sid=statement.sid,
         deny=statement.effect is Effect.DENY,
-        match=MatchedStatement(label, statement.sid, statement.effect.value, statement.index),
+        match=StatementMatch(label, statement.sid, statement.effect.value, statement.index),
         action_test=compile_glob_set([a.lower() for a in actions or ()], arn=False),
         not_action=statement.not_action is not None,
         resource_any=star and not not_resource,

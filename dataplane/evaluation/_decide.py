@@ -12,14 +12,14 @@ from typing import NamedTuple
 
 from dataplane.evaluation._model import Level, Outcome, ResourceKind, Stage
 
-__all__ = ["Caller", "Facts", "Verdict", "decide", "principal_side"]
+__all__ = ["CallerKind", "Facts", "Verdict", "decide", "principal_side"]
 
 Verdict = tuple[Outcome, Stage]
 _ALLOW, _EXPLICIT, _IMPLICIT = Outcome.ALLOW, Outcome.EXPLICIT_DENY, Outcome.IMPLICIT_DENY
 _MANDATORY_RBP = (ResourceKind.ROLE_TRUST, ResourceKind.KMS_KEY)
 
 
-class Caller(StrEnum):
+class CallerKind(StrEnum):
     """What kind of identity is calling, as far as the decision table cares."""
 
     IDENTITYLESS = "identityless"  # anonymous, service principal, unsigned web identity/SAML
@@ -35,7 +35,7 @@ class Facts(NamedTuple):
     explicit_deny: bool  # some applicable Deny statement matched (incl. R21 NotPrincipal+PB)
     rcp_gate: bool | None  # None: RCPs not in play; else every RCP level allows (R66)
     scp_gate: bool | None  # None: SCPs not in play; else every SCP level allows (R59)
-    caller: Caller
+    caller: CallerKind
     kind: ResourceKind
     cross_account: bool  # principal account != resource owner account (R48)
     level: Level  # best level of an applicable resource-policy Allow (R18)
@@ -49,9 +49,9 @@ def _limits(facts: Facts, granted_by: Stage) -> Verdict:
     match facts:
         case Facts(boundary=False):
             return _IMPLICIT, Stage.BOUNDARY  # R45/R47: boundary lacks an Allow
-        case Facts(caller=Caller.ROLE_SESSION | Caller.FEDERATED, session=False):
+        case Facts(caller=CallerKind.ROLE_SESSION | CallerKind.FEDERATED, session=False):
             return _IMPLICIT, Stage.SESSION  # R46: session policies passed, none allows
-        case Facts(caller=Caller.FEDERATED, session=None):
+        case Facts(caller=CallerKind.FEDERATED, session=None):
             return _IMPLICIT, Stage.SESSION  # R74/§13-A3: federated user without session policy
         case _:
             return _ALLOW, granted_by
@@ -60,7 +60,7 @@ def _limits(facts: Facts, granted_by: Stage) -> Verdict:
 def principal_side(facts: Facts) -> Verdict:
     """The identity path (docs/evaluation.md §7): identity Allow, then the limits (R45)."""
     match facts:
-        case Facts(caller=Caller.ROOT):
+        case Facts(caller=CallerKind.ROOT):
             return _ALLOW, Stage.IDENTITY  # R52: root starts from "everything allowed"
         case Facts(identity=False, level=Level.NONE):
             return _IMPLICIT, Stage.NO_ALLOW  # nothing allows at all
@@ -79,9 +79,9 @@ def decide(facts: Facts) -> Verdict:
             return _IMPLICIT, Stage.RCP  # R66: some RCP level has no applicable Allow
         case Facts(scp_gate=False):
             return _IMPLICIT, Stage.SCP  # R59/R62: some SCP level has no applicable Allow
-        case Facts(caller=Caller.IDENTITYLESS, level=Level.DIRECT):
+        case Facts(caller=CallerKind.IDENTITYLESS, level=Level.DIRECT):
             return _ALLOW, Stage.RESOURCE  # R49: the resource policy alone names the caller
-        case Facts(caller=Caller.IDENTITYLESS):
+        case Facts(caller=CallerKind.IDENTITYLESS):
             return _IMPLICIT, Stage.RESOURCE  # R49: no IAM identity, no resource grant
         case Facts(kind=kind, level=Level.NONE) if kind in _MANDATORY_RBP:
             return _IMPLICIT, Stage.RESOURCE  # R54/R57: trust/key policy must itself allow
@@ -89,7 +89,7 @@ def decide(facts: Facts) -> Verdict:
             return _IMPLICIT, Stage.RESOURCE  # R48: the resource account does not allow
         case Facts(cross_account=True):
             return principal_side(facts)  # R48: the caller's account must allow too
-        case Facts(caller=Caller.ROOT):
+        case Facts(caller=CallerKind.ROOT):
             return _ALLOW, Stage.IDENTITY  # R52: root in its own account
         case Facts(kind=ResourceKind.ROLE_TRUST, boundary=False):
             return _IMPLICIT, Stage.BOUNDARY  # R56/§13-A5: boundary must allow sts:AssumeRole

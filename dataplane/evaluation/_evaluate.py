@@ -9,8 +9,8 @@ The bits become :class:`Facts` and :func:`decide` gives the verdict.
 from __future__ import annotations
 
 from dataplane.evaluation._credentials import credential_verdict
-from dataplane.evaluation._decide import Caller, Facts, Verdict, decide
-from dataplane.evaluation._model import Decision, Level, MatchedStatement, ResourceKind
+from dataplane.evaluation._decide import CallerKind, Facts, Verdict, decide
+from dataplane.evaluation._model import Decision, Level, ResourceKind, StatementMatch
 from dataplane.evaluation._policyset import Candidates, PolicySet
 from dataplane.evaluation._principal import Principal
 from dataplane.evaluation._request import Request
@@ -26,7 +26,7 @@ _RESOURCE = RESOURCE
 #: verdict; decide() of the facts these determine (a pure function of a small finite domain)
 _VERDICTS: dict[tuple[object, ...], Verdict] = {}
 _VERDICTS_LIMIT = 65536
-_Scanned = tuple[bool, int, Level, tuple[MatchedStatement, ...], list[str]]
+_Scanned = tuple[bool, int, Level, tuple[StatementMatch, ...], list[str]]
 
 
 def _facts(  # noqa: PLR0917 - the raw scan result, positionally
@@ -35,7 +35,7 @@ def _facts(  # noqa: PLR0917 - the raw scan result, positionally
     best: Level,
     active: int,
     scp_bits: int,
-    caller: Caller,
+    caller: CallerKind,
     kind: ResourceKind,
     cross_account: bool,
 ) -> Facts:

@@ -11,13 +11,13 @@ __all__ = [
     "CredentialKind",
     "Decision",
     "Level",
-    "MatchedStatement",
     "Org",
     "Outcome",
     "PrincipalType",
     "ResourceKind",
     "ResourceOwner",
     "Stage",
+    "StatementMatch",
 ]
 
 
@@ -117,7 +117,7 @@ class ResourceOwner:
     aws_managed_key: bool = False
 
 
-class MatchedStatement(NamedTuple):
+class StatementMatch(NamedTuple):
     """A statement that applied to the request."""
 
     policy: str
@@ -140,7 +140,7 @@ class Decision(NamedTuple):
 
     decision: Outcome
     decided_by: Stage
-    matched: tuple[MatchedStatement, ...]
+    matched: tuple[StatementMatch, ...]
     missing_context_keys: tuple[str, ...]
     errors: tuple[str, ...]
 

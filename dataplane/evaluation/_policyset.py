@@ -16,7 +16,7 @@ from typing import NamedTuple
 from dataplane.evaluation._compile import CompiledPolicy, CompiledStatement
 from dataplane.evaluation._conditions import ConditionTest
 from dataplane.evaluation._glob import Matcher
-from dataplane.evaluation._model import MatchedStatement
+from dataplane.evaluation._model import StatementMatch
 from dataplane.evaluation._principals import CompiledPrincipal
 from dataplane.evaluation._sets import BOUNDARY, IDENTITY, RCP, RESOURCE, SCP, SESSION
 
@@ -44,7 +44,7 @@ Candidate = tuple[int, CompiledStatement]
 Scan = tuple[
     int,
     bool,
-    MatchedStatement,
+    StatementMatch,
     Matcher | None,
     bool,
     CompiledStatement,
@@ -77,7 +77,7 @@ class Candidates(NamedTuple):
     request, so their effect is folded in once: their matches, Allow bits and Deny flag.
     """
 
-    matched: tuple[MatchedStatement, ...]
+    matched: tuple[StatementMatch, ...]
     bits: int
     denied: bool
     conditional: tuple[Scan, ...]

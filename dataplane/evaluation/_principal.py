@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from dataplane.evaluation._context import ContextValue, principal_keys
-from dataplane.evaluation._decide import Caller
+from dataplane.evaluation._decide import CallerKind
 from dataplane.evaluation._model import Credential, CredentialKind, Org, PrincipalType
 from dataplane.evaluation._sets import BOUNDARY, IDENTITY, RCP, RESOURCE, SCP, SESSION
 
@@ -23,10 +23,10 @@ _ARN = re.compile(
     r"arn:(?P<partition>[^:]+):(?P<service>iam|sts)::(?P<account>\d{12}):(?P<rest>.+)"
 )
 _CALLERS = {
-    PrincipalType.IAM_USER: Caller.USER,
-    PrincipalType.ASSUMED_ROLE: Caller.ROLE_SESSION,
-    PrincipalType.FEDERATED_USER: Caller.FEDERATED,
-    PrincipalType.ROOT: Caller.ROOT,
+    PrincipalType.IAM_USER: CallerKind.USER,
+    PrincipalType.ASSUMED_ROLE: CallerKind.ROLE_SESSION,
+    PrincipalType.FEDERATED_USER: CallerKind.FEDERATED,
+    PrincipalType.ROOT: CallerKind.ROOT,
 }
 #: principals with identity policies and boundaries (R40); root and callers without IAM have none
 _ENTITY_TYPES = frozenset(
@@ -73,7 +73,7 @@ class Principal:
     direct_ids: frozenset[str] = field(init=False, repr=False, compare=False)
     parent_ids: frozenset[str] = field(init=False, repr=False, compare=False)
     chain: tuple[frozenset[str], ...] = field(init=False, repr=False, compare=False)
-    caller: Caller = field(init=False, repr=False, compare=False)
+    caller: CallerKind = field(init=False, repr=False, compare=False)
     has_iam_identity: bool = field(init=False, repr=False, compare=False)
     is_iam_entity: bool = field(init=False, repr=False, compare=False)
     is_session: bool = field(init=False, repr=False, compare=False)
@@ -91,8 +91,8 @@ class Principal:
         object.__setattr__(self, "direct_ids", frozenset(i for i in direct if i))
         object.__setattr__(self, "parent_ids", frozenset(i for i in parent if i))
         object.__setattr__(self, "chain", self._chain())
-        object.__setattr__(self, "caller", _CALLERS.get(self.type, Caller.IDENTITYLESS))
-        object.__setattr__(self, "has_iam_identity", self.caller is not Caller.IDENTITYLESS)
+        object.__setattr__(self, "caller", _CALLERS.get(self.type, CallerKind.IDENTITYLESS))
+        object.__setattr__(self, "has_iam_identity", self.caller is not CallerKind.IDENTITYLESS)
         object.__setattr__(self, "is_iam_entity", self.type in _ENTITY_TYPES)
         object.__setattr__(self, "is_session", self.type in _SESSION_TYPES)
         org = self.org

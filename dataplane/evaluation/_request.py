@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from dataplane.evaluation._context import ContextValue, NormalisedContext, normalise_context
-from dataplane.evaluation._decide import Caller
+from dataplane.evaluation._decide import CallerKind
 from dataplane.evaluation._model import Org, ResourceKind, ResourceOwner
 from dataplane.evaluation._principal import Principal
 from dataplane.evaluation._sets import RCP
@@ -304,7 +304,7 @@ class Request:
         return self.owner.kind or _GENERIC  # always resolved
 
     @property
-    def caller(self) -> Caller:
+    def caller(self) -> CallerKind:
         """The caller kind of the decision table."""
         return self.principal.caller
 

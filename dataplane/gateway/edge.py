@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -19,20 +18,16 @@ import structlog
 from aiohttp import web
 
 from awswire.errors import AwsError
-from dataplane.authentication import HttpRequest, authenticate_http
-from dataplane.authorizer import Authorizer, environment_keys
-from dataplane.evaluation import CompiledPolicy, Decision
+from dataplane.authorizer import Authorizer
+from dataplane.evaluation import Decision
 from dataplane.gateway.actions import actions_for
 from dataplane.gateway.chunked import decode_chunked
 from dataplane.gateway.context import request_context
-from dataplane.gateway.errors import Refusal, denial, denial_reason, refusal_of
+from dataplane.gateway.errors import backend_unavailable, denial, denial_reason, refusal_of
 from dataplane.gateway.forward import Backend, BackendUnavailable
 from dataplane.gateway.incoming import (
-    BodyTooLarge,
     access_key_id_of,
     check_payload,
-    copy_source,
-    credential_key_id,
     is_chunked,
     plain_headers,
     read_body,
@@ -42,14 +37,17 @@ from dataplane.gateway.incoming import (
 from dataplane.gateway.lambda_roles import check_execution_role
 from dataplane.gateway.owners import BucketOwners
 from dataplane.gateway.resource_policies import POLICY_WRITES, ResourcePolicies
-from dataplane.gateway.resources import Target, named_account, targets
+from dataplane.gateway.resources import Target, targets
+from dataplane.gateway.responses import refused, response_of
 from dataplane.gateway.routing import ServiceCall, protocol_hint, route, signing_name_of
+from dataplane.gateway.subjects import Subject, Subjects
+from dataplane.identity.authentication import HttpRequest, authenticate_http
+from dataplane.identity.callers import Caller
+from dataplane.identity.requests import environment_keys
 from dataplane.replica import Replica
 from dataplane.staleness import StaleVerdict, account_of_principal, stale_verdict
 from dataplane.sts.authorization_message import encode_authorization_message
-from dataplane.sts.callers import Caller
 from replication.headers import STALE_HEADER
-from replication.policy import PolicyKind
 from replication.state import IamState
 
 __all__ = ["CONTROL_PLANE_SERVICES", "Gateway"]
@@ -72,16 +70,6 @@ class _Asked:
     source_ip: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Subject:
-    """A resource the call acts on, with its owner and its own policy."""
-
-    call: ServiceCall
-    actions: tuple[str, ...]
-    owner: str
-    policy: CompiledPolicy | None
-
-
 class Gateway:
     """Authorizes AWS service calls on a replica's state and forwards the allowed ones."""
 
@@ -100,6 +88,7 @@ class Gateway:
         self._controlplane = controlplane
         self._region = replica.identity.region
         self._policies = ResourcePolicies(backend, self._region)
+        self._subjects = Subjects(owners, self._policies, authorizer.policies)
 
     async def close(self) -> None:
         """Close the connection pools."""
@@ -131,11 +120,11 @@ class Gateway:
             service_hint = (call.service, call.protocol)
             return await self._authorized(request, call, body, request_id)
         except AwsError as error:
-            return _refused(error, service_hint, request_id, headers, self._region)
+            return refused(error, service_hint, request_id, headers, self._region)
         except Exception:  # a bug: the service's own internal error, never a traceback
             _log.exception("gateway_failed", service=service_hint[0], path=request.path)
             failure = AwsError("InternalError", "We encountered an internal error.", 500, False)
-            return _response(refusal_of(failure, *service_hint, request_id))
+            return response_of(refusal_of(failure, *service_hint, request_id))
 
     async def _authorized(
         self, request: web.Request, call: ServiceCall, body: bytes, request_id: str
@@ -162,11 +151,11 @@ class Gateway:
             # a key this replica does not know yet: would the log's head know it?
             verdict = await self._verdict(state, error.code, asked, now, None)
             headers = {name.lower(): value for name, value in request.headers.items()}
-            refused = _refused(
+            refusal = refused(
                 error, (call.service, call.protocol), request_id, headers, self._region
             )
-            return self._with_verdict(refused, verdict, None, asked)
-        prepared = await self._prepare(call, caller, actions)
+            return self._with_verdict(refusal, verdict, None, asked)
+        prepared = await self._subjects.prepare(call, caller, actions)
         denied = self._first_denial(state, caller, prepared, asked)
         if denied is not None:
             target, decision = denied
@@ -201,23 +190,8 @@ class Gateway:
             action=asked.actions[0],
         )
 
-    async def _prepare(
-        self, call: ServiceCall, caller: Caller | None, actions: tuple[str, ...]
-    ) -> list[_Subject]:
-        """What the call acts on, each with its owner and own policy (from the backend, which
-        no IAM version changes); a copy also reads its source, in the source's own account."""
-        owner = await self._owner(call, caller, actions)
-        subjects = [_Subject(call, actions, owner, await self._resource_policy(call, owner))]
-        source = copy_source(call)
-        if source is not None:
-            source_actions = ("s3:GetObject",)
-            source_owner = await self._owner(source, caller, source_actions)
-            compiled = await self._resource_policy(source, source_owner)
-            subjects.append(_Subject(source, source_actions, source_owner, compiled))
-        return subjects
-
     def _first_denial(
-        self, state: IamState, caller: Caller | None, prepared: list[_Subject], asked: _Asked
+        self, state: IamState, caller: Caller | None, prepared: list[Subject], asked: _Asked
     ) -> tuple[Target, Decision] | None:
         """The first (action, resource) the engine does not allow at ``state``, or None."""
         for subject in prepared:
@@ -243,7 +217,7 @@ class Gateway:
         outcome: str,
         asked: _Asked,
         now: float,
-        prepared: list[_Subject] | None,
+        prepared: list[Subject] | None,
     ) -> StaleVerdict:
         """Would the log's head answer the call otherwise than ``outcome`` at ``state``?"""
         head = self._replica.head_state()
@@ -253,7 +227,7 @@ class Gateway:
             except AwsError:
                 head_caller = None
             if head_caller is not None or asked.http is None:
-                prepared = await self._prepare(asked.call, head_caller, asked.actions)
+                prepared = await self._subjects.prepare(asked.call, head_caller, asked.actions)
 
         def outcome_at(at: IamState) -> str:
             try:
@@ -307,7 +281,9 @@ class Gateway:
         reason = denial_reason(decision, target.action)
         error = denial(principal, target.action, target.resource, reason)
         encoded = self._encoded(decision, principal, target.action, target.resource, context)
-        return _response(refusal_of(error, call.service, call.protocol, request_id, None, encoded))
+        return response_of(
+            refusal_of(error, call.service, call.protocol, request_id, None, encoded)
+        )
 
     async def _forward(  # noqa: PLR0917 - the call, and who it is for
         self,
@@ -328,13 +304,8 @@ class Gateway:
             )
         except BackendUnavailable as down:
             _log.warning("services_backend_unavailable", error=str(down))
-            error = AwsError(
-                "ServiceUnavailable",
-                "The services backend is not answering; please try again.",
-                503,
-                sender_fault=False,
-            )
-            return _response(refusal_of(error, call.service, call.protocol, request_id))
+            error = backend_unavailable()
+            return response_of(refusal_of(error, call.service, call.protocol, request_id))
         if response.status < 300:
             await self._after(call, owner, caller)
         return response
@@ -350,45 +321,6 @@ class Gateway:
             await self._owners.created(bucket, caller.account)
         elif call.operation == "DeleteBucket":
             await self._owners.deleted(bucket)
-
-    async def _owner(
-        self, call: ServiceCall, caller: Caller | None, actions: tuple[str, ...]
-    ) -> str:
-        """The account that owns the resource the call acts on."""
-        named = named_account(call, actions)
-        if named is not None:
-            return named
-        bucket = call.params.get("Bucket")
-        if (
-            call.service == "s3"
-            and isinstance(bucket, str)
-            and call.operation != "CreateBucket"
-            and self._owners is not None
-        ):
-            found = await self._owners.owner(bucket)
-            if found is not None:
-                return found
-        if caller is not None:
-            return caller.account
-        raise AwsError("AccessDenied", "Access Denied", 403)
-
-    async def _resource_policy(self, call: ServiceCall, owner: str) -> CompiledPolicy | None:
-        try:
-            document = await self._policies.policy(call, owner)
-        except BackendUnavailable:
-            raise AwsError(
-                "ServiceUnavailable",
-                "The services backend is not answering; please try again.",
-                503,
-                sender_fault=False,
-            ) from None
-        if document is None:
-            return None
-        try:
-            return self._authorizer.policies.document(document, PolicyKind.RESOURCE, "resource")
-        except AwsError:
-            _log.warning("resource_policy_unreadable", service=call.service)
-            return None
 
     def _encoded(
         self,
@@ -420,40 +352,3 @@ class Gateway:
         if request.transport is not None:
             request.transport.close()
         return web.Response(status=503)
-
-
-_WRONG_REGION = "Credential should be scoped to a valid region, not '"
-
-
-def _refused(
-    error: AwsError,
-    hint: tuple[str, str],
-    request_id: str,
-    headers: Mapping[str, str],
-    region: str,
-) -> web.Response:
-    service, protocol = hint
-    if isinstance(error, BodyTooLarge) and protocol != "rest-xml":
-        error = AwsError("RequestEntityTooLarge", "Request body is too large.", 413)
-    if protocol == "rest-xml" and error.message.startswith(_WRONG_REGION):
-        claimed = error.message[len(_WRONG_REGION) :].split("'", 1)[0]
-        error = AwsError(  # S3 names both regions, so the SDK can redirect
-            "AuthorizationHeaderMalformed",
-            f"The authorization header is malformed; the region '{claimed}' is wrong; "
-            f"expecting '{region}'",
-            400,
-        )
-    key_id = None
-    if error.code == "InvalidClientTokenId":
-        key_id = credential_key_id(headers.get("authorization", ""))
-    _log.info("gateway_refused", service=service, code=error.code, status=error.http_status)
-    return _response(refusal_of(error, service, protocol, request_id, key_id))
-
-
-def _response(refusal: Refusal) -> web.Response:
-    response = web.Response(
-        status=refusal.status, body=refusal.body, content_type=refusal.content_type
-    )
-    for name, value in refusal.headers:
-        response.headers[name] = value
-    return response

@@ -16,7 +16,7 @@ from awswire.errors import AwsError
 from awswire.xml import escape, serialize_query_error
 from dataplane.evaluation import Decision, Stage
 
-__all__ = ["Refusal", "denial", "denial_reason", "refusal_of"]
+__all__ = ["Refusal", "backend_unavailable", "denial", "denial_reason", "refusal_of"]
 
 _JSON_TYPE_PREFIX = "com.amazon.coral.service#"
 _S3_UNKNOWN_KEY = "The AWS Access Key Id you provided does not exist in our records."
@@ -163,3 +163,13 @@ def refusal_of(  # noqa: PLR0917 - the error and what its rendering depends on
     if protocol == "ec2":
         return _ec2(error, request_id, encoded_message)
     return _query(error, request_id, service)
+
+
+def backend_unavailable() -> AwsError:
+    """``ServiceUnavailable`` (503, the service's fault) while the services backend is down."""
+    return AwsError(
+        "ServiceUnavailable",
+        "The services backend is not answering; please try again.",
+        503,
+        sender_fault=False,
+    )

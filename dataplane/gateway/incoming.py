@@ -13,9 +13,9 @@ from aiohttp import web
 
 from awswire.errors import AuthFailure, AwsError
 from awswire.sigv4 import SignatureClaim, parse_signature
-from dataplane.authentication import HttpRequest
 from dataplane.gateway.routing import ServiceCall
 from dataplane.gateway.s3_signing import s3_canonical_request
+from dataplane.identity.authentication import HttpRequest
 
 __all__ = [
     "MAX_GATEWAY_BODY_BYTES",

@@ -12,17 +12,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from awswire.errors import AwsError
-from dataplane.evaluation import (
-    PolicySet,
-    Principal,
-    Request,
-    ResourceKind,
-    ResourceOwner,
-    evaluate,
-)
+from dataplane.evaluation import Principal, ResourceKind, ResourceOwner, evaluate
 from dataplane.gateway.forward import Backend
 from dataplane.gateway.routing import ServiceCall
-from dataplane.policy_index import PolicyIndex
+from dataplane.identity.callers import policy_set_for
+from dataplane.identity.policy_index import PolicyIndex
+from dataplane.identity.requests import engine_request
 from replication.arns import parse_iam_arn
 from replication.policy import PolicyKind
 from replication.state import IamState
@@ -64,10 +59,10 @@ async def check_execution_role(  # noqa: PLR0917 - the call, the state it is jud
         rendered_trust_policy(state, role), PolicyKind.TRUST, f"trust:{role.name}"
     )
     owner = ResourceOwner(account=role.account, kind=ResourceKind.ROLE_TRUST)
-    request = Request(
-        Principal.aws_service(LAMBDA_SERVICE), "sts:AssumeRole", role.arn, environment, owner
-    )
-    if not evaluate(request, PolicySet(resource=trust)).allowed:
+    lambda_service = Principal.aws_service(LAMBDA_SERVICE)
+    request = engine_request(lambda_service, "sts:AssumeRole", role.arn, environment, owner=owner)
+    # the trust policy alone, without the role account's RCPs
+    if not evaluate(request, policy_set_for(state, index, None, trust)).allowed:
         raise _cannot_assume()
     form = urlencode(
         {

@@ -21,19 +21,19 @@ from awswire.errors import AwsError
 from awswire.query import parse_query_request
 from awswire.wire import WireResponse
 from awswire.xml import query_error_response, serialize_query_result
-from dataplane.authentication import HttpRequest, authenticate_http
-from dataplane.authorizer import environment_keys
+from dataplane.identity.authentication import HttpRequest, authenticate_http
+from dataplane.identity.policy_index import PolicyIndex
+from dataplane.identity.requests import environment_keys
+from dataplane.identity.tokens import TokenKeys
 from dataplane.key_usage import KeyUsage
-from dataplane.policy_index import PolicyIndex
 from dataplane.replica import Replica
 from dataplane.staleness import StaleAnswers, StaleVerdict, stale_verdict
 from dataplane.sts.assume_role import assume_role
 from dataplane.sts.authorization_message import decode_authorization_message
 from dataplane.sts.call import StsCall
+from dataplane.sts.caller_identity import get_access_key_info, get_caller_identity
 from dataplane.sts.federation import get_federation_token, get_session_token
-from dataplane.sts.identity import get_access_key_info, get_caller_identity
 from dataplane.sts.saml_role import assume_role_with_saml
-from dataplane.sts.tokens import TokenKeys
 from dataplane.sts.web_identity import assume_role_with_web_identity
 from replication.consistency import min_version_of_header, state_at_least
 from replication.headers import MIN_VERSION_HEADER, STALE_HEADER, VERSION_HEADER

@@ -14,7 +14,8 @@ from typing import Any
 
 from awswire.errors import AwsError, access_denied
 from dataplane.evaluation import ResourceKind, ResourceOwner
-from dataplane.principals import ResolvedPrincipal
+from dataplane.identity.long_term import LongTermCaller
+from dataplane.identity.sessions import Session
 from dataplane.sts.call import StsCall
 from dataplane.sts.credentials import issue
 from dataplane.sts.limits import (
@@ -24,7 +25,6 @@ from dataplane.sts.limits import (
     session_tags,
 )
 from dataplane.sts.mfa import mfa_claims
-from dataplane.sts.sessions import Session
 from replication.entities import Role
 from replication.policy import PolicyKind
 from replication.trust import rendered_trust_policy
@@ -107,7 +107,7 @@ def _context(
 def assume_role(call: StsCall) -> dict[str, Any]:
     """Authorize the caller against the role's trust policy and issue a role session."""
     caller, params = call.signed_caller, call.params
-    if isinstance(caller, ResolvedPrincipal) and caller.user is None:
+    if isinstance(caller, LongTermCaller) and caller.user is None:
         raise access_denied("Roles may not be assumed by root accounts.")  # R70
     role = _target_role(call, params["RoleArn"], caller.arn)
     session = call.session

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from awswire.errors import AwsError
+from dataplane.identity.tokens import TokenError, TokenKeys
 from dataplane.sts.call import StsCall
-from dataplane.sts.tokens import TokenError, TokenKeys
 
 __all__ = ["decode_authorization_message", "encode_authorization_message"]
 

@@ -7,18 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from awswire.errors import AwsError, access_denied
-from dataplane.evaluation import (
-    CompiledPolicy,
-    Decision,
-    Outcome,
-    Request,
-    ResourceOwner,
-    evaluate,
-)
-from dataplane.policy_index import PolicyIndex, resource_account
-from dataplane.sts.callers import Caller, caller_policies, caller_principal
-from dataplane.sts.sessions import Session
-from dataplane.sts.tokens import TokenKeys
+from dataplane.evaluation import CompiledPolicy, Decision, Outcome, ResourceOwner, evaluate
+from dataplane.identity.callers import Caller, policy_set_for
+from dataplane.identity.policy_index import PolicyIndex, resource_account
+from dataplane.identity.requests import engine_request
+from dataplane.identity.sessions import Session
+from dataplane.identity.tokens import TokenKeys
 from replication.state import IamState
 
 __all__ = ["StsCall", "denied"]
@@ -69,20 +63,20 @@ class StsCall:
     ) -> Decision:
         """The engine's decision for the caller doing ``action`` on ``resource``."""
         caller = self.signed_caller
-        session = self.session
-        request = Request(
-            caller_principal(self.state, self.index, caller, self.now),
+        request = engine_request(
+            caller.principal(self.state, self.index, self.now),
             action,
             resource,
-            # keys AWS sets for the session (an instance's ec2:SourceInstanceARN) come last
-            {**self.environment, **(context or {}), **(session.request_context if session else {})},
-            resource_owner=owner,
+            self.environment,
+            context,
+            caller.request_context,
+            owner,
         )
         # RCPs are the resource owner's (e.g. the role's account in a cross-account AssumeRole)
         owner_account = (owner.account if owner else None) or resource_account(
             resource, caller.account
         )
-        policies = caller_policies(self.state, self.index, caller, resource_policy, owner_account)
+        policies = policy_set_for(self.state, self.index, caller, resource_policy, owner_account)
         return evaluate(request, policies)
 
     def require(

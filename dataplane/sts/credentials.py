@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from dataplane.sts.tokens import SessionClaims, TokenKeys
+from dataplane.identity.tokens import SessionClaims, TokenKeys
 from replication.ids import IdPrefix, new_access_key_id
 
 __all__ = ["issue"]

@@ -12,19 +12,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from awswire.errors import AwsError, access_denied
-from dataplane.evaluation import (
-    PolicySet,
-    Principal,
-    Request,
-    ResourceKind,
-    ResourceOwner,
-    evaluate,
-)
+from dataplane.evaluation import Principal, ResourceKind, ResourceOwner, evaluate
+from dataplane.identity.callers import policy_set_for
+from dataplane.identity.requests import engine_request
+from dataplane.identity.sessions import Session
+from dataplane.identity.tokens import SessionKind
 from dataplane.sts.call import StsCall
 from dataplane.sts.credentials import issue
 from dataplane.sts.limits import check_duration, packed_policy_size, session_policy_text
-from dataplane.sts.sessions import Session
-from dataplane.sts.tokens import SessionKind
 from replication.entities import Role
 from replication.policy import PolicyKind
 from replication.trust import rendered_trust_policy
@@ -106,12 +101,10 @@ def authorize_federated(
     trust_text = rendered_trust_policy(call.state, role)
     trust = call.index.document(trust_text, PolicyKind.TRUST, f"trust:{role.name}")
     owner = ResourceOwner(account=role.account, kind=ResourceKind.ROLE_TRUST)
-    policies = PolicySet(
-        resource=trust, rcps=call.index.organization(call.state, role.account).rcps
-    )
+    policies = policy_set_for(call.state, call.index, None, trust, role.account)
     for needed in (action, "sts:TagSession") if tagged else (action,):
-        request = Request(
-            principal, needed, role.arn, {**call.environment, **context}, resource_owner=owner
+        request = engine_request(
+            principal, needed, role.arn, call.environment, context, None, owner
         )
         if not evaluate(request, policies).allowed:
             raise _refused(action)

@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from awswire.errors import access_denied
-from dataplane.principals import ResolvedPrincipal
+from dataplane.identity.long_term import LongTermCaller
+from dataplane.identity.sessions import Session
 from dataplane.sts.call import StsCall
 from dataplane.sts.credentials import issue
 from dataplane.sts.limits import packed_policy_size, session_policy_text, session_tags
 from dataplane.sts.mfa import mfa_claims
-from dataplane.sts.sessions import Session
 from replication.policy import PolicyKind
 
 __all__ = ["get_federation_token", "get_session_token"]
@@ -23,14 +23,14 @@ USER_DEFAULT_DURATION = 43200
 ROOT_MAX_DURATION = 3600
 
 
-def _duration(params: Any, caller: ResolvedPrincipal) -> int:
+def _duration(params: Any, caller: LongTermCaller) -> int:
     """R73: users 900-129,600 s (default 12 h); root sessions are capped at one hour."""
     if caller.user is None:
         return min(int(params.get("DurationSeconds", ROOT_MAX_DURATION)), ROOT_MAX_DURATION)
     return int(params.get("DurationSeconds", USER_DEFAULT_DURATION))
 
 
-def _user_fields(caller: ResolvedPrincipal) -> dict[str, Any]:
+def _user_fields(caller: LongTermCaller) -> dict[str, Any]:
     user = caller.user
     return {"user_arn": user.arn, "user_id": user.user_id} if user is not None else {}
 
@@ -38,7 +38,7 @@ def _user_fields(caller: ResolvedPrincipal) -> dict[str, Any]:
 def get_session_token(call: StsCall) -> dict[str, Any]:
     """Temporary credentials with the caller's own permissions (no permission needed)."""
     caller = call.signed_caller
-    if isinstance(caller, Session):
+    if not isinstance(caller, LongTermCaller):
         raise access_denied("Cannot call GetSessionToken with session credentials")
     mfa = mfa_claims(call.state, caller, call.params, call.now)
     _, credentials = issue(
@@ -59,7 +59,7 @@ def get_federation_token(call: StsCall) -> dict[str, Any]:
     name = params["Name"]
     resource = f"arn:aws:sts::{caller.account}:federated-user/{name}"
     call.require("sts:GetFederationToken", resource)  # R82 refuses every session here
-    if isinstance(caller, Session):  # unreachable while R82 holds; keeps the types honest
+    if not isinstance(caller, LongTermCaller):  # unreachable while R82 holds; keeps types honest
         raise access_denied("Cannot call GetFederationToken with session credentials")
     policy, arns = session_policy_text(params)
     if policy is not None:

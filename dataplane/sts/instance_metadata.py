@@ -33,18 +33,13 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from dataplane.evaluation import (
-    PolicySet,
-    Principal,
-    Request,
-    ResourceKind,
-    ResourceOwner,
-    evaluate,
-)
-from dataplane.policy_index import PolicyIndex
+from dataplane.evaluation import Principal, ResourceKind, ResourceOwner, evaluate
+from dataplane.identity.callers import policy_set_for
+from dataplane.identity.policy_index import PolicyIndex
+from dataplane.identity.requests import engine_request
+from dataplane.identity.tokens import TokenError, TokenKeys
 from dataplane.replica import Replica
 from dataplane.sts.credentials import issue
-from dataplane.sts.tokens import TokenError, TokenKeys
 from replication.entities import Role
 from replication.policy import PolicyKind
 from replication.state import IamState
@@ -152,11 +147,9 @@ class InstanceMetadata:
         trust_text = rendered_trust_policy(state, role)
         trust = self._index.document(trust_text, PolicyKind.TRUST, f"trust:{role.name}")
         owner = ResourceOwner(account=role.account, kind=ResourceKind.ROLE_TRUST)
-        policies = PolicySet(
-            resource=trust, rcps=self._index.organization(state, role.account).rcps
-        )
+        policies = policy_set_for(state, self._index, None, trust, role.account)
         service = Principal.aws_service("ec2.amazonaws.com")
-        request = Request(service, "sts:AssumeRole", role.arn, {}, resource_owner=owner)
+        request = engine_request(service, "sts:AssumeRole", role.arn, {}, None, None, owner)
         return evaluate(request, policies).allowed
 
     async def credentials(self, request: web.Request) -> web.Response:

@@ -13,8 +13,8 @@ from typing import Any
 import pyotp
 
 from awswire.errors import AwsError, access_denied
-from dataplane.principals import ResolvedPrincipal
-from dataplane.sts.callers import Caller
+from dataplane.identity.callers import Caller
+from dataplane.identity.long_term import LongTermCaller
 from replication.entities import MfaDevice
 from replication.state import IamState
 
@@ -30,7 +30,7 @@ def totp(seed: str, at: float) -> str:
     return pyotp.TOTP(seed, interval=STEP_SECONDS).at(int(at))
 
 
-def _device(state: IamState, caller: ResolvedPrincipal, serial: str) -> MfaDevice | None:
+def _device(state: IamState, caller: LongTermCaller, serial: str) -> MfaDevice | None:
     user = caller.user
     if user is None:
         return None
@@ -63,7 +63,7 @@ def mfa_claims(
         return {}
     if serial is None or code is None:
         raise AwsError("ValidationError", "SerialNumber and TokenCode must be passed together.")
-    device = _device(state, caller, serial) if isinstance(caller, ResolvedPrincipal) else None
+    device = _device(state, caller, serial) if isinstance(caller, LongTermCaller) else None
     if device is None:
         raise access_denied(
             "MultiFactorAuthentication failed, unable to validate MFA code. Please verify your "

@@ -14,8 +14,9 @@ from controlplane.iam import OPERATIONS as IAM
 from controlplane.iam import Operation, Requester
 from controlplane.organizations import OPERATIONS as ORGANIZATIONS
 from dataplane.evaluation import Request, evaluate
-from dataplane.policy_index import PolicyIndex
-from dataplane.principals import principal_by_arn
+from dataplane.identity.callers import policy_set_for
+from dataplane.identity.long_term import principal_by_arn
+from dataplane.identity.policy_index import PolicyIndex
 from replication.arns import root_arn
 from replication.entities import Account
 from replication.events import ChangeEvent
@@ -65,8 +66,9 @@ class World:
     def decide(self, index: PolicyIndex, user_arn: str, action: str = "s3:GetObject") -> str:
         """The engine's decision and deciding stage for ``user_arn``."""
         resolved = principal_by_arn(self.state, user_arn)
-        request = Request(index.principal(resolved, self.state), action, "arn:aws:s3:::b/k", {})
-        decision = evaluate(request, index.policy_set(self.state, resolved, None))
+        principal = resolved.principal(self.state, index, NOW.timestamp())
+        request = Request(principal, action, "arn:aws:s3:::b/k", {})
+        decision = evaluate(request, policy_set_for(self.state, index, resolved, None))
         return f"{decision.decision.value}/{decision.decided_by.value}"
 
 
@@ -137,11 +139,11 @@ def test_policies_compile_once_per_version_of_their_sources() -> None:
     member, user = _member_user(world)
     index = PolicyIndex()
     resolved = principal_by_arn(world.state, user)
-    first = index.policy_set(world.state, resolved, None)
-    again = index.policy_set(world.state, resolved, None)
+    first = policy_set_for(world.state, index, resolved, None)
+    again = policy_set_for(world.state, index, resolved, None)
     assert first.identity is again.identity
     world.iam("CreateUser", member, UserName="other")
-    assert index.policy_set(world.state, resolved, None).identity is first.identity
+    assert policy_set_for(world.state, index, resolved, None).identity is first.identity
     world.iam("PutUserPolicy", member, UserName="worker", PolicyName="two", PolicyDocument=ALLOW_S3)
     resolved = principal_by_arn(world.state, user)
-    assert index.policy_set(world.state, resolved, None).identity is not first.identity
+    assert policy_set_for(world.state, index, resolved, None).identity is not first.identity

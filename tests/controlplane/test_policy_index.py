@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from dataplane.policy_index import PolicyIndex
+from dataplane.identity.policy_index import PolicyIndex
 from replication.entities import Role
 from tests.controlplane.test_organizations_evaluation import ALLOW_S3, World
 

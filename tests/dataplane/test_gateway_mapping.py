@@ -15,7 +15,7 @@ from botocore.credentials import Credentials
 
 from awswire.errors import AwsError
 from awswire.sigv4 import parse_signature, verify_signature
-from dataplane.evaluation import Decision, MatchedStatement, Outcome, Stage
+from dataplane.evaluation import Decision, Outcome, Stage, StatementMatch
 from dataplane.gateway.actions import UnmappedOperation, actions_for
 from dataplane.gateway.chunked import decode_chunked
 from dataplane.gateway.context import request_context
@@ -210,7 +210,7 @@ def test_aws_chunked_bodies_decode_and_their_checksums_are_checked() -> None:
 
 
 def _decision(outcome: Outcome, stage: Stage, *denying: str) -> Decision:
-    matched = tuple(MatchedStatement(label, None, "Deny", 0) for label in denying)
+    matched = tuple(StatementMatch(label, None, "Deny", 0) for label in denying)
     return Decision(outcome, stage, matched, (), ())
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from dataplane.sts.tokens import SessionClaims, TokenKeys
+from dataplane.identity.tokens import SessionClaims, TokenKeys
 from replication.entities import AccessKey, Account, Entity, MfaDevice
 from replication.events import ChangeEvent
 from replication.ids import IdPrefix, new_access_key_id, new_account_id, new_secret_access_key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataplane.evaluation as engine
 from dataplane.evaluation import (
-    Caller,
+    CallerKind,
     Credential,
     CredentialKind,
     Facts,
@@ -43,8 +43,8 @@ def test_exported_members_are_pinned() -> None:
     """The package exports exactly its documented surface."""
     assert sorted(engine.__all__) == sorted(
         [
-            "AccountDecisions", "Caller", "CompiledPolicy", "CompiledStatement", "Credential",
-            "CredentialKind", "Decision", "Facts", "InvalidInput", "Level", "MatchedStatement",
+            "AccountDecisions", "CallerKind", "CompiledPolicy", "CompiledStatement", "Credential",
+            "CredentialKind", "Decision", "Facts", "InvalidInput", "Level", "StatementMatch",
             "NormalisedContext",
             "Org", "Outcome",
             "PolicySet", "Principal", "PrincipalType", "Request", "ResourceKind",
@@ -142,7 +142,7 @@ def test_action_memo_is_per_applicable_set() -> None:
 
 def _facts(**changes: object) -> Facts:
     base = Facts(
-        explicit_deny=False, rcp_gate=None, scp_gate=None, caller=Caller.USER,
+        explicit_deny=False, rcp_gate=None, scp_gate=None, caller=CallerKind.USER,
         kind=ResourceKind.GENERIC, cross_account=False, level=Level.NONE, identity=True,
         boundary=None, session=None,
     )  # fmt: skip
@@ -161,11 +161,11 @@ def test_decision_table_rows() -> None:
     assert decide(_facts(identity=False, level=Level.DIRECT, boundary=False)) == (
         Outcome.ALLOW, Stage.RESOURCE,
     )  # fmt: skip
-    assert decide(_facts(caller=Caller.FEDERATED)) == (Outcome.IMPLICIT_DENY, Stage.SESSION)
-    assert decide(_facts(caller=Caller.ROLE_SESSION, session=False)) == (
+    assert decide(_facts(caller=CallerKind.FEDERATED)) == (Outcome.IMPLICIT_DENY, Stage.SESSION)
+    assert decide(_facts(caller=CallerKind.ROLE_SESSION, session=False)) == (
         Outcome.IMPLICIT_DENY, Stage.SESSION,
     )  # fmt: skip
-    assert decide(_facts(caller=Caller.IDENTITYLESS, level=Level.PARENT)) == (
+    assert decide(_facts(caller=CallerKind.IDENTITYLESS, level=Level.PARENT)) == (
         Outcome.IMPLICIT_DENY, Stage.RESOURCE,
     )  # fmt: skip
 

@@ -8,7 +8,7 @@ import pytest
 
 from awswire.errors import AwsError
 from controlplane.iam.resources.oidc_providers import split_jwks_tags
-from dataplane.sts.tokens import TokenError, TokenKeys, new_token_key
+from dataplane.identity.tokens import TokenError, TokenKeys, new_token_key
 from replication.entities import Tag
 from tests.sts.jwt_signing import SigningKey, jwks, jwks_tags
 

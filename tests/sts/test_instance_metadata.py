@@ -16,7 +16,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from dataplane.authorizer import Authorizer
-from dataplane.policy_index import PolicyIndex
+from dataplane.identity.policy_index import PolicyIndex
+from dataplane.identity.sessions import open_session
+from dataplane.identity.tokens import TokenKeys, new_token_key
 from dataplane.replica import Replica, ReplicaIdentity
 from dataplane.sts.instance_metadata import (
     CREDENTIAL_SECONDS,
@@ -24,8 +26,6 @@ from dataplane.sts.instance_metadata import (
     ROTATION_SECONDS,
     InstanceMetadata,
 )
-from dataplane.sts.sessions import open_session
-from dataplane.sts.tokens import TokenKeys, new_token_key
 from replication.queries import AccessKeyPrincipal, AuthorizeQuery
 from tests.controlplane.test_organizations_evaluation import MANAGEMENT, World
 

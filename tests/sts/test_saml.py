@@ -14,12 +14,12 @@ from lxml import etree
 from signxml.signer import XMLSigner
 
 from awswire.errors import AwsError
-from dataplane.policy_index import PolicyIndex
+from dataplane.identity.policy_index import PolicyIndex
+from dataplane.identity.sessions import open_session
+from dataplane.identity.tokens import TokenKeys, new_token_key
 from dataplane.sts.call import StsCall
 from dataplane.sts.saml import verify_assertion
 from dataplane.sts.saml_role import assume_role_with_saml
-from dataplane.sts.sessions import open_session
-from dataplane.sts.tokens import TokenKeys, new_token_key
 from replication.entities import SamlProvider
 from tests.controlplane.test_organizations_evaluation import World
 from tests.sts.saml_signing import ATTRIBUTE, SamlIdp
@@ -169,7 +169,7 @@ def test_saml_source_identity_needs_set_source_identity_and_sticks_to_the_sessio
     )
     assert secret == creds["SecretAccessKey"]
     assert session.claims.source_identity == "alice"
-    principal = session.principal(saml.world.state, time.time())
+    principal = session.principal(saml.world.state, PolicyIndex(), time.time())
     assert principal.derived["aws:sourceidentity"] == "alice"
     bob = {ATTRIBUTE + "SourceIdentity": ["bob"]}
     assert saml.refusal(allowed, bob).code == "AccessDenied"

@@ -7,8 +7,8 @@ import base64
 import pytest
 
 from awswire.errors import AwsError
-from dataplane.sts.sessions import open_session
-from dataplane.sts.tokens import SessionClaims, TokenError, TokenKeys, new_token_key
+from dataplane.identity.sessions import open_session
+from dataplane.identity.tokens import SessionClaims, TokenError, TokenKeys, new_token_key
 from replication.ids import IdPrefix, account_of_access_key, new_access_key_id
 
 ACCOUNT = "123456789012"

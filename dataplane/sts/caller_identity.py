@@ -6,7 +6,6 @@ from typing import Any
 
 from awswire.errors import AwsError
 from dataplane.sts.call import StsCall
-from dataplane.sts.callers import caller_user_id
 from replication.ids import account_of_access_key
 
 __all__ = ["get_access_key_info", "get_caller_identity"]
@@ -15,7 +14,7 @@ __all__ = ["get_access_key_info", "get_caller_identity"]
 def get_caller_identity(call: StsCall) -> dict[str, Any]:
     """Who signed the request: UserId, Account and ARN (``assumed-role/ROLE/SESSION``)."""
     caller = call.signed_caller
-    return {"UserId": caller_user_id(caller), "Account": caller.account, "Arn": caller.arn}
+    return {"UserId": caller.user_id, "Account": caller.account, "Arn": caller.arn}
 
 
 def get_access_key_info(call: StsCall) -> dict[str, Any]:

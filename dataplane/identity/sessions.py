@@ -18,12 +18,10 @@ from dataplane.evaluation import (
     CompiledPolicy,
     Credential,
     CredentialKind,
-    Org,
-    PolicySet,
     Principal,
 )
-from dataplane.policy_index import PolicyIndex
-from dataplane.sts.tokens import SessionClaims, TokenError, TokenKeys
+from dataplane.identity.policy_index import PolicyIndex
+from dataplane.identity.tokens import SessionClaims, TokenError, TokenKeys
 from replication.entities import Role, User
 from replication.policy import PolicyKind
 from replication.state import IamState
@@ -54,9 +52,22 @@ def expired_token() -> AuthFailure:
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    """An authenticated caller holding temporary credentials."""
+    """An authenticated caller holding temporary credentials (a
+    :class:`~dataplane.identity.callers.Caller`)."""
 
     claims: SessionClaims
+
+    @property
+    def cache_key(self) -> str:
+        """The token id: random, and sealed with every other claim the session is made of."""
+        return "session:" + self.claims.token_id
+
+    @property
+    def principal_is_timeless(self) -> bool:
+        """Whether the principal ignores the clock: all but MFA sessions, whose principal
+        carries the MFA age."""
+        claims = self.claims
+        return not (claims.mfa and claims.mfa_authenticated_at is not None)
 
     @property
     def account(self) -> str:
@@ -136,12 +147,18 @@ class Session:
         user = state.user(claims.account, claims.user_arn.rsplit("/", 1)[-1])
         return user if user is not None and user.user_id == claims.user_id else None
 
-    def principal(self, state: IamState, now: float, org: Org | None = None) -> Principal:
+    def entity(self, state: IamState) -> Role | User | None:
+        """The role (or IAM user) whose identity policies apply, as this replica knows it now;
+        None once it is gone, or for a root session."""
+        return self.role(state) if self.is_role_session else self.user(state)
+
+    def principal(self, state: IamState, index: PolicyIndex, now: float) -> Principal:
         """The engine's principal for this session (tags: entity's, overlaid by the session's;
-        ``org``: the organization of the session's account, if any)."""
+        the organization of the session's account, if any)."""
         claims = self.claims
         credential = self.credential(now)
-        entity: Role | User | None = self.role(state) if self.is_role_session else self.user(state)
+        org = index.organization(state, claims.account).org
+        entity = self.entity(state)
         tags = _overlay({t.key: t.value for t in entity.tags} if entity else {}, claims.tags)
         if claims.role_arn is not None:
             return Principal.assumed_role(
@@ -183,29 +200,6 @@ class Session:
             if managed is not None:
                 compiled.append(index.document(managed.default_document, PolicyKind.SESSION, arn))
         return tuple(compiled)
-
-    def policy_set(
-        self,
-        state: IamState,
-        index: PolicyIndex,
-        resource: CompiledPolicy | None,
-        owner_account: str | None = None,
-    ) -> PolicySet:
-        """Role (or user) identity policies and boundary, session policies, resource policy;
-        RCPs of ``owner_account``, the resource's owner (the session's account by default)."""
-        entity: Role | User | None = self.role(state) if self.is_role_session else self.user(state)
-        organization = index.organization(state, self.account)
-        owner = organization
-        if owner_account is not None and owner_account != self.account:
-            owner = index.organization(state, owner_account)
-        return PolicySet(
-            identity=index.identity_policies(state, entity) if entity is not None else (),
-            boundary=index.boundary(state, entity) if entity is not None else None,
-            session=self.session_policies(state, index),
-            resource=resource,
-            scps=organization.scps,
-            rcps=owner.rcps,
-        )
 
 
 def _overlay(base: Mapping[str, str], overrides: Mapping[str, str]) -> dict[str, str]:

@@ -18,12 +18,10 @@ from awswire.errors import AwsError
 from dataplane.evaluation import (
     CompiledPolicy,
     Org,
-    PolicySet,
     Principal,
     ResourceOwner,
     compile_policy,
 )
-from dataplane.principals import ResolvedPrincipal
 from replication.entities import Group, ManagedPolicy, Organization, Role, User
 from replication.policy import MalformedPolicyDocument, PolicyKind, parse_policy
 from replication.state import IamState
@@ -214,47 +212,16 @@ class PolicyIndex:
         self._users[user.user_id] = (user, view, principal)
         return principal
 
-    def principal(self, resolved: ResolvedPrincipal, state: IamState | None = None) -> Principal:
-        """The engine's principal for a resolved long-term caller (with its organization when
-        ``state`` is given)."""
-        if resolved.user is not None:
-            return self.user_principal(resolved.user, state)
-        view = self.organization(state, resolved.account)
-        cached = self._roots.get(resolved.account)
+    def root_principal(self, account: str, state: IamState | None = None) -> Principal:
+        """The engine's principal for an account's root user (with its organization when
+        ``state`` is given), rebuilt when the organization changes."""
+        view = self.organization(state, account)
+        cached = self._roots.get(account)
         if cached is not None and cached[0] is view:
             return cached[1]
-        root = Principal.root(resolved.account, org=view.org)
-        self._roots[resolved.account] = (view, root)
+        root = Principal.root(account, org=view.org)
+        self._roots[account] = (view, root)
         return root
-
-    def policy_set(
-        self,
-        state: IamState,
-        resolved: ResolvedPrincipal,
-        resource_policy: dict[str, Any] | str | None,
-        owner_account: str | None = None,
-    ) -> PolicySet:
-        """Every policy that applies to a long-term caller, plus the request's resource policy.
-
-        SCPs are the caller's account's chain; RCPs the chain of ``owner_account``, the
-        account owning the resource (R40, R65), the caller's own when not given.
-        """
-        user = resolved.user
-        organization = self.organization(state, resolved.account)
-        rcps = (
-            organization.rcps
-            if owner_account is None or owner_account == resolved.account
-            else self.organization(state, owner_account).rcps
-        )
-        return PolicySet(
-            identity=self.identity_policies(state, user) if user is not None else (),
-            boundary=self.boundary(state, user) if user is not None else None,
-            scps=organization.scps,
-            rcps=rcps,
-            resource=None
-            if resource_policy is None
-            else self.document(resource_policy, PolicyKind.RESOURCE, "resource"),
-        )
 
     def document(
         self, document: dict[str, Any] | str, kind: PolicyKind, label: str

@@ -12,16 +12,28 @@ from datetime import UTC, datetime
 
 from awswire.errors import invalid_client_token_id
 from awswire.sigv4 import Headers, SignatureClaim, parse_signature, verify_signature
+from dataplane.identity.callers import Caller
+from dataplane.identity.long_term import principal_by_access_key, principal_by_arn
+from dataplane.identity.sessions import open_session
+from dataplane.identity.tokens import TokenKeys
 from dataplane.key_usage import KeyUsage
-from dataplane.principals import ResolvedPrincipal, principal_by_access_key
-from dataplane.sts.callers import Caller
-from dataplane.sts.sessions import open_session
-from dataplane.sts.tokens import TokenKeys
 from replication.ids import IdPrefix
-from replication.queries import SignedRequest
+from replication.queries import AccessKeyPrincipal, SignedRequest
 from replication.state import IamState
 
-__all__ = ["HttpRequest", "authenticate", "authenticate_http", "resolve_key"]
+__all__ = [
+    "HttpRequest",
+    "authenticate",
+    "authenticate_http",
+    "is_temporary",
+    "named_caller",
+    "resolve_key",
+]
+
+
+def is_temporary(access_key_id: str) -> bool:
+    """Whether the key is a session's (``ASIA``): its caller is in its token, not the state."""
+    return access_key_id.startswith(IdPrefix.TEMPORARY_ACCESS_KEY)
 
 
 def resolve_key(
@@ -32,11 +44,21 @@ def resolve_key(
     A long-term key comes without a session token: one sent with a token (someone else's, or
     a stale ``AWS_SESSION_TOKEN``) is refused as AWS refuses it, InvalidClientTokenId.
     """
-    if access_key_id.startswith(IdPrefix.TEMPORARY_ACCESS_KEY):
+    if is_temporary(access_key_id):
         return open_session(keys, access_key_id, token, now)
     if token:
         raise invalid_client_token_id()
     return principal_by_access_key(state, access_key_id)
+
+
+def named_caller(
+    state: IamState, keys: TokenKeys | None, named: str | AccessKeyPrincipal, now: float
+) -> Caller:
+    """The caller an unsigned question names: a user's or root's ARN (NoSuchEntity when this
+    replica does not know it), or an access key with its session token (as ``resolve_key``)."""
+    if isinstance(named, str):
+        return principal_by_arn(state, named)
+    return resolve_key(state, keys, named.access_key_id, named.session_token, now)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +114,7 @@ def authenticate_http(  # noqa: PLR0917 - state, keys, request, then where it is
         payload_hash=request.payload_hash,
         canonical=None if request.canonical_request is None else request.canonical_request(claim),
     )
-    if usage is not None and isinstance(caller, ResolvedPrincipal):
+    if usage is not None and not is_temporary(claim.access_key_id):
         usage.record(claim.access_key_id, action or service, now)
     return caller
 
