@@ -246,14 +246,14 @@ class TestAccount:
         try:
             for region, spec in chosen.items():
                 for record in regions[region].replicas.values():
-                    previous[record.endpoint] = _set_delays(
+                    previous[record.endpoint] = set_replica_delays(
                         record.endpoint, RegionDelays(default=spec).model_dump()
                     )
             yield
         finally:
             for endpoint, delays in previous.items():
                 with contextlib.suppress(urllib.error.URLError, OSError):
-                    _set_delays(endpoint, delays)
+                    set_replica_delays(endpoint, delays)
 
     def stale_answers(self) -> list[dict[str, Any]]:
         """Every stale answer a replica gave this account since the test began."""
@@ -271,7 +271,8 @@ class TestAccount:
         return sorted(rows, key=lambda row: row["at"])
 
 
-def _set_delays(endpoint: str, delays: Mapping[str, Any]) -> Any:
+def set_replica_delays(endpoint: str, delays: Mapping[str, Any]) -> Any:
+    """Give one replica new propagation delays (``RegionDelays`` as JSON); return its old."""
     request = urllib.request.Request(
         f"{endpoint}/admin/delays", data=json.dumps(delays).encode(), method="POST"
     )

@@ -19,7 +19,7 @@ import boto3
 import botocore.exceptions
 import pytest
 
-from tests.e2e.cluster import Cluster, running_cluster
+from tests.e2e.cluster import Cluster, account_of_its_own, region_delays
 from tests.e2e.gateway_helpers import client, outcome, wait_for
 from tests.e2e.sts_helpers import allow, credentials_of, policy, trust, version_of
 
@@ -32,12 +32,14 @@ BUCKET = "gateway-reports"
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """One cluster (with its moto server) for the module."""
-    with running_cluster(Path(tmp_path_factory.mktemp("gateway")), *DELAYS) as running:
-        s3 = client(running, "s3", "us-east-1")
-        s3.create_bucket(Bucket=BUCKET)
-        s3.put_object(Bucket=BUCKET, Key="q3.csv", Body=b"revenue,42\n")
+def cluster(shared_cluster: Cluster) -> Iterator[Cluster]:
+    """The shared cluster (with its moto server), in an account of the module's own, with
+    the module's delays."""
+    running = account_of_its_own(shared_cluster)
+    s3 = client(running, "s3", "us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key="q3.csv", Body=b"revenue,42\n")
+    with region_delays(running, *DELAYS):
         yield running
 
 

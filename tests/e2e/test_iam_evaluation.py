@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from tests.e2e.cluster import Cluster, http_json, running_cluster
+from tests.e2e.cluster import Cluster, account_of_its_own, http_json, region_delays
 
 pytestmark = pytest.mark.e2e
 
@@ -21,10 +20,11 @@ def _allow(action: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """One cluster with small, distinct region delays."""
-    delays = ["us-east-1=50", "eu-west-1=150", "ap-northeast-1=300"]
-    with running_cluster(Path(tmp_path_factory.mktemp("iam-eval")), *delays) as running:
+def cluster(shared_cluster: Cluster) -> Iterator[Cluster]:
+    """The shared cluster, in an account of the module's own, with small, distinct region
+    delays."""
+    running = account_of_its_own(shared_cluster)
+    with region_delays(running, "us-east-1=50", "eu-west-1=150", "ap-northeast-1=300"):
         yield running
 
 

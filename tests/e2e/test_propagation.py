@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster import Cluster, http_json, running_cluster
+from tests.e2e.cluster import Cluster, account_of_its_own, http_json, region_delays
 
 pytestmark = pytest.mark.e2e
 
@@ -23,10 +22,11 @@ ALLOW_S3 = json.dumps(
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """One cluster with distinct delays per region, for the whole module."""
-    delays = [f"{region}={ms}" for region, ms in DELAYS_MS.items()]
-    with running_cluster(Path(tmp_path_factory.mktemp("propagation")), *delays) as running:
+def cluster(shared_cluster: Cluster) -> Iterator[Cluster]:
+    """The shared cluster, in an account of the module's own, with distinct delays per region
+    for the whole module."""
+    running = account_of_its_own(shared_cluster)
+    with region_delays(running, *(f"{region}={ms}" for region, ms in DELAYS_MS.items())):
         yield running
 
 

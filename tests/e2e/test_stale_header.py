@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -18,7 +17,7 @@ from dataplane.staleness import parse_stale_header
 from deploy.applied import version_of
 from deploy.status import http_json
 from replication.headers import STALE_HEADER
-from tests.e2e.cluster import Cluster, running_cluster
+from tests.e2e.cluster import Cluster, account_of_its_own, region_delays
 
 pytestmark = pytest.mark.e2e
 
@@ -27,9 +26,11 @@ _DELAY = "eu-west-1=3000"
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """A cluster whose eu-west-1 applies changes 3 s after they are committed."""
-    with running_cluster(Path(tmp_path_factory.mktemp("stale")), _DELAY) as running:
+def cluster(shared_cluster: Cluster) -> Iterator[Cluster]:
+    """The shared cluster, in an account of the module's own; its eu-west-1 applies changes
+    3 s after they are committed."""
+    running = account_of_its_own(shared_cluster)
+    with region_delays(running, _DELAY):
         yield running
 
 

@@ -13,7 +13,6 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +23,7 @@ from replication.entities import AccessKey, Account, Entity, MfaDevice
 from replication.events import ChangeEvent
 from replication.ids import IdPrefix, new_access_key_id, new_account_id, new_secret_access_key
 from replication.log import RedisChangeLog, connect
-from tests.e2e.cluster import Cluster, http_json, iam_planes, running_cluster
+from tests.e2e.cluster import Cluster, account_of_its_own, http_json, iam_planes, region_delays
 from tests.e2e.sts_helpers import (
     allow,
     ask,
@@ -158,9 +157,11 @@ def _setup(cluster: Cluster) -> World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """One cluster for the module, with alice, four roles and a second account."""
-    with running_cluster(Path(tmp_path_factory.mktemp("sts")), f"{EU}=50") as cluster:
+def world(shared_cluster: Cluster) -> Iterator[World]:
+    """The shared cluster, in an account of the module's own, with alice, four roles and a
+    second account; eu-west-1 applies changes 50 ms late."""
+    cluster = account_of_its_own(shared_cluster)
+    with region_delays(cluster, f"{EU}=50"):
         yield _setup(cluster)
 
 
