@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster import Cluster, running_cluster
+from tests.e2e.cluster import Cluster, account_of_its_own, region_delays
 from tests.e2e.gateway_helpers import client
 from tests.e2e.sts_helpers import allow, policy
 
@@ -25,16 +25,14 @@ BUCKET = "cli-reports"
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """One cluster: eu-west-1 applies every change 8 s late."""
-    with running_cluster(
-        Path(tmp_path_factory.mktemp("gateway-cli")),
-        f"{REGION}={DELAY_MS}",
-        regions=("us-east-1", REGION),
-    ) as running:
-        s3 = client(running, "s3", REGION)
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        s3.put_object(Bucket=BUCKET, Key="q3.csv", Body=b"revenue,42\n")
+def cluster(shared_cluster: Cluster) -> Iterator[Cluster]:
+    """The shared cluster, in an account of the module's own; eu-west-1 applies every change
+    8 s late."""
+    running = account_of_its_own(shared_cluster)
+    s3 = client(running, "s3", REGION)
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=BUCKET, Key="q3.csv", Body=b"revenue,42\n")
+    with region_delays(running, f"{REGION}={DELAY_MS}"):
         yield running
 
 

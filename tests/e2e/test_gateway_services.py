@@ -8,13 +8,12 @@ import json
 import time
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import botocore.exceptions
 import pytest
 
-from tests.e2e.cluster import Cluster, running_cluster
+from tests.e2e.cluster import Cluster, account_of_its_own, region_delays
 from tests.e2e.gateway_helpers import client, outcome, wait_for
 from tests.e2e.sts_helpers import allow, policy, trust, version_of
 
@@ -32,13 +31,11 @@ LAMBDA_TRUST = policy(
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """One cluster for the module; eu-west-1 applies changes 1.5 s late."""
-    with running_cluster(
-        Path(tmp_path_factory.mktemp("gateway-services")),
-        "eu-west-1=1500",
-        regions=("us-east-1", "eu-west-1"),
-    ) as running:
+def cluster(shared_cluster: Cluster) -> Iterator[Cluster]:
+    """The shared cluster, in an account of the module's own; eu-west-1 applies changes 1.5 s
+    late."""
+    running = account_of_its_own(shared_cluster)
+    with region_delays(running, "eu-west-1=1500"):
         yield running
 
 
