@@ -223,8 +223,10 @@ class Writer:
         if last is not None:  # the answer may rest on writes not yet durable: wait for them
             await asyncio.shield(last.durable)
         if times is not None:
-            # the Redis call apart from the rest of the wait, so a slow append names its cause
-            times.lap_reported("append", {"redis": last.redis_seconds} if last else {})
+            # the Redis call apart from the rest of the wait, so a slow append names its cause;
+            # only a write's own run (it started after the event was queued, so within the wait)
+            own = {"redis": accepted.redis_seconds} if accepted is not None else {}
+            times.lap_reported("append", own)
         if accepted is None:
             return outcome, tip.version
         return outcome, accepted.event.version
