@@ -72,7 +72,29 @@ _BASE_FIGURES = (
         Target("<=", 5),
     ),
 )
-WRITE_FIGURES = (*_BASE_FIGURES, *STAGE_FIGURES)
+#: the same on a cluster started with ``--durability write`` (Redis appendfsync no: the AOF is
+#: written before the reply, not fsynced), beside the default's figures, never instead of them
+_WRITTEN_FIGURES = (
+    Figure(
+        "write_create_user_durability_write_p50_ms",
+        "control-plane write, --durability write (appendfsync no): CreateUser, p50",
+        "ms",
+        None,
+    ),
+    Figure(
+        "write_put_user_policy_durability_write_p50_ms",
+        "control-plane write, --durability write: PutUserPolicy, p50",
+        "ms",
+        None,
+    ),
+    Figure(
+        "write_create_user_durability_write_stage_redis_p50_ms",
+        "  CreateUser with --durability write, stage redis, p50",
+        "ms",
+        None,
+    ),
+)
+WRITE_FIGURES = (*_BASE_FIGURES, *_WRITTEN_FIGURES, *STAGE_FIGURES)
 
 _POLICY = json.dumps(
     {
@@ -118,11 +140,15 @@ def measure_writes(context: Context) -> list[Figure]:
 
     With one Redis, every append wakes all nine replicas' blocked XREADs on the server the
     control plane waits on; with a Redis per region only us-east-1's three replicas (and two
-    replication links) are served before the acknowledgement.
+    replication links) are served before the acknowledgement. Then the same on a cluster with
+    ``--durability write``, whose Redis writes the AOF before replying but does not fsync it.
     """
     single = _measure(context.cluster.iam(), context, "single")
     replicated = _measure(context.replicated_cluster.iam(), context, "replicated")
+    written = _measure(context.written_cluster.iam(), context, "written")
     create, put, get, create_replicated, put_replicated = _BASE_FIGURES
+    create_written, put_written, redis_written = _WRITTEN_FIGURES
+    written_redis = [r["CreateUser"]["stages"]["redis"] for r in written]
     return [
         dataclasses.replace(
             create, value=median([r["CreateUser"]["p50_ms"] for r in single]),
@@ -138,6 +164,14 @@ def measure_writes(context: Context) -> list[Figure]:
         dataclasses.replace(
             put_replicated, value=median([r["PutUserPolicy"]["p50_ms"] for r in replicated])
         ),
+        dataclasses.replace(
+            create_written, value=median([r["CreateUser"]["p50_ms"] for r in written]),
+            details={"runs": written},
+        ),
+        dataclasses.replace(
+            put_written, value=median([r["PutUserPolicy"]["p50_ms"] for r in written])
+        ),
+        dataclasses.replace(redis_written, value=round(median(written_redis), 4)),
         *_stage_figures([r["CreateUser"] for r in single]),
     ]  # fmt: skip
 

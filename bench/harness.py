@@ -84,6 +84,7 @@ class Context:
         self._stack = stack
         self._cluster: BenchCluster | None = None
         self._replicated: BenchCluster | None = None
+        self._written: BenchCluster | None = None
         self._principals: Principals | None = None
 
     @property
@@ -103,6 +104,15 @@ class Context:
                 )
             )
         return self._replicated
+
+    @property
+    def written_cluster(self) -> BenchCluster:
+        """A cluster with ``--durability write`` (Redis appendfsync no), started on first use."""
+        if self._written is None:
+            self._written = self._stack.enter_context(
+                bench_cluster(self.work_dir, options=("--durability", "write"), name="written")
+            )
+        return self._written
 
     @property
     def principals(self) -> Principals:

@@ -12,6 +12,12 @@ iam-planes' p50 (median over the repeats): above 1 iam-planes is the faster.
 Then writes per second from 8 concurrent clients (threads, each with its own boto3 client,
 CreateUser with fresh names), on both.
 
+The write calls and the concurrent writes are measured a third time, in the same rounds, on a
+cluster started with ``--durability write`` (Redis ``appendfsync no``: an acknowledged write is
+written to the AOF, so it survives kill -9 of any process, but not fsynced, so not an OS crash).
+Its ratios are reported beside the default's, never instead of them: the targets are the
+default's.
+
 The moto server is a subprocess on loopback (``python -m moto.server``), stopped at the end.
 It closes the connection after every answer (werkzeug's server does not keep connections
 alive), so its clients close their sockets with an immediate reset: otherwise each call would
@@ -39,6 +45,7 @@ import boto3
 from botocore.config import Config
 from rich.table import Table
 
+from bench.cluster import BenchCluster
 from bench.figures import Figure, Target, median, percentile
 from bench.harness import Context
 
@@ -54,6 +61,9 @@ ANCHOR_CALLS = (
     "ListUsers",
     "GetCallerIdentity",
 )
+#: the calls measured on the ``--durability write`` cluster too
+WRITE_CALLS = ("CreateUser", "PutUserPolicy", "CreateAccessKey", "AttachRolePolicy")
+WRITTEN = "iam-planes --durability write"
 SPEEDUP_TARGET = 1.2
 CONCURRENT_CLIENTS = 8
 LISTED_USERS = 100
@@ -108,6 +118,21 @@ ANCHOR_FIGURES = (
     Figure(
         "anchor_concurrent_writes_moto_per_s",
         f"  ... the same {CONCURRENT_CLIENTS} clients on the moto server",
+        "writes/s",
+        None,
+    ),
+    *(
+        Figure(
+            f"anchor_{_snake(call)}_durability_write_speedup",
+            f"{call}, --durability write: moto server p50 / iam-planes p50 (same run)",
+            "x",
+            None,
+        )
+        for call in WRITE_CALLS
+    ),
+    Figure(
+        "anchor_concurrent_writes_durability_write_per_s",
+        f"  ... the same {CONCURRENT_CLIENTS} clients on iam-planes --durability write",
         "writes/s",
         None,
     ),
@@ -175,21 +200,27 @@ def _client(
     return client
 
 
-def _endpoints(context: Context, moto_url: str) -> tuple[_Endpoint, _Endpoint]:
-    cluster = context.cluster
+def _planes(name: str, cluster: BenchCluster) -> _Endpoint:
     root = cluster.file.accounts[cluster.account].root
     key, secret = root.access_key_id, root.secret_access_key
-    planes = _Endpoint(
-        "iam-planes",
+    return _Endpoint(
+        name,
         lambda: _client("iam", cluster.file.controlplane.endpoint, key, secret),
         lambda: _client("sts", cluster.file.regions[_REGION].endpoint, key, secret),
     )
+
+
+def _endpoints(context: Context, moto_url: str) -> tuple[_Endpoint, _Endpoint, _Endpoint]:
     moto = _Endpoint(
         "moto",
         lambda: _client("iam", moto_url, _MOTO_KEY, "anchor-secret", reset_on_close=True),
         lambda: _client("sts", moto_url, _MOTO_KEY, "anchor-secret", reset_on_close=True),
     )
-    return planes, moto
+    return (
+        _planes("iam-planes", context.cluster),
+        moto,
+        _planes(WRITTEN, context.written_cluster),
+    )
 
 
 def _timed(calls: list[Callable[[], Any]]) -> list[float]:
@@ -300,6 +331,8 @@ def measure_anchor(context: Context) -> list[Figure]:
             order = sides if repeat % 2 == 0 else sides[::-1]
             for call in ANCHOR_CALLS:
                 for side in order:
+                    if side.endpoint.name == WRITTEN and call not in WRITE_CALLS:
+                        continue
                     latencies = _timed(side.calls(call, names))
                     runs[call][side.endpoint.name].append(_stats(latencies))
         rates: dict[str, list[float]] = {side.endpoint.name: [] for side in sides}
@@ -313,26 +346,11 @@ def measure_anchor(context: Context) -> list[Figure]:
                         context.sizes.concurrent_writes_s,
                     )
                 )
-    figures = []
-    for template, call in zip(ANCHOR_FIGURES, ANCHOR_CALLS, strict=False):
-        ours = runs[call]["iam-planes"]
-        theirs = runs[call]["moto"]
-        summary = {
-            name: {
-                "p50_ms": median([r["p50_ms"] for r in side_runs]),
-                "p99_ms": median([r["p99_ms"] for r in side_runs]),
-            }
-            for name, side_runs in runs[call].items()
-        }
-        speedup = summary["moto"]["p50_ms"] / summary["iam-planes"]["p50_ms"]
-        figures.append(
-            dataclasses.replace(
-                template,
-                value=round(speedup, 2),
-                details={"call": call, **summary, "runs": {"iam-planes": ours, "moto": theirs}},
-            )
-        )
-    planes_rate, moto_rate = ANCHOR_FIGURES[len(ANCHOR_CALLS) :]
+    figures = [
+        _speedup(template, call, runs[call], "iam-planes")
+        for template, call in zip(ANCHOR_FIGURES, ANCHOR_CALLS, strict=False)
+    ]
+    planes_rate, moto_rate = ANCHOR_FIGURES[len(ANCHOR_CALLS) : len(ANCHOR_CALLS) + 2]
     figures.append(
         dataclasses.replace(
             planes_rate,
@@ -347,7 +365,45 @@ def measure_anchor(context: Context) -> list[Figure]:
             details={"runs": [round(r) for r in rates["moto"]]},
         )
     )
+    written = ANCHOR_FIGURES[len(ANCHOR_CALLS) + 2 :]
+    figures += [
+        _speedup(template, call, runs[call], WRITTEN)
+        for template, call in zip(written, WRITE_CALLS, strict=False)
+    ]
+    figures.append(
+        dataclasses.replace(
+            written[-1],
+            value=round(median(rates[WRITTEN])),
+            details={"runs": [round(r) for r in rates[WRITTEN]]},
+        )
+    )
     return figures
+
+
+def _speedup(
+    template: Figure, call: str, runs: dict[str, list[dict[str, float]]], ours: str
+) -> Figure:
+    """moto's p50 over ``ours``' p50 (medians over the repeats), with both sides' figures."""
+    summary = {
+        name: {
+            "p50_ms": median([r["p50_ms"] for r in side_runs]),
+            "p99_ms": median([r["p99_ms"] for r in side_runs]),
+        }
+        for name, side_runs in runs.items()
+        if name in (ours, "moto")
+    }
+    speedup = summary["moto"]["p50_ms"] / summary[ours]["p50_ms"]
+    label = call if ours == "iam-planes" else f"{call} ({WRITTEN.removeprefix('iam-planes ')})"
+    return dataclasses.replace(
+        template,
+        value=round(speedup, 2),
+        details={
+            "call": label,
+            "iam-planes": summary[ours],
+            "moto": summary["moto"],
+            "runs": {"iam-planes": runs[ours], "moto": runs["moto"]},
+        },
+    )
 
 
 def anchor_table(figures: list[Figure]) -> Table | None:

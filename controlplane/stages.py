@@ -34,7 +34,11 @@ STAGES = (
     "queue",  # waiting for the writer (another write holds it)
     "handler",  # the pure IAM handler against the projection
     "encode",  # the change event built and serialized
-    "append",  # the compare-and-append in Redis, its fsync included, until acknowledged
+    # the compare-and-append call as the writer timed it: redis-py both ways, the script, the
+    # AOF write and fsync, and Redis answering every replica's blocked XREAD before this call
+    # (Redis writes the newest queued reply first, so the appender's comes last)
+    "redis",
+    "append",  # the rest of the wait until acknowledged: the flusher's turn, the event loop
     "apply",  # the event folded into the projection
     "reply",  # the XML answer serialized
 )

@@ -23,6 +23,7 @@ from deploy.cluster_file import load_cluster
 from deploy.launcher import LaunchError, launch, take_down
 from deploy.netns import unsupported_reason
 from deploy.processes import is_running
+from deploy.redis_server import APPENDFSYNC, DURABILITY_GUARANTEES
 from deploy.status import cluster_status
 from deploy.topology import DEFAULT_BASE_PORT, DEFAULT_REGIONS, Topology
 from replication.delay import DelaySpec, load_profile, parse_delay_option
@@ -73,6 +74,7 @@ def _up(args: argparse.Namespace) -> int:
             args.topology or ("replicated" if args.hosts == "netns" else "single"),
             hosts=args.hosts,
             delay_seed=args.seed,
+            durability=args.durability,
         )
     except (ValueError, OSError) as error:
         _console.print(f"error: {error}")
@@ -407,6 +409,13 @@ def _parser() -> argparse.ArgumentParser:
         choices=["local", "netns"],
         default="local",
         help="netns: each region on a host of its own, a Linux network namespace (needs root)",
+    )
+    up.add_argument(
+        "--durability",
+        choices=list(APPENDFSYNC),
+        default="fsync",
+        help=f"fsync (the default): {DURABILITY_GUARANTEES['fsync']}; write (Redis appendfsync "
+        f"no, faster writes): {DURABILITY_GUARANTEES['write']}",
     )
     up.add_argument(
         "--services-backend",

@@ -191,10 +191,12 @@ def _start_redis(
     password: str,
     host: _Host,
     replica_of: tuple[str, int] | None = None,
+    *,
+    durability: str = "fsync",
 ) -> RedisRecord:
     # the peer address first: a replica connects to its primary from its first bind address
     bind = tuple(dict.fromkeys((host.peer_address, host.address)))
-    config = write_redis_config(data_dir, port, password, replica_of, bind)
+    config = write_redis_config(data_dir, port, password, replica_of, bind, durability=durability)
     process = start_redis_server(config, host.command([]))
     url = f"redis://:{password}@{host.address}:{port}/0"
     peer_url = f"redis://:{password}@{host.peer_address}:{port}/0"
@@ -312,6 +314,8 @@ def launch(
     make_private_dir(state_dir)
     if redis_url is not None and topology.redis_topology == "replicated":
         raise LaunchError("--topology replicated starts its own Redis servers")
+    if redis_url is not None and topology.durability != "fsync":
+        raise LaunchError("--durability sets the embedded Redis's AOF; --redis-url keeps its own")
     if topology.hosts == "netns" and services_backend == START_MOTO:
         # the launcher's moto listens on the root namespace's loopback, which the hosts' replicas
         # cannot reach: on netns hosts the gateway needs a backend URL every host can reach
@@ -338,6 +342,7 @@ def _launch_planes(
             topology.redis_port,
             new_password(),
             _Host(network, CONTROL_PLANE_REGION),
+            durability=topology.durability,
         )
     else:
         wait_for_redis(redis_url)

