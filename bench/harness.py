@@ -37,6 +37,8 @@ class Sizes:
     bootstrap_repeats: int
     idle_seconds: float
     engine_repeats: int | None
+    #: more ``iam-planes up`` flags for every cluster of the run
+    cluster_options: tuple[str, ...] = ()
 
     @classmethod
     def full(cls) -> Sizes:
@@ -72,6 +74,8 @@ class Sizes:
             bootstrap_repeats=1,
             idle_seconds=1.5,
             engine_repeats=1,
+            # a smoke run needs every code path, not nine replicas per cluster
+            cluster_options=("--regions", "us-east-1"),
         )
 
 
@@ -91,7 +95,9 @@ class Context:
     def cluster(self) -> BenchCluster:
         """The cluster (instant profile), started on first use, stopped when the run ends."""
         if self._cluster is None:
-            self._cluster = self._stack.enter_context(bench_cluster(self.work_dir))
+            self._cluster = self._stack.enter_context(
+                bench_cluster(self.work_dir, options=self.sizes.cluster_options)
+            )
         return self._cluster
 
     @property
@@ -100,7 +106,9 @@ class Context:
         if self._replicated is None:
             self._replicated = self._stack.enter_context(
                 bench_cluster(
-                    self.work_dir, options=("--topology", "replicated"), name="replicated"
+                    self.work_dir,
+                    options=("--topology", "replicated", *self.sizes.cluster_options),
+                    name="replicated",
                 )
             )
         return self._replicated
@@ -110,7 +118,11 @@ class Context:
         """A cluster with ``--durability write`` (Redis appendfsync no), started on first use."""
         if self._written is None:
             self._written = self._stack.enter_context(
-                bench_cluster(self.work_dir, options=("--durability", "write"), name="written")
+                bench_cluster(
+                    self.work_dir,
+                    options=("--durability", "write", *self.sizes.cluster_options),
+                    name="written",
+                )
             )
         return self._written
 
