@@ -18,10 +18,10 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from tests.dataplane.sts.jwt_signing import SigningKey, jwks, jwks_tags
+from tests.dataplane.sts.saml_signing import SamlIdp
 from tests.e2e.cluster import Cluster, account_of_its_own
 from tests.e2e.sts_helpers import allow, ask, credentials_of, policy, sts, version_of
-from tests.sts.jwt_signing import SigningKey, jwks, jwks_tags
-from tests.sts.saml_signing import SamlIdp
 
 pytestmark = pytest.mark.e2e
 

@@ -17,10 +17,10 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from tests.dataplane.sts.saml_signing import ATTRIBUTE, SamlIdp
+from tests.dataplane.sts.test_saml import with_attributes
 from tests.e2e.cluster import Cluster, account_of_its_own
 from tests.e2e.sts_helpers import ask, credentials_of, policy, version_of
-from tests.sts.saml_signing import ATTRIBUTE, SamlIdp
-from tests.sts.test_saml import with_attributes
 
 pytestmark = pytest.mark.e2e
 

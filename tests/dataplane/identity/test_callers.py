@@ -11,7 +11,11 @@ from dataplane.identity.policy_index import PolicyIndex
 from dataplane.identity.sessions import Session
 from dataplane.identity.tokens import SessionClaims
 from replication.policy import PolicyKind
-from tests.controlplane.test_organizations_evaluation import ALLOW_S3, MANAGEMENT, World
+from tests.controlplane.organizations.test_organizations_evaluation import (
+    ALLOW_S3,
+    MANAGEMENT,
+    World,
+)
 
 ACCOUNT_ROOT = {"AWS": f"arn:aws:iam::{MANAGEMENT}:root"}
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [

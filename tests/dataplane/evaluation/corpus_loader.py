@@ -1,4 +1,4 @@
-"""Loading of the data-driven evaluation corpus (tests/evaluation/corpus/*.json)."""
+"""Loading of the data-driven evaluation corpus (tests/dataplane/evaluation/corpus/*.json)."""
 
 from __future__ import annotations
 

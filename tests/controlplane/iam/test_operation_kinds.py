@@ -21,7 +21,7 @@ from replication.log import HEAD_KEY, STREAM_KEY, RedisChangeLog, connect
 from tests.change_events import ACCOUNT, numbered_event
 
 REGISTERED = [*IAM_OPERATIONS.values(), *ORGANIZATIONS_OPERATIONS.values()]
-SOURCE_ROOT = Path(__file__).resolve().parents[2] / "controlplane"
+SOURCE_ROOT = Path(__file__).resolve().parents[3] / "controlplane"
 #: answered from what Redis keeps beside the log, not from the projection
 CREDENTIAL_USAGE = {"GetAccessKeyLastUsed", "GenerateCredentialReport", "GetCredentialReport"}
 READ_VERBS = {"Get", "List", "Describe"}

@@ -10,7 +10,7 @@ from awswire.errors import AwsError
 from controlplane.iam.resources.oidc_providers import split_jwks_tags
 from dataplane.identity.tokens import TokenError, TokenKeys, new_token_key
 from replication.entities import Tag
-from tests.sts.jwt_signing import SigningKey, jwks, jwks_tags
+from tests.dataplane.sts.jwt_signing import SigningKey, jwks, jwks_tags
 
 
 def test_sealed_bytes_open_only_for_their_purpose() -> None:

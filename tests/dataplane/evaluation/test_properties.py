@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dataplane.evaluation import evaluate_document
-from tests.evaluation.strategies import ALICE_ARN, queries, statements
+from tests.dataplane.evaluation.strategies import ALICE_ARN, queries, statements
 
 SETTINGS = settings(max_examples=200, deadline=None)
 

@@ -13,7 +13,7 @@ import pytest
 from awswire.errors import AwsError
 from dataplane.sts.oidc import parse_token, verify_token
 from replication.entities import OidcProvider
-from tests.sts.jwt_signing import SigningKey, b64url, jwks
+from tests.dataplane.sts.jwt_signing import SigningKey, b64url, jwks
 
 NOW = 1_800_000_000
 RSA = SigningKey.generate("rsa-1", "RS256")

@@ -21,8 +21,8 @@ from dataplane.sts.call import StsCall
 from dataplane.sts.saml import verify_assertion
 from dataplane.sts.saml_role import assume_role_with_saml
 from replication.entities import SamlProvider
-from tests.controlplane.test_organizations_evaluation import World
-from tests.sts.saml_signing import ATTRIBUTE, SamlIdp
+from tests.controlplane.organizations.test_organizations_evaluation import World
+from tests.dataplane.sts.saml_signing import ATTRIBUTE, SamlIdp
 
 IDP = SamlIdp.generate()
 ROLE = "arn:aws:iam::123456789012:role/saml"

@@ -27,7 +27,7 @@ from dataplane.sts.instance_metadata import (
     InstanceMetadata,
 )
 from replication.queries import AccessKeyPrincipal, AuthorizeQuery
-from tests.controlplane.test_organizations_evaluation import MANAGEMENT, World
+from tests.controlplane.organizations.test_organizations_evaluation import MANAGEMENT, World
 
 WEB, OTHER = "i-0123456789abcdef0", "i-0fedcba9876543210"
 START = 1_800_000_000.0

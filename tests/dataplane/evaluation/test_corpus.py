@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from dataplane.evaluation import evaluate_document
-from tests.evaluation.corpus_loader import case_id, load_cases
+from tests.dataplane.evaluation.corpus_loader import case_id, load_cases
 
 CASES = load_cases()
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dataplane.evaluation import evaluate_document
-from tests.evaluation.strategies import queries
+from tests.dataplane.evaluation.strategies import queries
 
 _KEYS = [
     "request", "policies", "principal", "action", "resource", "context", "resource_owner",

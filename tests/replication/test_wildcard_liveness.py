@@ -29,7 +29,7 @@ from replication.entities import Account, User
 from replication.log import RedisChangeLog, connect
 from replication.wildcards import segments_matcher
 from tests.change_events import ACCOUNT, NOW, change_event
-from tests.controlplane.test_organizations_evaluation import World
+from tests.controlplane.organizations.test_organizations_evaluation import World
 
 ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
 LIVENESS = pytest.mark.timeout(60)

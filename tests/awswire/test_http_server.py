@@ -18,7 +18,7 @@ from awswire.http_server import (
     GuardedAppRunner,
     seconds_from_env,
 )
-from tests.security.raw_http import exchange
+from tests.awswire.raw_http import exchange
 
 MARKER = b"SECRETMARKER"
 

@@ -32,7 +32,7 @@ from dataplane.evaluation._context import ContextValue, context_text, normalise_
 from dataplane.evaluation._document import _policies, _request
 from dataplane.evaluation._request import _rcp_subject, _resource_keys, resolve_owner
 from dataplane.evaluation._sets import RCP
-from tests.evaluation.corpus_loader import load_cases
+from tests.dataplane.evaluation.corpus_loader import load_cases
 
 ACCOUNT = "111122223333"
 ENVIRONMENT = {

@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deploy.status import http_json
+from tests.awswire.raw_http import exchange, post, signed_post
 from tests.e2e.cluster import Cluster, running_cluster
+from tests.e2e.fuzz_inputs import authorize_bodies, json_bodies, query_bodies
 from tests.e2e.sts_helpers import allow, credentials_of, policy, sts, version_of
-from tests.security.fuzz_inputs import authorize_bodies, json_bodies, query_bodies
-from tests.security.raw_http import exchange, post, signed_post
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ from typing import Any, cast
 from dataplane.authorizer import Authorizer
 from dataplane.replica import Replica, ReplicaIdentity
 from replication.queries import AuthorizeQuery
-from tests.controlplane.test_organizations_evaluation import MANAGEMENT, World
+from tests.controlplane.organizations.test_organizations_evaluation import MANAGEMENT, World
 
 ALLOW_SQS = json.dumps(
     {

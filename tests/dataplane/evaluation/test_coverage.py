@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from replication.policy import BASE_OPERATORS
-from tests.evaluation import test_parse
-from tests.evaluation.corpus_loader import load_cases
+from tests.dataplane.evaluation.corpus_loader import load_cases
+from tests.replication.policy import test_parse
 
 ALL_RULES = [f"R{number}" for number in range(1, 91)]
 

@@ -6,7 +6,7 @@ import json
 
 from dataplane.identity.policy_index import PolicyIndex
 from replication.entities import Role
-from tests.controlplane.test_organizations_evaluation import ALLOW_S3, World
+from tests.controlplane.organizations.test_organizations_evaluation import ALLOW_S3, World
 
 TRUST = json.dumps(
     {
