@@ -32,7 +32,7 @@ async def _append(
         kind=kind,
         account=account,
         action="Bootstrap",
-        payload=entity.model_dump(mode="json"),
+        payload=entity,
     )
     await log.append(event)
     return apply(state, event)
@@ -87,7 +87,7 @@ async def create_account(redis_url: str) -> tuple[str, str, str, int]:
                     kind=kind,
                     account=account.id,
                     action="CreateAccount",
-                    payload=entity.model_dump(mode="json"),
+                    payload=entity,
                 )
                 for offset, (kind, entity) in enumerate(
                     (("account.put", account), ("access_key.put", root_key)), start=1
