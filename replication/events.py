@@ -74,8 +74,11 @@ ChangeKind = Literal[
 # An operator's repair of a bad log entry (``iam-planes log repair``): it stands in for the
 # entry at its version and changes no entity; its payload records why (replication.repairs).
 REPAIR_KIND: ChangeKind = "log.repair"
+# whole entities one call changes together, and the keys it moves them from
 BATCH_KIND: ChangeKind = "batch.put"
 
+# every kind by its name: a name built from an entity ("user" + ".put") is looked up here,
+# so it is a ChangeKind to the type checker and a KeyError if no such kind exists
 _KINDS: dict[str, ChangeKind] = {kind: kind for kind in get_args(ChangeKind)}
 #: each entity model by the name its ``entity`` field carries ("user" -> User)
 _ENTITY_MODELS: dict[str, type[Entity]] = {
