@@ -38,7 +38,7 @@ from deploy.redis_server import (
 )
 from deploy.status import http_json
 from replication.entities import Account, Entity, User
-from replication.events import ChangeEvent
+from replication.events import ChangeEvent, kind_of
 from replication.ids import new_account_id, new_unique_id
 from replication.log import RedisChangeLog, connect
 from replication.snapshot import SnapshotInfo, write_snapshot
@@ -76,10 +76,10 @@ def _event(version: int, entity: Account | User, action: str) -> ChangeEvent:
     return ChangeEvent(
         version=version,
         committed_at=time.time(),
-        kind=f"{entity.entity}.put",
+        kind=kind_of(entity),
         account=entity.id if isinstance(entity, Account) else entity.account,
         action=action,
-        payload=entity.model_dump(mode="json"),
+        payload=entity,
     )
 
 

@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime
 
 from replication.entities import AccessKey, Account
-from replication.events import ChangeEvent, ChangeKind
+from replication.events import ChangeEvent, kind_of
 from replication.ids import new_access_key_id, new_account_id, new_secret_access_key
 from replication.log import AppendConflictError, RedisChangeLog, connect
 from replication.snapshotter import fold_log
@@ -22,17 +22,16 @@ __all__ = ["create_account", "ensure_account"]
 async def _append(
     log: RedisChangeLog,
     state: IamState,
-    kind: ChangeKind,
     entity: Account | AccessKey,
     account: str,
 ) -> IamState:
     event = ChangeEvent(
         version=state.version + 1,
         committed_at=time.time(),
-        kind=kind,
+        kind=kind_of(entity),
         account=account,
         action="Bootstrap",
-        payload=entity.model_dump(mode="json"),
+        payload=entity,
     )
     await log.append(event)
     return apply(state, event)
@@ -59,8 +58,8 @@ async def ensure_account(redis_url: str) -> dict[str, tuple[str, str]]:
         state = await fold_log(log)
         if not state.accounts:
             account, root_key = _new_account()
-            state = await _append(log, state, "account.put", account, account.id)
-            state = await _append(log, state, "access_key.put", root_key, account.id)
+            state = await _append(log, state, account, account.id)
+            state = await _append(log, state, root_key, account.id)
         roots: dict[str, tuple[str, str]] = {}
         for account_id in state.accounts:
             keys = state.keys_of(account_id, None)
@@ -77,6 +76,7 @@ async def create_account(redis_url: str) -> tuple[str, str, str, int]:
     (account, access key id, secret, the version that holds the key)."""
     log = RedisChangeLog(connect(redis_url))
     account, root_key = _new_account()
+    entities: tuple[Account | AccessKey, ...] = (account, root_key)
     try:
         for _attempt in range(20):  # a write of the control plane may take the next version
             head = await log.head()
@@ -84,14 +84,12 @@ async def create_account(redis_url: str) -> tuple[str, str, str, int]:
                 ChangeEvent(
                     version=head + offset,
                     committed_at=time.time(),
-                    kind=kind,
+                    kind=kind_of(entity),
                     account=account.id,
                     action="CreateAccount",
-                    payload=entity.model_dump(mode="json"),
+                    payload=entity,
                 )
-                for offset, (kind, entity) in enumerate(
-                    (("account.put", account), ("access_key.put", root_key)), start=1
-                )
+                for offset, entity in enumerate(entities, start=1)
             ]
             try:
                 version = await log.append_many(events)

@@ -5,9 +5,9 @@ Every reader of the log (replicas, the control plane's projection, snapshots, ``
 ``log show``) decodes entries here, so they all agree on what is applicable. An entry is
 applicable only if everything ``apply`` will do with it is known to succeed: its envelope is
 well-formed JSON of a schema this code knows, its kind is known, its version is the stream
-id's, and its payload is the entity (or key) its kind names. A reader never guesses past a
-bad entry: it stops at the version before it, and an operator repairs the log
-(``replication.repairs``).
+id's, and its payload is the model its kind names (``ChangeEvent`` checks that). A reader
+never guesses past a bad entry: it stops at the version before it, and an operator repairs
+the log (``replication.repairs``).
 
 A ``BadEntry`` describes the problem by field names and error types only, never by values:
 entries hold secret access keys, and the description goes to logs, metrics and ``/health``.
@@ -23,9 +23,7 @@ from typing import Any, get_args
 import orjson
 from pydantic import ValidationError
 
-from replication.entities import EntityKey
-from replication.events import REPAIR_KIND, ChangeEvent, ChangeKind
-from replication.state import COLLECTIONS
+from replication.events import ChangeEvent, ChangeKind
 from replication.upcasting import STORED_SCHEMA, NewerSchemaError, StoredSchema
 
 __all__ = [
@@ -35,7 +33,6 @@ __all__ = [
     "LogEntry",
     "classify_entry",
     "classify_record",
-    "payload_problem",
     "version_of",
 ]
 
@@ -142,58 +139,7 @@ def classify_record(
     if event.version != version:
         detail = f"the event says version {event.version}, the entry id {version}"
         return BadEntry(version, BadReason.VERSION_MISMATCH, detail, kind)
-    problem = payload_problem(event)
-    if problem is not None:
-        return BadEntry(version, BadReason.INVALID, problem, kind)
     return event
-
-
-def payload_problem(event: ChangeEvent) -> str | None:
-    """Why ``apply`` would fail on the event's payload, or None when it will not.
-
-    Checks exactly what ``replication.state.apply`` reads: the entity a ``*.put`` carries, the
-    key a ``*.delete`` carries, and a ``batch.put``'s entities and deletes.
-    """
-    entity_kind, verb = event.kind.split(".", 1)
-    payload = event.payload
-    try:
-        if event.kind == REPAIR_KIND:
-            return None
-        if entity_kind == "batch":
-            for ref in _list_member(payload, "deletes", required=False):
-                _key(ref)
-            for record in _list_member(payload, "entities", required=True):
-                if not isinstance(record, dict) or record.get("entity") not in COLLECTIONS:
-                    return "payload.entities holds a record of no known entity"
-                COLLECTIONS[record["entity"]].model.model_validate(record)
-        elif verb == "delete":
-            _key(payload)
-        else:
-            COLLECTIONS[entity_kind].model.model_validate(payload)
-    except ValidationError as error:
-        return "payload: " + _fields_of(error)
-    except _PayloadShapeError as error:
-        return str(error)
-    return None
-
-
-class _PayloadShapeError(ValueError):
-    """A payload member of the wrong shape (the message names the member, not its value)."""
-
-
-def _list_member(payload: dict[str, Any], name: str, required: bool) -> list[Any]:
-    value = payload.get(name)
-    if value is None and not required:
-        return []
-    if not isinstance(value, list):
-        raise _PayloadShapeError(f"payload.{name} is not a list")
-    return value
-
-
-def _key(ref: object) -> None:
-    key = EntityKey.model_validate(ref)
-    if key.entity not in COLLECTIONS:
-        raise _PayloadShapeError("a deleted key names no known entity")
 
 
 def _fields_of(error: ValidationError) -> str:

@@ -22,7 +22,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from replication.entries import BadEntry, classify_record
-from replication.events import REPAIR_KIND, ChangeEvent, encode_event
+from replication.events import REPAIR_KIND, ChangeEvent, RepairNote, ReplacedEntry, encode_event
 
 __all__ = [
     "REPAIRS_KEY",
@@ -82,10 +82,10 @@ def new_repair(bad: BadEntry, sha256: str, reason: str, now: float) -> RepairRec
         kind=REPAIR_KIND,
         account="",
         action=REPAIR_ACTION,
-        payload={
-            "reason": reason,
-            "replaced": {"reason": bad.reason.value, "detail": bad.detail, "sha256": sha256},
-        },
+        payload=RepairNote(
+            reason=reason,
+            replaced=ReplacedEntry(reason=bad.reason.value, detail=bad.detail, sha256=sha256),
+        ),
     )
     return RepairRecord(
         version=bad.version,

@@ -38,7 +38,7 @@ from replication.entities import (
     ServerCertificate,
     User,
 )
-from replication.events import REPAIR_KIND, ChangeEvent
+from replication.events import BatchChange, ChangeEvent, ChangePayload, RepairNote, kind_of
 
 __all__ = [
     "COLLECTIONS",
@@ -319,21 +319,32 @@ def apply(state: IamState, event: ChangeEvent) -> IamState:
         return state
     if event.version != state.version + 1:
         raise LogGapError(f"state is at version {state.version}, event is {event.version}")
-    if event.kind == REPAIR_KIND:
-        return replace(state, version=event.version)
-    entity_kind, verb = event.kind.split(".", 1)
-    if entity_kind == "batch":
-        folded = state
-        for ref in event.payload.get("deletes", ()):  # keys that move (a rename): gone first
-            folded = delete_entity(folded, EntityKey.model_validate(ref))
-        for record in event.payload["entities"]:
-            folded = put_entity(folded, COLLECTIONS[record["entity"]].model.model_validate(record))
-    elif verb == "delete":
-        folded = delete_entity(state, EntityKey.model_validate(event.payload))
-    else:
-        entity = COLLECTIONS[entity_kind].model.model_validate(event.payload)
-        folded = put_entity(state, entity)
+    match _checked_payload(event):
+        case RepairNote():
+            folded = state
+        case BatchChange(entities=entities, deletes=deletes):
+            folded = state
+            for key in deletes:  # keys that move (a rename): gone first
+                folded = delete_entity(folded, key)
+            for entity in entities:
+                folded = put_entity(folded, entity)
+        case EntityKey() as key:
+            folded = delete_entity(state, key)
+        case entity:
+            folded = put_entity(state, entity)
     return replace(folded, version=event.version)
+
+
+def _checked_payload(event: ChangeEvent) -> ChangePayload:
+    """The event's payload, once it is known to be what its kind names.
+
+    Building or reading an event checks that; only a copy made around validation
+    (``model_copy(update=...)``, ``model_construct``) can disagree, and validating it now
+    raises the ``ValidationError`` reading it would have.
+    """
+    if kind_of(event.payload) == event.kind:
+        return event.payload
+    return ChangeEvent.model_validate(event.model_dump()).payload
 
 
 def state_from_entities(version: int, entities: Iterator[Entity] | list[Entity]) -> IamState:

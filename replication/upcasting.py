@@ -9,6 +9,11 @@ event envelope. Reading applies the upcasters in order up to :attr:`StoredSchema
 a record of a newer schema than that is refused by name (:class:`NewerSchemaError`), never
 read as the current one.
 
+Upcasters work on the stored JSON (plain dicts), before anything is validated: only the
+record they return, of the current schema, is built into a ``ChangeEvent`` with its typed
+payload (``replication.entries``) or into entities (``replication.snapshot``), so the models
+only ever describe the current schema.
+
 :data:`STORED_SCHEMA` is what this build reads and writes. Readers take the schema as a
 parameter, so a test can read the recorded schema-1 fixtures under a schema 2 of its own.
 """

@@ -11,11 +11,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 from awswire.errors import AwsError, service_failure
 from replication.entities import Entity, EntityKey
-from replication.events import ChangeKind
+from replication.events import BatchChange, ChangeKind, ChangePayload, kind_of
 from replication.state import IamState
 
 __all__ = [
@@ -88,27 +88,24 @@ class Change:
     """
 
     kind: ChangeKind
-    payload: dict[str, Any]
+    payload: ChangePayload
 
     @classmethod
     def put(cls, entity: Entity) -> Change:
         """The whole entity, as it is after the change."""
-        # every entity model names its own kind (its ``entity`` field)
-        return cls(cast(ChangeKind, f"{entity.entity}.put"), entity.model_dump(mode="json"))
+        return cls(kind_of(entity), entity)
 
     @classmethod
     def delete(cls, key: EntityKey) -> Change:
         """The key of an entity that is gone."""
-        return cls(cast(ChangeKind, f"{key.entity}.delete"), key.model_dump(mode="json"))
+        return cls(kind_of(key), key)
 
     @classmethod
     def batch(cls, entities: Sequence[Entity], deletes: Sequence[EntityKey] = ()) -> Change:
         """Whole entities one call changes together, put after ``deletes`` (the keys a rename
         moves them from) are gone; folded atomically."""
-        payload: dict[str, Any] = {"entities": [e.model_dump(mode="json") for e in entities]}
-        if deletes:
-            payload["deletes"] = [key.model_dump(mode="json") for key in deletes]
-        return cls("batch.put", payload)
+        change = BatchChange(entities=tuple(entities), deletes=tuple(deletes))
+        return cls(kind_of(change), change)
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,7 +64,7 @@ async def log(redis_url: str) -> AsyncIterator[CountingLog]:
 
 async def _logged_users(log: RedisChangeLog) -> list[tuple[int, str]]:
     """(version, user name) of every event in the log, in log order."""
-    return [(e.version, e.payload["name"]) async for e in log.replay()]
+    return [(e.version, e.payload.name) async for e in log.replay()]
 
 
 async def test_concurrent_writes_share_appends_and_land_in_order(log: CountingLog) -> None:

@@ -125,7 +125,7 @@ async def test_a_repair_replaces_the_bad_entry_for_every_reader(log: RedisChange
     replacement = entries[3]
     assert isinstance(replacement, ChangeEvent)
     assert replacement.kind == REPAIR_KIND
-    assert replacement.payload["reason"] == "a test wrote a bad entry"
+    assert replacement.payload.reason == "a test wrote a bad entry"
     # append-only and auditable: the bad entry is still in the stream, the repair recorded
     raw = await log.raw_entry(4)
     assert raw.fields == {b"x": b"no event field"}
