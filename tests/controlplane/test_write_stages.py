@@ -10,14 +10,14 @@ from collections.abc import AsyncIterator
 import pytest
 
 from controlplane.iam import OPERATIONS
-from controlplane.iam.operation import Caller
+from controlplane.iam.operation import Requester
 from controlplane.stages import STAGES, StageTimes, timed_request
 from controlplane.writer import Writer
 from replication.arns import root_arn
 from replication.log import RedisChangeLog, connect
 
 ACCOUNT = "123456789012"
-CALLER = Caller(ACCOUNT, root_arn(ACCOUNT), None)
+CALLER = Requester(ACCOUNT, root_arn(ACCOUNT), None)
 CREATE_USER = OPERATIONS["CreateUser"]
 
 
