@@ -16,6 +16,14 @@ from tests.e2e.cluster import Cluster, running_cluster
 pytest_plugins = ["pytester"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules marked ``long`` run first (the sort is stable: each module's tests stay
+    together and in order). xdist hands out modules in this order, so the long ones start at
+    once on every worker and the short ones fill in around them, instead of one worker
+    finishing a long module alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real redis-server with AOF, on a free port, for the whole session."""

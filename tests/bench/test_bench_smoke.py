@@ -18,7 +18,7 @@ from bench.__main__ import BENCHMARKS
 from bench.moto_anchor import ANCHOR_CALLS, WRITE_CALLS
 
 # every benchmark in quick mode, the moto anchor included, on a machine shared with other work
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.e2e, pytest.mark.long, pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parents[2]
 # figures whose value may legitimately be zero or negative (a difference of two clocks)

@@ -13,7 +13,7 @@ import pytest
 
 from tests.e2e.cluster import Cluster, running_cluster
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
 
 @pytest.fixture(scope="module")

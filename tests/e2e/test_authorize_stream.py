@@ -19,7 +19,7 @@ import pytest
 
 from tests.e2e.cluster import Cluster, iam_planes, running_cluster
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
 REGION_AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
 

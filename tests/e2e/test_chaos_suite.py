@@ -18,7 +18,7 @@ from deploy.chaos import kill_target, start_target
 from deploy.demo.hammer import hammer
 from tests.e2e.cluster import Cluster, http_json, running_cluster
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
 KILLS = 20
 OUTAGE_SECONDS = 30

@@ -16,7 +16,7 @@ from tests.e2e.aws_cli import AwsCli
 from tests.e2e.certificates import openssh_public_key, self_signed
 from tests.e2e.cluster import Cluster, account_of_its_own
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
 
 def _policy(*statements: dict[str, object]) -> str:

@@ -14,7 +14,7 @@ import pytest
 
 from tests.e2e.cluster import Cluster, iam_planes, running_cluster
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
 _AWS = str(Path(sys.executable).parent / "aws")
 # the delay makes "created but not yet applied" a real state, so waiting is tested

@@ -23,7 +23,7 @@ from tests.e2e.cluster import Cluster, account_of_its_own, region_delays
 from tests.e2e.gateway_helpers import client, outcome, wait_for
 from tests.e2e.sts_helpers import allow, credentials_of, policy, trust, version_of
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
 #: each region's propagation delay (ms): far enough apart to see the order
 DELAYS = ("us-east-1=600", "eu-west-1=1800", "ap-northeast-1=3000")

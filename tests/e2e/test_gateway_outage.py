@@ -14,7 +14,7 @@ from deploy.chaos import kill_target
 from tests.e2e.cluster import Cluster, running_cluster
 from tests.e2e.gateway_helpers import client
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
 REGIONS = ("us-east-1", "eu-west-1", "ap-northeast-1")
 OUTAGE_SECONDS = 30

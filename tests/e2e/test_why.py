@@ -15,7 +15,7 @@ from deploy.applied import version_of
 from deploy.status import http_json
 from tests.e2e.cluster import Cluster, iam_planes, running_cluster
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
 RESOURCE = "arn:aws:s3:::bucket/key"
 
