@@ -17,11 +17,16 @@ pytest_plugins = ["pytester"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Modules marked ``long`` run first (the sort is stable: each module's tests stay
-    together and in order). xdist hands out modules in this order, so the long ones start at
-    once on every worker and the short ones fill in around them, instead of one worker
-    finishing a long module alone at the end."""
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+    """Modules marked ``long`` run first, then the other ``e2e`` modules, then the rest (the
+    sort is stable: each module's tests stay together and in order). xdist hands out modules
+    in this order, so the long ones start at once on every worker and the many short unit
+    modules fill in at the end, instead of one worker finishing a long module alone."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("long") is None,
+            item.get_closest_marker("e2e") is None,
+        )
+    )
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,8 @@ from tests.e2e.cluster import iam_planes
 
 _UNSUPPORTED = unsupported_reason()
 needs_netns = pytest.mark.skipif(_UNSUPPORTED is not None, reason=_UNSUPPORTED or "")
+# it makes namespaces and starts processes in them: scheduled with the e2e modules
+pytestmark = pytest.mark.e2e
 
 _TCP_ECHO = (
     "import socket,sys\n"
