@@ -23,6 +23,7 @@ from controlplane.iam.support.errors import (
     no_such_entity,
     unmodifiable_entity,
 )
+from controlplane.iam.support.named_entities import under_path_prefix
 from controlplane.iam.support.pagination import paginate
 from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_of
 from replication.arns import policy_arn
@@ -145,8 +146,7 @@ def _listed(
         found += AWS_MANAGED_POLICIES.values()
     if scope in ("All", "Local"):
         found += state.managed_policies_of(caller.account)
-    prefix = params.get("PathPrefix", "/")
-    found = [p for p in found if p.path.startswith(prefix)]
+    found = under_path_prefix(found, params)
     if params.get("OnlyAttached"):
         found = [p for p in found if usage.attachments[p.arn]]
     usage_filter = params.get("PolicyUsageFilter")

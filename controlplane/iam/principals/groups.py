@@ -15,13 +15,14 @@ from controlplane.iam.operation import (
     listing_resource,
 )
 from controlplane.iam.policies.inline_policies import InlineKind, inline_policy_handlers
+from controlplane.iam.policies.policy_refs import refuse_while_policies_held
 from controlplane.iam.principals.users import require_user, user_resource, user_shape
 from controlplane.iam.support.errors import (
     delete_conflict,
-    entity_already_exists,
     limit_exceeded,
     no_such_entity,
 )
+from controlplane.iam.support.named_entities import NamedKind, under_path_prefix
 from controlplane.iam.support.pagination import paginate
 from replication.arns import group_arn
 from replication.entities import EntityKey, Group
@@ -46,30 +47,22 @@ def group_shape(group: Group) -> dict[str, Any]:
     }
 
 
-def require_group(state: IamState, account: str, name: str) -> Group:
-    """The named group, or NoSuchEntity as AWS words it."""
-    group = state.group(account, name)
-    if group is None:
-        raise no_such_entity(f"The group with name {name} cannot be found.")
-    return group
-
-
-def group_resource(state: IamState, params: Params, caller: Requester) -> str:
-    """The ARN a group action is authorized on."""
-    name = params["GroupName"]
-    existing = state.group(caller.account, name)
-    if existing is not None:
-        return existing.arn
-    return group_arn(caller.account, params.get("Path", "/"), name)
+_GROUPS: NamedKind[Group] = NamedKind(
+    name_param="GroupName",
+    find=IamState.group,
+    arn_for=group_arn,
+    missing="The group with name {name} cannot be found.",
+    taken="Group with name {name} already exists.",
+)
+require_group = _GROUPS.require
+group_resource = _GROUPS.resource
 
 
 def create_group(
     state: IamState, params: Params, caller: Requester, now: datetime
 ) -> HandlerResult:
     """CreateGroup: a new group with a fresh AGPA id; names are unique ignoring case."""
-    name = params["GroupName"]
-    if state.group(caller.account, name) is not None:
-        raise entity_already_exists(f"Group with name {name} already exists.")
+    name = _GROUPS.unused_name(state, params, caller)
     if len(state.groups_of(caller.account)) >= GROUPS_PER_ACCOUNT:
         raise limit_exceeded(f"Cannot exceed quota for GroupsPerAccount: {GROUPS_PER_ACCOUNT}")
     group = Group(
@@ -94,8 +87,7 @@ def get_group(state: IamState, params: Params, caller: Requester, now: datetime)
 
 def list_groups(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """ListGroups: groups under a path prefix, sorted by name."""
-    prefix = params.get("PathPrefix", "/")
-    groups = [g for g in state.groups_of(caller.account) if g.path.startswith(prefix)]
+    groups = under_path_prefix(state.groups_of(caller.account), params)
     page, more = paginate(groups, params, key=lambda g: g.name.lower())
     return HandlerResult({"Groups": [group_shape(g) for g in page], **more})
 
@@ -107,10 +99,7 @@ def delete_group(
     group = require_group(state, caller.account, params["GroupName"])
     if state.members_of(group):
         raise delete_conflict("Cannot delete entity, must remove users from group first.")
-    if group.inline_policies:
-        raise delete_conflict("Cannot delete entity, must delete policies first.")
-    if group.attached_policies:
-        raise delete_conflict("Cannot delete entity, must detach all policies first.")
+    refuse_while_policies_held(group)
     key = EntityKey(entity="group", account=caller.account, name=group.name)
     return HandlerResult({}, Change.delete(key))
 

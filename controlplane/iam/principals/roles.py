@@ -19,16 +19,19 @@ from controlplane.iam.operation import (
 )
 from controlplane.iam.policies.documents import encoded
 from controlplane.iam.policies.inline_policies import InlineKind, inline_policy_handlers
-from controlplane.iam.policies.policy_refs import boundary_shape, require_attachable
+from controlplane.iam.policies.policy_refs import (
+    boundary_shape,
+    refuse_while_policies_held,
+    require_attachable,
+)
 from controlplane.iam.principals.trust import validated_trust_policy
 from controlplane.iam.support.errors import (
     delete_conflict,
-    entity_already_exists,
     invalid_input,
     limit_exceeded,
-    no_such_entity,
     unmodifiable_entity,
 )
+from controlplane.iam.support.named_entities import NamedKind, under_path_prefix
 from controlplane.iam.support.pagination import paginate
 from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_of
 from replication.arns import role_arn
@@ -65,27 +68,19 @@ def role_shape(state: IamState, role: Role, full: bool = True) -> dict[str, Any]
     return shape
 
 
-def require_role(state: IamState, account: str, name: str) -> Role:
-    """The named role, or NoSuchEntity as AWS words it."""
-    role = state.role(account, name)
-    if role is None:
-        raise no_such_entity(f"The role with name {name} cannot be found.")
-    return role
-
-
-def role_resource(state: IamState, params: Params, caller: Requester) -> str:
-    """The ARN a role action is authorized on."""
-    name = params["RoleName"]
-    existing = state.role(caller.account, name)
-    if existing is not None:
-        return existing.arn
-    return role_arn(caller.account, params.get("Path", "/"), name)
+_ROLES: NamedKind[Role] = NamedKind(
+    name_param="RoleName",
+    find=IamState.role,
+    arn_for=role_arn,
+    missing="The role with name {name} cannot be found.",
+    taken="Role with name {name} already exists.",
+)
+require_role = _ROLES.require
+role_resource = _ROLES.resource
 
 
 def _new_role(state: IamState, params: Params, caller: Requester, now: datetime, path: str) -> Role:
-    name = params["RoleName"]
-    if state.role(caller.account, name) is not None:
-        raise entity_already_exists(f"Role with name {name} already exists.")
+    name = _ROLES.unused_name(state, params, caller)
     if len(state.roles_of(caller.account)) >= ROLES_PER_ACCOUNT:
         raise limit_exceeded(f"Cannot exceed quota for RolesPerAccount: {ROLES_PER_ACCOUNT}")
     document = params["AssumeRolePolicyDocument"]
@@ -157,8 +152,7 @@ def get_role(state: IamState, params: Params, caller: Requester, now: datetime) 
 
 def list_roles(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """ListRoles: roles under a path prefix, sorted by name."""
-    prefix = params.get("PathPrefix", "/")
-    roles = [r for r in state.roles_of(caller.account) if r.path.startswith(prefix)]
+    roles = under_path_prefix(state.roles_of(caller.account), params)
     page, more = paginate(roles, params, key=lambda r: r.name.lower())
     return HandlerResult({"Roles": [role_shape(state, r, full=False) for r in page], **more})
 
@@ -213,10 +207,7 @@ def delete_role(state: IamState, params: Params, caller: Requester, now: datetim
         raise delete_conflict(
             "Cannot delete entity, must remove roles from instance profile first."
         )
-    if role.inline_policies:
-        raise delete_conflict("Cannot delete entity, must delete policies first.")
-    if role.attached_policies:
-        raise delete_conflict("Cannot delete entity, must detach all policies first.")
+    refuse_while_policies_held(role)
     key = EntityKey(entity="role", account=caller.account, name=role.name)
     return HandlerResult({}, Change.delete(key))
 
@@ -233,7 +224,7 @@ def delete_service_linked_role(
     return HandlerResult({"DeletionTaskId": task}, Change.delete(key))
 
 
-_role_tags = tag_handlers("Role", lambda s, p, c: require_role(s, c.account, p["RoleName"]))
+_role_tags = tag_handlers("Role", _ROLES.named_in)
 _role_inline = inline_policy_handlers(
     InlineKind("Role", require_role, INLINE_AGGREGATE_LIMITS["role"])
 )

@@ -14,13 +14,16 @@ from controlplane.iam.operation import (
     Requester,
     listing_resource,
 )
-from controlplane.iam.policies.policy_refs import boundary_shape, require_attachable
+from controlplane.iam.policies.policy_refs import (
+    boundary_shape,
+    refuse_while_policies_held,
+    require_attachable,
+)
 from controlplane.iam.support.errors import (
     delete_conflict,
-    entity_already_exists,
     limit_exceeded,
-    no_such_entity,
 )
+from controlplane.iam.support.named_entities import NamedKind, under_path_prefix
 from controlplane.iam.support.pagination import paginate
 from controlplane.iam.support.tags import tag_handlers, tags_of
 from replication.arns import root_arn, user_arn
@@ -48,12 +51,14 @@ def user_shape(user: User) -> dict[str, Any]:
     return shape
 
 
-def require_user(state: IamState, account: str, name: str) -> User:
-    """The named user, or NoSuchEntity as AWS words it."""
-    user = state.user(account, name)
-    if user is None:
-        raise no_such_entity(f"The user with name {name} cannot be found.")
-    return user
+_USERS: NamedKind[User] = NamedKind(
+    name_param="UserName",
+    find=IamState.user,
+    arn_for=user_arn,
+    missing="The user with name {name} cannot be found.",
+    taken="User with name {name} already exists.",
+)
+require_user = _USERS.require
 
 
 def user_resource(state: IamState, params: Params, caller: Requester) -> str:
@@ -68,9 +73,7 @@ def user_resource(state: IamState, params: Params, caller: Requester) -> str:
 
 def create_user(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """CreateUser: a new user with a fresh AIDA id; names are unique ignoring case."""
-    name = params["UserName"]
-    if state.user(caller.account, name) is not None:
-        raise entity_already_exists(f"User with name {name} already exists.")
+    name = _USERS.unused_name(state, params, caller)
     # counting the account's users walks every user: only when all accounts hold enough
     if len(state.users) >= USERS_PER_ACCOUNT and state.user_count(caller.account) >= (
         USERS_PER_ACCOUNT
@@ -103,8 +106,7 @@ def get_user(state: IamState, params: Params, caller: Requester, now: datetime) 
 
 def list_users(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """ListUsers: users under a path prefix, sorted by name, paginated."""
-    prefix = params.get("PathPrefix", "/")
-    users = [u for u in state.users_of(caller.account) if u.path.startswith(prefix)]
+    users = under_path_prefix(state.users_of(caller.account), params)
     page, more = paginate(users, params, key=lambda u: u.name.lower())
     return HandlerResult({"Users": [user_shape(u) for u in page], **more})
 
@@ -129,10 +131,7 @@ def delete_user(state: IamState, params: Params, caller: Requester, now: datetim
     user = require_user(state, caller.account, params["UserName"])
     if state.keys_of(caller.account, user.name):
         raise delete_conflict("Cannot delete entity, must delete access keys first.")
-    if user.inline_policies:
-        raise delete_conflict("Cannot delete entity, must delete policies first.")
-    if user.attached_policies:
-        raise delete_conflict("Cannot delete entity, must detach all policies first.")
+    refuse_while_policies_held(user)
     if user.groups:
         raise delete_conflict("Cannot delete entity, must remove user from all groups first.")
     if any(
@@ -144,7 +143,7 @@ def delete_user(state: IamState, params: Params, caller: Requester, now: datetim
     return HandlerResult({}, Change.delete(key))
 
 
-_user_tags = tag_handlers("User", lambda s, p, c: require_user(s, c.account, p["UserName"]))
+_user_tags = tag_handlers("User", _USERS.named_in)
 
 OPERATIONS = (
     Operation("CreateUser", create_user, user_resource, OperationKind.WRITE),

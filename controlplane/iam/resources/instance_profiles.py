@@ -19,10 +19,10 @@ from controlplane.iam.operation import (
 from controlplane.iam.principals.roles import require_role, role_resource, role_shape
 from controlplane.iam.support.errors import (
     delete_conflict,
-    entity_already_exists,
     limit_exceeded,
     no_such_entity,
 )
+from controlplane.iam.support.named_entities import NamedKind, under_path_prefix
 from controlplane.iam.support.pagination import paginate
 from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_of
 from replication.arns import instance_profile_arn, role_arn
@@ -57,28 +57,26 @@ def profile_shape(state: IamState, profile: InstanceProfile) -> dict[str, Any]:
     return shape
 
 
-def _require(state: IamState, account: str, name: str) -> InstanceProfile:
-    profile = state.instance_profiles.get((account, name.lower()))
-    if profile is None:
-        raise no_such_entity(f"Instance Profile {name} cannot be found.")
-    return profile
+def _find_profile(state: IamState, account: str, name: str) -> InstanceProfile | None:
+    return state.instance_profiles.get((account, name.lower()))
 
 
-def _resource(state: IamState, params: Params, caller: Requester) -> str:
-    name = params["InstanceProfileName"]
-    existing = state.instance_profiles.get((caller.account, name.lower()))
-    if existing is not None:
-        return existing.arn
-    return instance_profile_arn(caller.account, params.get("Path", "/"), name)
+_INSTANCE_PROFILES: NamedKind[InstanceProfile] = NamedKind(
+    name_param="InstanceProfileName",
+    find=_find_profile,
+    arn_for=instance_profile_arn,
+    missing="Instance Profile {name} cannot be found.",
+    taken="Instance Profile {name} already exists.",
+)
+_require = _INSTANCE_PROFILES.require
+_resource = _INSTANCE_PROFILES.resource
 
 
 def create_instance_profile(
     state: IamState, params: Params, caller: Requester, now: datetime
 ) -> HandlerResult:
     """CreateInstanceProfile: an empty profile with a fresh AIPA id."""
-    name = params["InstanceProfileName"]
-    if (caller.account, name.lower()) in state.instance_profiles:
-        raise entity_already_exists(f"Instance Profile {name} already exists.")
+    name = _INSTANCE_PROFILES.unused_name(state, params, caller)
     profile = InstanceProfile(
         account=caller.account,
         name=name,
@@ -103,8 +101,7 @@ def list_instance_profiles(
     state: IamState, params: Params, caller: Requester, now: datetime
 ) -> HandlerResult:
     """ListInstanceProfiles: under a path prefix, sorted by name."""
-    prefix = params.get("PathPrefix", "/")
-    found = [p for p in profiles_of(state, caller.account) if p.path.startswith(prefix)]
+    found = under_path_prefix(profiles_of(state, caller.account), params)
     page, more = paginate(found, params, key=lambda p: p.name.lower())
     return HandlerResult({"InstanceProfiles": [profile_shape(state, p) for p in page], **more})
 
@@ -173,9 +170,7 @@ def remove_role_from_instance_profile(
     return HandlerResult({}, Change.put(changed))
 
 
-_instance_profile_tags = tag_handlers(
-    "InstanceProfile", lambda s, p, c: _require(s, c.account, p["InstanceProfileName"])
-)
+_instance_profile_tags = tag_handlers("InstanceProfile", _INSTANCE_PROFILES.named_in)
 
 OPERATIONS = (
     Operation("CreateInstanceProfile", create_instance_profile, _resource, OperationKind.WRITE),

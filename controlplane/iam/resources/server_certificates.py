@@ -25,7 +25,8 @@ from controlplane.iam.operation import (
     Requester,
     listing_resource,
 )
-from controlplane.iam.support.errors import entity_already_exists, limit_exceeded, no_such_entity
+from controlplane.iam.support.errors import entity_already_exists, limit_exceeded
+from controlplane.iam.support.named_entities import NamedKind, under_path_prefix
 from controlplane.iam.support.pagination import paginate
 from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_of
 from replication.arns import server_certificate_arn
@@ -129,19 +130,15 @@ def metadata_shape(certificate: ServerCertificate) -> dict[str, Any]:
     }
 
 
-def _require(state: IamState, account: str, name: str) -> ServerCertificate:
-    certificate = state.server_certificate(account, name)
-    if certificate is None:
-        raise no_such_entity(f"The Server Certificate with name {name} cannot be found.")
-    return certificate
-
-
-def _resource(state: IamState, params: Params, caller: Requester) -> str:
-    name = params["ServerCertificateName"]
-    existing = state.server_certificate(caller.account, name)
-    if existing is not None:
-        return existing.arn
-    return server_certificate_arn(caller.account, params.get("Path", "/"), name)
+_SERVER_CERTIFICATES: NamedKind[ServerCertificate] = NamedKind(
+    name_param="ServerCertificateName",
+    find=IamState.server_certificate,
+    arn_for=server_certificate_arn,
+    missing="The Server Certificate with name {name} cannot be found.",
+    taken="The Server Certificate with name {name} already exists.",
+)
+_require = _SERVER_CERTIFICATES.require
+_resource = _SERVER_CERTIFICATES.resource
 
 
 def _update_target(state: IamState, params: Params, caller: Requester) -> str | None:
@@ -159,9 +156,7 @@ def upload_server_certificate(
     state: IamState, params: Params, caller: Requester, now: datetime
 ) -> HandlerResult:
     """UploadServerCertificate: a checked certificate with a fresh ASCA id; key not kept."""
-    name = params["ServerCertificateName"]
-    if state.server_certificate(caller.account, name) is not None:
-        raise entity_already_exists(f"The Server Certificate with name {name} already exists.")
+    name = _SERVER_CERTIFICATES.unused_name(state, params, caller)
     if len(certificates_of(state, caller.account)) >= SERVER_CERTIFICATES_PER_ACCOUNT:
         raise limit_exceeded(
             "Cannot exceed quota for ServerCertificatesPerAccount: "
@@ -206,8 +201,7 @@ def list_server_certificates(
     state: IamState, params: Params, caller: Requester, now: datetime
 ) -> HandlerResult:
     """ListServerCertificates: metadata under a path prefix, sorted by name."""
-    prefix = params.get("PathPrefix", "/")
-    found = [c for c in certificates_of(state, caller.account) if c.path.startswith(prefix)]
+    found = under_path_prefix(certificates_of(state, caller.account), params)
     page, more = paginate(found, params, key=lambda c: c.name.lower())
     return HandlerResult(
         {"ServerCertificateMetadataList": [metadata_shape(c) for c in page], **more}
@@ -243,9 +237,7 @@ def delete_server_certificate(
     return HandlerResult({}, Change.delete(key))
 
 
-_server_certificate_tags = tag_handlers(
-    "ServerCertificate", lambda s, p, c: _require(s, c.account, p["ServerCertificateName"])
-)
+_server_certificate_tags = tag_handlers("ServerCertificate", _SERVER_CERTIFICATES.named_in)
 
 OPERATIONS = (
     Operation("UploadServerCertificate", upload_server_certificate, _resource, OperationKind.WRITE),

@@ -1,0 +1,80 @@
+"""Entities an action names by a ``<Kind>Name`` parameter (groups, roles, users, server
+certificates, instance profiles): finding one with AWS's NoSuchEntity wording for its kind,
+and the ARN an action on it is authorized on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from controlplane.iam.operation import Params, Requester
+from controlplane.iam.support.errors import entity_already_exists, no_such_entity
+from replication.state import IamState
+
+__all__ = ["NamedKind", "under_path_prefix"]
+
+
+class _HasArn(Protocol):
+    @property
+    def arn(self) -> str: ...
+
+
+class _HasPath(Protocol):
+    @property
+    def path(self) -> str: ...
+
+
+E = TypeVar("E", bound=_HasArn)
+P = TypeVar("P", bound=_HasPath)
+
+
+@dataclass(frozen=True)
+class NamedKind(Generic[E]):
+    """One kind of named entity: how to find it and how AWS words its absence (the wording
+    differs per kind, so it is data here, not code)."""
+
+    name_param: str
+    """The parameter naming the entity, e.g. ``GroupName``."""
+    find: Callable[[IamState, str, str], E | None]
+    """The entity of that (account, name), names ignoring case, if any."""
+    arn_for: Callable[[str, str, str], str]
+    """The ARN an entity of that (account, path, name) would have."""
+    missing: str
+    """NoSuchEntity's message, with ``{name}`` for the name asked for."""
+    taken: str
+    """EntityAlreadyExists's message, with ``{name}`` for the name asked for."""
+
+    def require(self, state: IamState, account: str, name: str) -> E:
+        """The named entity, or NoSuchEntity as AWS words it for this kind."""
+        found = self.find(state, account, name)
+        if found is None:
+            raise no_such_entity(self.missing.format(name=name))
+        return found
+
+    def unused_name(self, state: IamState, params: Params, caller: Requester) -> str:
+        """The name the call asks to create, or EntityAlreadyExists as AWS words it for this
+        kind when the caller's account already holds one of that name (ignoring case)."""
+        name: str = params[self.name_param]
+        if self.find(state, caller.account, name) is not None:
+            raise entity_already_exists(self.taken.format(name=name))
+        return name
+
+    def named_in(self, state: IamState, params: Params, caller: Requester) -> E:
+        """The entity the call's ``name_param`` names in the caller's account."""
+        return self.require(state, caller.account, params[self.name_param])
+
+    def resource(self, state: IamState, params: Params, caller: Requester) -> str:
+        """The ARN an action on this kind is authorized on: the existing entity's, else the
+        one the call's Path and name would give it (a Create*, or a name that is not there)."""
+        name = params[self.name_param]
+        existing = self.find(state, caller.account, name)
+        if existing is not None:
+            return existing.arn
+        return self.arn_for(caller.account, params.get("Path", "/"), name)
+
+
+def under_path_prefix(entities: list[P], params: Params) -> list[P]:
+    """The entities whose Path starts with the List* call's PathPrefix (default ``/``)."""
+    prefix = params.get("PathPrefix", "/")
+    return [e for e in entities if e.path.startswith(prefix)]
