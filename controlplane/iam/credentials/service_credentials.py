@@ -16,7 +16,7 @@ from controlplane.iam.credentials.secret_hashing import hash_secret
 from controlplane.iam.credentials.user_changes import user_put, with_status, without
 from controlplane.iam.operation import HandlerResult, Operation, OperationKind, Params, Requester
 from controlplane.iam.principals.users import require_user, user_resource
-from controlplane.iam.support.errors import limit_exceeded, no_such_entity
+from controlplane.iam.support.errors import no_such_entity, quota_exceeded
 from controlplane.iam.support.pagination import paginate
 from replication.entities import ServiceCredential, User
 from replication.ids import new_unique_id
@@ -85,9 +85,8 @@ def create_service_specific_credential(
     _require_supported(service)
     same_service = [c for c in user.service_credentials if c.service_name == service]
     if len(same_service) >= CREDENTIALS_PER_USER_PER_SERVICE:
-        raise limit_exceeded(
-            "Cannot exceed quota for ServiceSpecificCredentialsPerUserPerService: "
-            f"{CREDENTIALS_PER_USER_PER_SERVICE}"
+        raise quota_exceeded(
+            "ServiceSpecificCredentialsPerUserPerService", CREDENTIALS_PER_USER_PER_SERVICE
         )
     password = _new_password()
     credential = ServiceCredential(

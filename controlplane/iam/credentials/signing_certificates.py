@@ -19,8 +19,8 @@ from controlplane.iam.credentials.user_changes import user_put, with_status, wit
 from controlplane.iam.operation import HandlerResult, Operation, OperationKind, Params, Requester
 from controlplane.iam.principals.users import require_user, user_resource
 from controlplane.iam.support.errors import (
-    limit_exceeded,
     no_such_entity,
+    quota_exceeded,
     root_credentials_unsupported,
 )
 from controlplane.iam.support.pagination import paginate
@@ -99,9 +99,7 @@ def upload_signing_certificate(
             409,
         )
     if len(user.signing_certificates) >= SIGNING_CERTIFICATES_PER_USER:
-        raise limit_exceeded(
-            f"Cannot exceed quota for SigningCertificatesPerUser: {SIGNING_CERTIFICATES_PER_USER}"
-        )
+        raise quota_exceeded("SigningCertificatesPerUser", SIGNING_CERTIFICATES_PER_USER)
     certificate = SigningCertificate(
         certificate_id=_new_certificate_id(), body=body, uploaded_at=now
     )

@@ -21,11 +21,12 @@ from controlplane.iam.support.errors import (
     entity_already_exists,
     limit_exceeded,
     no_such_entity,
+    quota_exceeded,
     unmodifiable_entity,
 )
 from controlplane.iam.support.named_entities import under_path_prefix
 from controlplane.iam.support.pagination import paginate
-from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_of
+from controlplane.iam.support.tags import tag_handlers, tags_member, tags_of
 from replication.arns import policy_arn
 from replication.aws_managed import AWS_MANAGED_POLICIES
 from replication.entities import EntityKey, Group, ManagedPolicy, PolicyVersion, Role, User
@@ -76,8 +77,8 @@ def policy_shape(policy: ManagedPolicy, usage: Usage, full: bool = True) -> dict
     }
     if full and policy.description is not None:
         shape["Description"] = policy.description
-    if full and policy.tags:
-        shape["Tags"] = tag_shapes(policy.tags)
+    if full:
+        shape |= tags_member(policy.tags)
     return shape
 
 
@@ -113,7 +114,7 @@ def create_policy(
             f"A policy called {name} already exists. Duplicate names are not allowed."
         )
     if len(state.managed_policies_of(caller.account)) >= POLICIES_PER_ACCOUNT:
-        raise limit_exceeded(f"Cannot exceed quota for PoliciesPerAccount: {POLICIES_PER_ACCOUNT}")
+        raise quota_exceeded("PoliciesPerAccount", POLICIES_PER_ACCOUNT)
     validated_managed_policy(params["PolicyDocument"])
     version = PolicyVersion(version_id="v1", document=params["PolicyDocument"], created_at=now)
     policy = ManagedPolicy(

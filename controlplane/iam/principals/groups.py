@@ -19,8 +19,8 @@ from controlplane.iam.policies.policy_refs import refuse_while_policies_held
 from controlplane.iam.principals.users import require_user, user_resource, user_shape
 from controlplane.iam.support.errors import (
     delete_conflict,
-    limit_exceeded,
     no_such_entity,
+    quota_exceeded,
 )
 from controlplane.iam.support.named_entities import NamedKind, under_path_prefix
 from controlplane.iam.support.pagination import paginate
@@ -64,7 +64,7 @@ def create_group(
     """CreateGroup: a new group with a fresh AGPA id; names are unique ignoring case."""
     name = _GROUPS.unused_name(state, params, caller)
     if len(state.groups_of(caller.account)) >= GROUPS_PER_ACCOUNT:
-        raise limit_exceeded(f"Cannot exceed quota for GroupsPerAccount: {GROUPS_PER_ACCOUNT}")
+        raise quota_exceeded("GroupsPerAccount", GROUPS_PER_ACCOUNT)
     group = Group(
         account=caller.account,
         name=name,
@@ -113,7 +113,7 @@ def add_user_to_group(
     if any(g.lower() == group.name.lower() for g in user.groups):
         return HandlerResult({})
     if len(user.groups) >= GROUPS_PER_USER:
-        raise limit_exceeded(f"Cannot exceed quota for GroupsPerUser: {GROUPS_PER_USER}")
+        raise quota_exceeded("GroupsPerUser", GROUPS_PER_USER)
     changed = user.model_copy(update={"groups": (*user.groups, group.name)})
     return HandlerResult({}, Change.put(changed))
 

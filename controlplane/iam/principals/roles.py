@@ -28,12 +28,12 @@ from controlplane.iam.principals.trust import validated_trust_policy
 from controlplane.iam.support.errors import (
     delete_conflict,
     invalid_input,
-    limit_exceeded,
+    quota_exceeded,
     unmodifiable_entity,
 )
 from controlplane.iam.support.named_entities import NamedKind, under_path_prefix
 from controlplane.iam.support.pagination import paginate
-from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_of
+from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_member, tags_of
 from replication.arns import role_arn
 from replication.entities import EntityKey, Role
 from replication.ids import IdPrefix, new_unique_id
@@ -61,9 +61,7 @@ def role_shape(state: IamState, role: Role, full: bool = True) -> dict[str, Any]
     if role.description is not None:
         shape["Description"] = role.description
     if full:
-        shape |= boundary_shape(role.permissions_boundary)
-        if role.tags:
-            shape["Tags"] = tag_shapes(role.tags)
+        shape |= boundary_shape(role.permissions_boundary) | tags_member(role.tags)
         shape["RoleLastUsed"] = {}
     return shape
 
@@ -82,7 +80,7 @@ role_resource = _ROLES.resource
 def _new_role(state: IamState, params: Params, caller: Requester, now: datetime, path: str) -> Role:
     name = _ROLES.unused_name(state, params, caller)
     if len(state.roles_of(caller.account)) >= ROLES_PER_ACCOUNT:
-        raise limit_exceeded(f"Cannot exceed quota for RolesPerAccount: {ROLES_PER_ACCOUNT}")
+        raise quota_exceeded("RolesPerAccount", ROLES_PER_ACCOUNT)
     document = params["AssumeRolePolicyDocument"]
     bound = validated_trust_policy(state, document)
     boundary = params.get("PermissionsBoundary")

@@ -21,11 +21,11 @@ from controlplane.iam.policies.policy_refs import (
 )
 from controlplane.iam.support.errors import (
     delete_conflict,
-    limit_exceeded,
+    quota_exceeded,
 )
 from controlplane.iam.support.named_entities import NamedKind, under_path_prefix
 from controlplane.iam.support.pagination import paginate
-from controlplane.iam.support.tags import tag_handlers, tags_of
+from controlplane.iam.support.tags import tag_handlers, tags_member, tags_of
 from replication.arns import root_arn, user_arn
 from replication.entities import EntityKey, User
 from replication.ids import IdPrefix, new_unique_id
@@ -45,10 +45,7 @@ def user_shape(user: User) -> dict[str, Any]:
         "Arn": user.arn,
         "CreateDate": user.created_at,
     }
-    shape |= boundary_shape(user.permissions_boundary)
-    if user.tags:
-        shape["Tags"] = [{"Key": t.key, "Value": t.value} for t in user.tags]
-    return shape
+    return shape | boundary_shape(user.permissions_boundary) | tags_member(user.tags)
 
 
 _USERS: NamedKind[User] = NamedKind(
@@ -78,7 +75,7 @@ def create_user(state: IamState, params: Params, caller: Requester, now: datetim
     if len(state.users) >= USERS_PER_ACCOUNT and state.user_count(caller.account) >= (
         USERS_PER_ACCOUNT
     ):
-        raise limit_exceeded(f"Cannot exceed quota for UsersPerAccount: {USERS_PER_ACCOUNT}")
+        raise quota_exceeded("UsersPerAccount", USERS_PER_ACCOUNT)
     boundary = params.get("PermissionsBoundary")
     if boundary is not None:
         require_attachable(state, boundary, caller.account)

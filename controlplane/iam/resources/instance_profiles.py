@@ -19,12 +19,12 @@ from controlplane.iam.operation import (
 from controlplane.iam.principals.roles import require_role, role_resource, role_shape
 from controlplane.iam.support.errors import (
     delete_conflict,
-    limit_exceeded,
     no_such_entity,
+    quota_exceeded,
 )
 from controlplane.iam.support.named_entities import NamedKind, under_path_prefix
 from controlplane.iam.support.pagination import paginate
-from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_of
+from controlplane.iam.support.tags import tag_handlers, tags_member, tags_of
 from replication.arns import instance_profile_arn, role_arn
 from replication.entities import EntityKey, InstanceProfile
 from replication.ids import IdPrefix, new_unique_id
@@ -52,9 +52,7 @@ def profile_shape(state: IamState, profile: InstanceProfile) -> dict[str, Any]:
         "CreateDate": profile.created_at,
         "Roles": [role_shape(state, r, full=False) for r in roles if r is not None],
     }
-    if profile.tags:
-        shape["Tags"] = tag_shapes(profile.tags)
-    return shape
+    return shape | tags_member(profile.tags)
 
 
 def _find_profile(state: IamState, account: str, name: str) -> InstanceProfile | None:
@@ -140,10 +138,7 @@ def add_role_to_instance_profile(
     profile = _require(state, caller.account, params["InstanceProfileName"])
     role = require_role(state, caller.account, params["RoleName"])
     if profile.roles:
-        raise limit_exceeded(
-            "Cannot exceed quota for InstanceSessionsPerInstanceProfile: "
-            f"{ROLES_PER_INSTANCE_PROFILE}"
-        )
+        raise quota_exceeded("InstanceSessionsPerInstanceProfile", ROLES_PER_INSTANCE_PROFILE)
     changed = profile.model_copy(update={"roles": (role.name,)})
     return HandlerResult({}, Change.put(changed))
 

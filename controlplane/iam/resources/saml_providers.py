@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from controlplane.iam.operation import (
     Change,
@@ -14,7 +13,7 @@ from controlplane.iam.operation import (
     Requester,
 )
 from controlplane.iam.support.errors import entity_already_exists, no_such_entity
-from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_of
+from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_member, tags_of
 from replication.arns import parse_iam_arn, saml_provider_arn
 from replication.entities import EntityKey, SamlProvider
 from replication.state import IamState
@@ -56,9 +55,7 @@ def create_saml_provider(
         valid_until=_SAML_VALID_UNTIL,
         tags=tags_of(params),
     )
-    result: dict[str, Any] = {"SAMLProviderArn": provider.arn}
-    if provider.tags:
-        result["Tags"] = tag_shapes(provider.tags)
+    result = {"SAMLProviderArn": provider.arn, **tags_member(provider.tags)}
     return HandlerResult(result, Change.put(provider))
 
 

@@ -25,10 +25,10 @@ from controlplane.iam.operation import (
     Requester,
     listing_resource,
 )
-from controlplane.iam.support.errors import entity_already_exists, limit_exceeded
+from controlplane.iam.support.errors import entity_already_exists, quota_exceeded
 from controlplane.iam.support.named_entities import NamedKind, under_path_prefix
 from controlplane.iam.support.pagination import paginate
-from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_of
+from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_member, tags_of
 from replication.arns import server_certificate_arn
 from replication.entities import EntityKey, ServerCertificate
 from replication.ids import new_unique_id
@@ -158,10 +158,7 @@ def upload_server_certificate(
     """UploadServerCertificate: a checked certificate with a fresh ASCA id; key not kept."""
     name = _SERVER_CERTIFICATES.unused_name(state, params, caller)
     if len(certificates_of(state, caller.account)) >= SERVER_CERTIFICATES_PER_ACCOUNT:
-        raise limit_exceeded(
-            "Cannot exceed quota for ServerCertificatesPerAccount: "
-            f"{SERVER_CERTIFICATES_PER_ACCOUNT}"
-        )
+        raise quota_exceeded("ServerCertificatesPerAccount", SERVER_CERTIFICATES_PER_ACCOUNT)
     chain = params.get("CertificateChain")
     parsed = checked_certificate(params["CertificateBody"], params["PrivateKey"], chain, now)
     certificate = ServerCertificate(
@@ -175,9 +172,10 @@ def upload_server_certificate(
         certificate_chain=chain or None,
         tags=tags_of(params),
     )
-    result: dict[str, Any] = {"ServerCertificateMetadata": metadata_shape(certificate)}
-    if certificate.tags:
-        result["Tags"] = tag_shapes(certificate.tags)
+    result = {
+        "ServerCertificateMetadata": metadata_shape(certificate),
+        **tags_member(certificate.tags),
+    }
     change = Change.put(certificate)
     return HandlerResult(result, change)
 
