@@ -24,12 +24,12 @@ from controlplane.iam.support.errors import (
     quota_exceeded,
     unmodifiable_entity,
 )
-from controlplane.iam.support.named_entities import under_path_prefix
+from controlplane.iam.support.named_entities import key_of, under_path_prefix
 from controlplane.iam.support.pagination import paginate
 from controlplane.iam.support.tags import tag_handlers, tags_member, tags_of
 from replication.arns import policy_arn
 from replication.aws_managed import AWS_MANAGED_POLICIES
-from replication.entities import EntityKey, Group, ManagedPolicy, PolicyVersion, Role, User
+from replication.entities import Group, ManagedPolicy, PolicyVersion, Role, User
 from replication.ids import IdPrefix, new_unique_id
 from replication.state import IamState
 
@@ -184,8 +184,7 @@ def delete_policy(
             "This policy has more than one version. Before you delete a policy, you must delete "
             "the policy's versions. The default version is deleted with the policy."
         )
-    key = EntityKey(entity="managed_policy", account=policy.account, name=policy.name)
-    return HandlerResult({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key_of(policy)))
 
 
 def _version_shape(policy: ManagedPolicy, version: PolicyVersion, document: bool) -> dict[str, Any]:

@@ -22,10 +22,10 @@ from controlplane.iam.support.errors import (
     no_such_entity,
     quota_exceeded,
 )
-from controlplane.iam.support.named_entities import NamedKind, under_path_prefix
+from controlplane.iam.support.named_entities import NamedKind, key_of, under_path_prefix
 from controlplane.iam.support.pagination import paginate
 from replication.arns import group_arn
-from replication.entities import EntityKey, Group
+from replication.entities import Group
 from replication.ids import IdPrefix, new_unique_id
 from replication.policy import INLINE_AGGREGATE_LIMITS
 from replication.state import IamState
@@ -100,8 +100,7 @@ def delete_group(
     if state.members_of(group):
         raise delete_conflict("Cannot delete entity, must remove users from group first.")
     refuse_while_policies_held(group)
-    key = EntityKey(entity="group", account=caller.account, name=group.name)
-    return HandlerResult({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key_of(group)))
 
 
 def add_user_to_group(

@@ -31,11 +31,11 @@ from controlplane.iam.support.errors import (
     quota_exceeded,
     unmodifiable_entity,
 )
-from controlplane.iam.support.named_entities import NamedKind, under_path_prefix
+from controlplane.iam.support.named_entities import NamedKind, key_of, under_path_prefix
 from controlplane.iam.support.pagination import paginate
 from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_member, tags_of
 from replication.arns import role_arn
-from replication.entities import EntityKey, Role
+from replication.entities import Role
 from replication.ids import IdPrefix, new_unique_id
 from replication.policy import INLINE_AGGREGATE_LIMITS
 from replication.state import IamState
@@ -206,8 +206,7 @@ def delete_role(state: IamState, params: Params, caller: Requester, now: datetim
             "Cannot delete entity, must remove roles from instance profile first."
         )
     refuse_while_policies_held(role)
-    key = EntityKey(entity="role", account=caller.account, name=role.name)
-    return HandlerResult({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key_of(role)))
 
 
 def delete_service_linked_role(
@@ -217,7 +216,7 @@ def delete_service_linked_role(
     role = require_role(state, caller.account, params["RoleName"])
     if not _service_linked(role):
         raise invalid_input(f"Role {role.name} is not a service-linked role.")
-    key = EntityKey(entity="role", account=caller.account, name=role.name)
+    key = key_of(role)
     task = f"task{role.path}{role.name}/{new_unique_id('')}"
     return HandlerResult({"DeletionTaskId": task}, Change.delete(key))
 

@@ -23,11 +23,11 @@ from controlplane.iam.support.errors import (
     delete_conflict,
     quota_exceeded,
 )
-from controlplane.iam.support.named_entities import NamedKind, under_path_prefix
+from controlplane.iam.support.named_entities import NamedKind, key_of, under_path_prefix
 from controlplane.iam.support.pagination import paginate
 from controlplane.iam.support.tags import tag_handlers, tags_member, tags_of
 from replication.arns import root_arn, user_arn
-from replication.entities import EntityKey, User
+from replication.entities import User
 from replication.ids import IdPrefix, new_unique_id
 from replication.state import IamState
 
@@ -136,8 +136,7 @@ def delete_user(state: IamState, params: Params, caller: Requester, now: datetim
     ):
         raise delete_conflict("Cannot delete entity, must delete MFA device first.")
     _refuse_while_credentials_remain(user)
-    key = EntityKey(entity="user", account=caller.account, name=user.name)
-    return HandlerResult({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key_of(user)))
 
 
 _user_tags = tag_handlers("User", _USERS.named_in)

@@ -22,11 +22,11 @@ from controlplane.iam.support.errors import (
     no_such_entity,
     quota_exceeded,
 )
-from controlplane.iam.support.named_entities import NamedKind, under_path_prefix
+from controlplane.iam.support.named_entities import NamedKind, key_of, under_path_prefix
 from controlplane.iam.support.pagination import paginate
 from controlplane.iam.support.tags import tag_handlers, tags_member, tags_of
 from replication.arns import instance_profile_arn, role_arn
-from replication.entities import EntityKey, InstanceProfile
+from replication.entities import InstanceProfile
 from replication.ids import IdPrefix, new_unique_id
 from replication.state import IamState
 
@@ -127,8 +127,7 @@ def delete_instance_profile(
         raise delete_conflict(
             "Cannot delete entity, must remove roles from instance profile first."
         )
-    key = EntityKey(entity="instance_profile", account=caller.account, name=profile.name)
-    return HandlerResult({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key_of(profile)))
 
 
 def add_role_to_instance_profile(

@@ -26,11 +26,11 @@ from controlplane.iam.operation import (
     listing_resource,
 )
 from controlplane.iam.support.errors import entity_already_exists, quota_exceeded
-from controlplane.iam.support.named_entities import NamedKind, under_path_prefix
+from controlplane.iam.support.named_entities import NamedKind, key_of, under_path_prefix
 from controlplane.iam.support.pagination import paginate
 from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_member, tags_of
 from replication.arns import server_certificate_arn
-from replication.entities import EntityKey, ServerCertificate
+from replication.entities import ServerCertificate
 from replication.ids import new_unique_id
 from replication.state import IamState
 
@@ -222,8 +222,7 @@ def update_server_certificate(
     if new_name.lower() == certificate.name.lower():  # same key: a plain put
         return HandlerResult({}, Change.put(changed))
     # the key moves: the old one goes and the new one comes in one atomic batch
-    old = EntityKey(entity="server_certificate", account=caller.account, name=certificate.name)
-    return HandlerResult({}, Change.batch([changed], [old]))
+    return HandlerResult({}, Change.batch([changed], [key_of(certificate)]))
 
 
 def delete_server_certificate(
@@ -231,8 +230,7 @@ def delete_server_certificate(
 ) -> HandlerResult:
     """DeleteServerCertificate."""
     certificate = _require(state, caller.account, params["ServerCertificateName"])
-    key = EntityKey(entity="server_certificate", account=caller.account, name=certificate.name)
-    return HandlerResult({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key_of(certificate)))
 
 
 _server_certificate_tags = tag_handlers("ServerCertificate", _SERVER_CERTIFICATES.named_in)

@@ -10,9 +10,10 @@ from typing import Generic, Protocol, TypeVar
 
 from controlplane.iam.operation import Params, Requester
 from controlplane.iam.support.errors import entity_already_exists, no_such_entity
+from replication.entities import EntityKey
 from replication.state import IamState
 
-__all__ = ["NamedKind", "under_path_prefix"]
+__all__ = ["NamedKind", "key_of", "under_path_prefix"]
 
 
 class _HasArn(Protocol):
@@ -23,6 +24,15 @@ class _HasArn(Protocol):
 class _HasPath(Protocol):
     @property
     def path(self) -> str: ...
+
+
+class _Keyed(Protocol):
+    @property
+    def entity(self) -> str: ...
+    @property
+    def account(self) -> str: ...
+    @property
+    def name(self) -> str: ...
 
 
 E = TypeVar("E", bound=_HasArn)
@@ -78,3 +88,9 @@ def under_path_prefix(entities: list[P], params: Params) -> list[P]:
     """The entities whose Path starts with the List* call's PathPrefix (default ``/``)."""
     prefix = params.get("PathPrefix", "/")
     return [e for e in entities if e.path.startswith(prefix)]
+
+
+def key_of(entity: _Keyed) -> EntityKey:
+    """The key that names a stored entity keyed by its account and name (what a delete, or
+    the old side of a rename, carries)."""
+    return EntityKey(entity=entity.entity, account=entity.account, name=entity.name)
