@@ -13,7 +13,7 @@ from controlplane.iam.operation import (
     Params,
     Requester,
 )
-from controlplane.iam.principals.users import require_user, user_resource
+from controlplane.iam.principals.users import user_of_call, user_resource
 from controlplane.iam.support.errors import no_such_entity, quota_exceeded
 from controlplane.iam.support.pagination import paginate
 from replication.entities import AccessKey, EntityKey
@@ -27,10 +27,8 @@ ACCESS_KEYS_PER_USER = 2
 
 def _owner(state: IamState, params: Params, caller: Requester) -> str | None:
     """The user whose keys the call is about (None: the root user's own keys)."""
-    name = caller.user_named_or_self(params)
-    if name is None:
-        return None
-    return require_user(state, caller.account, name).name
+    user = user_of_call(state, params, caller)
+    return user.name if user else None
 
 
 def _metadata(key: AccessKey, owner: str | None) -> dict[str, Any]:

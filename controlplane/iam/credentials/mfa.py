@@ -17,7 +17,7 @@ from controlplane.iam.operation import (
     Params,
     Requester,
 )
-from controlplane.iam.principals.users import require_user, user_resource, user_shape
+from controlplane.iam.principals.users import require_user, user_of_call, user_resource, user_shape
 from controlplane.iam.support.errors import delete_conflict, entity_already_exists, no_such_entity
 from controlplane.iam.support.named_entities import key_of
 from controlplane.iam.support.pagination import paginate
@@ -165,8 +165,8 @@ def list_mfa_devices(
     state: IamState, params: Params, caller: Requester, now: datetime
 ) -> HandlerResult:
     """ListMFADevices: the devices enabled for a user (the caller when no name is given)."""
-    name = caller.user_named_or_self(params)
-    owner = require_user(state, caller.account, name).name if name else None
+    user = user_of_call(state, params, caller)
+    owner = user.name if user else None
     found = [
         d
         for d in _devices_of(state, caller.account)

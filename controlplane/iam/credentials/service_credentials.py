@@ -15,7 +15,7 @@ from awswire.errors import AwsError
 from controlplane.iam.credentials.secret_hashing import hash_secret
 from controlplane.iam.credentials.user_changes import user_put, with_status, without
 from controlplane.iam.operation import HandlerResult, Operation, OperationKind, Params, Requester
-from controlplane.iam.principals.users import require_user, user_resource
+from controlplane.iam.principals.users import require_user, user_of_call, user_resource
 from controlplane.iam.support.errors import no_such_entity, quota_exceeded
 from controlplane.iam.support.pagination import paginate
 from replication.entities import ServiceCredential, User
@@ -41,12 +41,6 @@ def _require_supported(service: str) -> None:
             f"No such service {service} is supported for Service-Specific Credentials",
             404,
         )
-
-
-def _owner(state: IamState, params: Params, caller: Requester) -> User | None:
-    """The named user, else the calling user (None: the root user, who has none)."""
-    name = caller.user_named_or_self(params)
-    return require_user(state, caller.account, name) if name else None
 
 
 def _require_credential(user: User | None, credential_id: str) -> tuple[User, ServiceCredential]:
@@ -113,7 +107,7 @@ def list_service_specific_credentials(
     if params.get("AllUsers"):
         users = state.users_of(caller.account)
     else:
-        owner = _owner(state, params, caller)
+        owner = user_of_call(state, params, caller)
         users = [owner] if owner else []
     found = [
         (user, c)
@@ -131,7 +125,7 @@ def update_service_specific_credential(
 ) -> HandlerResult:
     """UpdateServiceSpecificCredential: make a credential Active or Inactive."""
     user, target = _require_credential(
-        _owner(state, params, caller), params["ServiceSpecificCredentialId"]
+        user_of_call(state, params, caller), params["ServiceSpecificCredentialId"]
     )
     credentials = with_status(user.service_credentials, target, params["Status"])
     return HandlerResult({}, user_put(user, "service_credentials", credentials))
@@ -142,7 +136,7 @@ def reset_service_specific_credential(
 ) -> HandlerResult:
     """ResetServiceSpecificCredential: a new generated password, shown only in this answer."""
     user, target = _require_credential(
-        _owner(state, params, caller), params["ServiceSpecificCredentialId"]
+        user_of_call(state, params, caller), params["ServiceSpecificCredentialId"]
     )
     password = _new_password()
     reset = target.model_copy(update={"password_hash": hash_secret(password)})
@@ -158,7 +152,7 @@ def delete_service_specific_credential(
 ) -> HandlerResult:
     """DeleteServiceSpecificCredential: the credential is gone for good."""
     user, target = _require_credential(
-        _owner(state, params, caller), params["ServiceSpecificCredentialId"]
+        user_of_call(state, params, caller), params["ServiceSpecificCredentialId"]
     )
     remaining = without(user.service_credentials, target)
     return HandlerResult({}, user_put(user, "service_credentials", remaining))

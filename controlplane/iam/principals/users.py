@@ -31,7 +31,7 @@ from replication.entities import User
 from replication.ids import IdPrefix, new_unique_id
 from replication.state import IamState
 
-__all__ = ["OPERATIONS", "require_user", "user_shape"]
+__all__ = ["OPERATIONS", "require_user", "user_of_call", "user_shape"]
 
 USERS_PER_ACCOUNT = 5000
 
@@ -56,6 +56,13 @@ _USERS: NamedKind[User] = NamedKind(
     taken="User with name {name} already exists.",
 )
 require_user = _USERS.require
+
+
+def user_of_call(state: IamState, params: Params, caller: Requester) -> User | None:
+    """The user the call names, else the calling user (None: the root user, who has no user
+    entity); NoSuchEntity when the named user does not exist."""
+    name = caller.user_named_or_self(params)
+    return require_user(state, caller.account, name) if name else None
 
 
 def user_resource(state: IamState, params: Params, caller: Requester) -> str:
