@@ -30,7 +30,7 @@ from replication.ids import IdPrefix, new_unique_id
 from replication.policy import INLINE_AGGREGATE_LIMITS
 from replication.state import IamState
 
-__all__ = ["OPERATIONS", "group_resource", "group_shape", "require_group"]
+__all__ = ["GROUPS", "OPERATIONS", "group_resource", "group_shape", "require_group"]
 
 GROUPS_PER_ACCOUNT = 300
 GROUPS_PER_USER = 10
@@ -47,22 +47,22 @@ def group_shape(group: Group) -> dict[str, Any]:
     }
 
 
-_GROUPS: NamedKind[Group] = NamedKind(
+GROUPS: NamedKind[Group] = NamedKind(
     name_param="GroupName",
     find=IamState.group,
     arn_for=group_arn,
     missing="The group with name {name} cannot be found.",
     taken="Group with name {name} already exists.",
 )
-require_group = _GROUPS.require
-group_resource = _GROUPS.resource
+require_group = GROUPS.require
+group_resource = GROUPS.resource
 
 
 def create_group(
     state: IamState, params: Params, caller: Requester, now: datetime
 ) -> HandlerResult:
     """CreateGroup: a new group with a fresh AGPA id; names are unique ignoring case."""
-    name = _GROUPS.unused_name(state, params, caller)
+    name = GROUPS.unused_name(state, params, caller)
     if len(state.groups_of(caller.account)) >= GROUPS_PER_ACCOUNT:
         raise quota_exceeded("GroupsPerAccount", GROUPS_PER_ACCOUNT)
     group = Group(

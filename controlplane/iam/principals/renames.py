@@ -23,10 +23,8 @@ from controlplane.iam.operation import (
     Params,
     Requester,
 )
-from controlplane.iam.principals.groups import group_resource, require_group
-from controlplane.iam.principals.users import require_user, user_resource
-from controlplane.iam.support.errors import entity_already_exists
-from replication.arns import group_arn, user_arn
+from controlplane.iam.principals.groups import GROUPS, group_resource, require_group
+from controlplane.iam.principals.users import USERS, require_user, user_resource
 from replication.entities import Entity, EntityKey, Group, User
 from replication.state import IamState
 
@@ -56,9 +54,7 @@ def _renamed_user(state: IamState, user: User, new_name: str) -> Change:
 def update_user(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """UpdateUser: rename and/or move a user; keys, groups, policies and tags carry over."""
     user = require_user(state, caller.account, params["UserName"])
-    new_name = params.get("NewUserName", user.name)
-    if new_name.lower() != user.name.lower() and state.user(caller.account, new_name):
-        raise entity_already_exists(f"User with name {new_name} already exists.")
+    new_name = USERS.new_name(state, params, caller, user)
     user = user.model_copy(update={"path": params.get("NewPath", user.path)})
     if new_name == user.name:
         return HandlerResult({}, Change.put(user))
@@ -83,36 +79,22 @@ def update_group(
 ) -> HandlerResult:
     """UpdateGroup: rename and/or move a group; members and policies carry over."""
     group = require_group(state, caller.account, params["GroupName"])
-    new_name = params.get("NewGroupName", group.name)
-    if new_name.lower() != group.name.lower() and state.group(caller.account, new_name):
-        raise entity_already_exists(f"Group with name {new_name} already exists.")
+    new_name = GROUPS.new_name(state, params, caller, group)
     group = group.model_copy(update={"path": params.get("NewPath", group.path)})
     if new_name == group.name:
         return HandlerResult({}, Change.put(group))
     return HandlerResult({}, _renamed_group(state, group, new_name))
 
 
-def _user_target(state: IamState, params: Params, caller: Requester) -> str | None:
-    """The user's ARN after the update: AWS authorizes a rename on both names."""
-    user = state.user(caller.account, params["UserName"])
-    if user is None or not ("NewUserName" in params or "NewPath" in params):
-        return None
-    path, name = params.get("NewPath", user.path), params.get("NewUserName", user.name)
-    return user_arn(caller.account, path, name)
-
-
-def _group_target(state: IamState, params: Params, caller: Requester) -> str | None:
-    """The group's ARN after the update: AWS authorizes a rename on both names."""
-    group = state.group(caller.account, params["GroupName"])
-    if group is None or not ("NewGroupName" in params or "NewPath" in params):
-        return None
-    path, name = params.get("NewPath", group.path), params.get("NewGroupName", group.name)
-    return group_arn(caller.account, path, name)
-
-
 OPERATIONS = (
-    Operation("UpdateUser", update_user, user_resource, OperationKind.WRITE, target=_user_target),
     Operation(
-        "UpdateGroup", update_group, group_resource, OperationKind.WRITE, target=_group_target
+        "UpdateUser", update_user, user_resource, OperationKind.WRITE, target=USERS.rename_target
+    ),
+    Operation(
+        "UpdateGroup",
+        update_group,
+        group_resource,
+        OperationKind.WRITE,
+        target=GROUPS.rename_target,
     ),
 )

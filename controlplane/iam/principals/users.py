@@ -31,7 +31,7 @@ from replication.entities import User
 from replication.ids import IdPrefix, new_unique_id
 from replication.state import IamState
 
-__all__ = ["OPERATIONS", "require_user", "user_of_call", "user_shape"]
+__all__ = ["OPERATIONS", "USERS", "require_user", "user_of_call", "user_shape"]
 
 USERS_PER_ACCOUNT = 5000
 
@@ -48,14 +48,14 @@ def user_shape(user: User) -> dict[str, Any]:
     return shape | boundary_shape(user.permissions_boundary) | tags_member(user.tags)
 
 
-_USERS: NamedKind[User] = NamedKind(
+USERS: NamedKind[User] = NamedKind(
     name_param="UserName",
     find=IamState.user,
     arn_for=user_arn,
     missing="The user with name {name} cannot be found.",
     taken="User with name {name} already exists.",
 )
-require_user = _USERS.require
+require_user = USERS.require
 
 
 def user_of_call(state: IamState, params: Params, caller: Requester) -> User | None:
@@ -77,7 +77,7 @@ def user_resource(state: IamState, params: Params, caller: Requester) -> str:
 
 def create_user(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """CreateUser: a new user with a fresh AIDA id; names are unique ignoring case."""
-    name = _USERS.unused_name(state, params, caller)
+    name = USERS.unused_name(state, params, caller)
     # counting the account's users walks every user: only when all accounts hold enough
     if len(state.users) >= USERS_PER_ACCOUNT and state.user_count(caller.account) >= (
         USERS_PER_ACCOUNT
@@ -146,7 +146,7 @@ def delete_user(state: IamState, params: Params, caller: Requester, now: datetim
     return HandlerResult({}, Change.delete(key_of(user)))
 
 
-_user_tags = tag_handlers("User", _USERS.named_in)
+_user_tags = tag_handlers("User", USERS.named_in)
 
 OPERATIONS = (
     Operation("CreateUser", create_user, user_resource, OperationKind.WRITE),

@@ -25,7 +25,7 @@ from controlplane.iam.operation import (
     Requester,
     listing_resource,
 )
-from controlplane.iam.support.errors import entity_already_exists, quota_exceeded
+from controlplane.iam.support.errors import quota_exceeded
 from controlplane.iam.support.named_entities import NamedKind, key_of, under_path_prefix
 from controlplane.iam.support.pagination import paginate
 from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_member, tags_of
@@ -141,17 +141,6 @@ _require = _SERVER_CERTIFICATES.require
 _resource = _SERVER_CERTIFICATES.resource
 
 
-def _update_target(state: IamState, params: Params, caller: Requester) -> str | None:
-    """The certificate's ARN after the update: AWS authorizes it on both names."""
-    existing = state.server_certificate(caller.account, params["ServerCertificateName"])
-    if existing is None or not ("NewServerCertificateName" in params or "NewPath" in params):
-        return None
-    path = params.get("NewPath", existing.path)
-    return server_certificate_arn(
-        caller.account, path, params.get("NewServerCertificateName", existing.name)
-    )
-
-
 def upload_server_certificate(
     state: IamState, params: Params, caller: Requester, now: datetime
 ) -> HandlerResult:
@@ -211,11 +200,7 @@ def update_server_certificate(
 ) -> HandlerResult:
     """UpdateServerCertificate: a new path and/or name; id, body and tags carry over."""
     certificate = _require(state, caller.account, params["ServerCertificateName"])
-    new_name = params.get("NewServerCertificateName", certificate.name)
-    if new_name.lower() != certificate.name.lower() and state.server_certificate(
-        caller.account, new_name
-    ):
-        raise entity_already_exists(f"The Server Certificate with name {new_name} already exists.")
+    new_name = _SERVER_CERTIFICATES.new_name(state, params, caller, certificate)
     changed = certificate.model_copy(
         update={"name": new_name, "path": params.get("NewPath", certificate.path)}
     )
@@ -249,7 +234,7 @@ OPERATIONS = (
         update_server_certificate,
         _resource,
         OperationKind.WRITE,
-        target=_update_target,
+        target=_SERVER_CERTIFICATES.rename_target,
     ),
     Operation("DeleteServerCertificate", delete_server_certificate, _resource, OperationKind.WRITE),
     Operation("TagServerCertificate", _server_certificate_tags.tag, _resource, OperationKind.WRITE),

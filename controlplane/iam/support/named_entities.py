@@ -16,9 +16,13 @@ from replication.state import IamState
 __all__ = ["NamedKind", "key_of", "under_path_prefix"]
 
 
-class _HasArn(Protocol):
+class _Named(Protocol):
     @property
     def arn(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def name(self) -> str: ...
 
 
 class _HasPath(Protocol):
@@ -35,7 +39,7 @@ class _Keyed(Protocol):
     def name(self) -> str: ...
 
 
-E = TypeVar("E", bound=_HasArn)
+E = TypeVar("E", bound=_Named)
 P = TypeVar("P", bound=_HasPath)
 
 
@@ -70,6 +74,14 @@ class NamedKind(Generic[E]):
             raise entity_already_exists(self.taken.format(name=name))
         return name
 
+    def new_name(self, state: IamState, params: Params, caller: Requester, entity: E) -> str:
+        """The name an Update* call gives ``entity`` (``New<Kind>Name``, else its own), or
+        EntityAlreadyExists as AWS words it when another entity of the kind holds that name."""
+        new: str = params.get(f"New{self.name_param}", entity.name)
+        if new.lower() != entity.name.lower() and self.find(state, caller.account, new):
+            raise entity_already_exists(self.taken.format(name=new))
+        return new
+
     def named_in(self, state: IamState, params: Params, caller: Requester) -> E:
         """The entity the call's ``name_param`` names in the caller's account."""
         return self.require(state, caller.account, params[self.name_param])
@@ -82,6 +94,16 @@ class NamedKind(Generic[E]):
         if existing is not None:
             return existing.arn
         return self.arn_for(caller.account, params.get("Path", "/"), name)
+
+    def rename_target(self, state: IamState, params: Params, caller: Requester) -> str | None:
+        """The entity's ARN after an Update* call that renames or moves it (AWS authorizes
+        the call on both ARNs); None when the call does neither or the entity is missing."""
+        new_name_param = f"New{self.name_param}"
+        existing = self.find(state, caller.account, params[self.name_param])
+        if existing is None or not (new_name_param in params or "NewPath" in params):
+            return None
+        path = params.get("NewPath", existing.path)
+        return self.arn_for(caller.account, path, params.get(new_name_param, existing.name))
 
 
 def under_path_prefix(entities: list[P], params: Params) -> list[P]:
