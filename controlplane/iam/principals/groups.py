@@ -22,8 +22,12 @@ from controlplane.iam.support.errors import (
     no_such_entity,
     quota_exceeded,
 )
-from controlplane.iam.support.named_entities import NamedKind, key_of, under_path_prefix
-from controlplane.iam.support.pagination import paginate
+from controlplane.iam.support.named_entities import (
+    NamedKind,
+    key_of,
+    page_by_name,
+    under_path_prefix,
+)
 from replication.arns import group_arn
 from replication.entities import Group
 from replication.ids import IdPrefix, new_unique_id
@@ -79,7 +83,7 @@ def create_group(
 def get_group(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """GetGroup: the group and its members, paginated."""
     group = require_group(state, caller.account, params["GroupName"])
-    page, more = paginate(state.members_of(group), params, key=lambda u: u.name.lower())
+    page, more = page_by_name(state.members_of(group), params)
     return HandlerResult(
         {"Group": group_shape(group), "Users": [user_shape(u) for u in page], **more}
     )
@@ -88,7 +92,7 @@ def get_group(state: IamState, params: Params, caller: Requester, now: datetime)
 def list_groups(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """ListGroups: groups under a path prefix, sorted by name."""
     groups = under_path_prefix(state.groups_of(caller.account), params)
-    page, more = paginate(groups, params, key=lambda g: g.name.lower())
+    page, more = page_by_name(groups, params)
     return HandlerResult({"Groups": [group_shape(g) for g in page], **more})
 
 
@@ -135,8 +139,7 @@ def list_groups_for_user(
 ) -> HandlerResult:
     """ListGroupsForUser: the user's groups, sorted by name."""
     user = require_user(state, caller.account, params["UserName"])
-    groups = sorted(state.groups_of_user(user), key=lambda g: g.name.lower())
-    page, more = paginate(groups, params, key=lambda g: g.name.lower())
+    page, more = page_by_name(state.groups_of_user(user), params)
     return HandlerResult({"Groups": [group_shape(g) for g in page], **more})
 
 

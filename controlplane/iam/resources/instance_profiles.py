@@ -22,8 +22,12 @@ from controlplane.iam.support.errors import (
     no_such_entity,
     quota_exceeded,
 )
-from controlplane.iam.support.named_entities import NamedKind, key_of, under_path_prefix
-from controlplane.iam.support.pagination import paginate
+from controlplane.iam.support.named_entities import (
+    NamedKind,
+    key_of,
+    page_by_name,
+    under_path_prefix,
+)
 from controlplane.iam.support.tags import tag_handlers, tags_member, tags_of
 from replication.arns import instance_profile_arn, role_arn
 from replication.entities import InstanceProfile
@@ -100,7 +104,7 @@ def list_instance_profiles(
 ) -> HandlerResult:
     """ListInstanceProfiles: under a path prefix, sorted by name."""
     found = under_path_prefix(profiles_of(state, caller.account), params)
-    page, more = paginate(found, params, key=lambda p: p.name.lower())
+    page, more = page_by_name(found, params)
     return HandlerResult({"InstanceProfiles": [profile_shape(state, p) for p in page], **more})
 
 
@@ -114,7 +118,7 @@ def list_instance_profiles_for_role(
         for p in profiles_of(state, caller.account)
         if role.name.lower() in (r.lower() for r in p.roles)
     ]
-    page, more = paginate(found, params, key=lambda p: p.name.lower())
+    page, more = page_by_name(found, params)
     return HandlerResult({"InstanceProfiles": [profile_shape(state, p) for p in page], **more})
 
 

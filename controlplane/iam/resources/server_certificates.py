@@ -26,8 +26,12 @@ from controlplane.iam.operation import (
     listing_resource,
 )
 from controlplane.iam.support.errors import quota_exceeded
-from controlplane.iam.support.named_entities import NamedKind, key_of, under_path_prefix
-from controlplane.iam.support.pagination import paginate
+from controlplane.iam.support.named_entities import (
+    NamedKind,
+    key_of,
+    page_by_name,
+    under_path_prefix,
+)
 from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_member, tags_of
 from replication.arns import server_certificate_arn
 from replication.entities import ServerCertificate
@@ -189,7 +193,7 @@ def list_server_certificates(
 ) -> HandlerResult:
     """ListServerCertificates: metadata under a path prefix, sorted by name."""
     found = under_path_prefix(certificates_of(state, caller.account), params)
-    page, more = paginate(found, params, key=lambda c: c.name.lower())
+    page, more = page_by_name(found, params)
     return HandlerResult(
         {"ServerCertificateMetadataList": [metadata_shape(c) for c in page], **more}
     )

@@ -4,16 +4,17 @@ and the ARN an action on it is authorized on."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from controlplane.iam.operation import Params, Requester
 from controlplane.iam.support.errors import entity_already_exists, no_such_entity
+from controlplane.iam.support.pagination import paginate
 from replication.entities import EntityKey
 from replication.state import IamState
 
-__all__ = ["NamedKind", "key_of", "under_path_prefix"]
+__all__ = ["NamedKind", "key_of", "page_by_name", "under_path_prefix"]
 
 
 class _Named(Protocol):
@@ -30,6 +31,11 @@ class _HasPath(Protocol):
     def path(self) -> str: ...
 
 
+class _HasName(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
 class _Keyed(Protocol):
     @property
     def entity(self) -> str: ...
@@ -41,6 +47,7 @@ class _Keyed(Protocol):
 
 E = TypeVar("E", bound=_Named)
 P = TypeVar("P", bound=_HasPath)
+N = TypeVar("N", bound=_HasName)
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,12 @@ def under_path_prefix(entities: list[P], params: Params) -> list[P]:
     """The entities whose Path starts with the List* call's PathPrefix (default ``/``)."""
     prefix = params.get("PathPrefix", "/")
     return [e for e in entities if e.path.startswith(prefix)]
+
+
+def page_by_name(entities: Sequence[N], params: Params) -> tuple[list[N], dict[str, Any]]:
+    """One page of ``entities`` in name order ignoring case, as IAM pages its List* answers of
+    named entities, and the IsTruncated/Marker members for it."""
+    return paginate(entities, params, key=lambda entity: entity.name.lower())
 
 
 def key_of(entity: _Keyed) -> EntityKey:
