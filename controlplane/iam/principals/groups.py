@@ -22,12 +22,7 @@ from controlplane.iam.support.errors import (
     no_such_entity,
     quota_exceeded,
 )
-from controlplane.iam.support.named_entities import (
-    NamedKind,
-    key_of,
-    page_by_name,
-    under_path_prefix,
-)
+from controlplane.iam.support.named_entities import NamedKind, key_of, page_by_name, page_under_path
 from replication.arns import group_arn
 from replication.entities import Group
 from replication.ids import IdPrefix, new_unique_id
@@ -91,8 +86,7 @@ def get_group(state: IamState, params: Params, caller: Requester, now: datetime)
 
 def list_groups(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """ListGroups: groups under a path prefix, sorted by name."""
-    groups = under_path_prefix(state.groups_of(caller.account), params)
-    page, more = page_by_name(groups, params)
+    page, more = page_under_path(state.groups_of(caller.account), params)
     return HandlerResult({"Groups": [group_shape(g) for g in page], **more})
 
 

@@ -31,12 +31,7 @@ from controlplane.iam.support.errors import (
     quota_exceeded,
     unmodifiable_entity,
 )
-from controlplane.iam.support.named_entities import (
-    NamedKind,
-    key_of,
-    page_by_name,
-    under_path_prefix,
-)
+from controlplane.iam.support.named_entities import NamedKind, key_of, page_under_path
 from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_member, tags_of
 from replication.arns import role_arn
 from replication.entities import Role
@@ -154,8 +149,7 @@ def get_role(state: IamState, params: Params, caller: Requester, now: datetime) 
 
 def list_roles(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """ListRoles: roles under a path prefix, sorted by name."""
-    roles = under_path_prefix(state.roles_of(caller.account), params)
-    page, more = page_by_name(roles, params)
+    page, more = page_under_path(state.roles_of(caller.account), params)
     return HandlerResult({"Roles": [role_shape(state, r, full=False) for r in page], **more})
 
 

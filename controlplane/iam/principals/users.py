@@ -23,12 +23,7 @@ from controlplane.iam.support.errors import (
     delete_conflict,
     quota_exceeded,
 )
-from controlplane.iam.support.named_entities import (
-    NamedKind,
-    key_of,
-    page_by_name,
-    under_path_prefix,
-)
+from controlplane.iam.support.named_entities import NamedKind, key_of, page_under_path
 from controlplane.iam.support.tags import tag_handlers, tags_member, tags_of
 from replication.arns import root_arn, user_arn
 from replication.entities import User
@@ -114,8 +109,7 @@ def get_user(state: IamState, params: Params, caller: Requester, now: datetime) 
 
 def list_users(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """ListUsers: users under a path prefix, sorted by name, paginated."""
-    users = under_path_prefix(state.users_of(caller.account), params)
-    page, more = page_by_name(users, params)
+    page, more = page_under_path(state.users_of(caller.account), params)
     return HandlerResult({"Users": [user_shape(u) for u in page], **more})
 
 

@@ -22,12 +22,7 @@ from controlplane.iam.support.errors import (
     no_such_entity,
     quota_exceeded,
 )
-from controlplane.iam.support.named_entities import (
-    NamedKind,
-    key_of,
-    page_by_name,
-    under_path_prefix,
-)
+from controlplane.iam.support.named_entities import NamedKind, key_of, page_by_name, page_under_path
 from controlplane.iam.support.tags import tag_handlers, tags_member, tags_of
 from replication.arns import instance_profile_arn, role_arn
 from replication.entities import InstanceProfile
@@ -103,8 +98,7 @@ def list_instance_profiles(
     state: IamState, params: Params, caller: Requester, now: datetime
 ) -> HandlerResult:
     """ListInstanceProfiles: under a path prefix, sorted by name."""
-    found = under_path_prefix(profiles_of(state, caller.account), params)
-    page, more = page_by_name(found, params)
+    page, more = page_under_path(profiles_of(state, caller.account), params)
     return HandlerResult({"InstanceProfiles": [profile_shape(state, p) for p in page], **more})
 
 

@@ -26,12 +26,7 @@ from controlplane.iam.operation import (
     listing_resource,
 )
 from controlplane.iam.support.errors import quota_exceeded
-from controlplane.iam.support.named_entities import (
-    NamedKind,
-    key_of,
-    page_by_name,
-    under_path_prefix,
-)
+from controlplane.iam.support.named_entities import NamedKind, key_of, page_under_path
 from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_member, tags_of
 from replication.arns import server_certificate_arn
 from replication.entities import ServerCertificate
@@ -192,8 +187,7 @@ def list_server_certificates(
     state: IamState, params: Params, caller: Requester, now: datetime
 ) -> HandlerResult:
     """ListServerCertificates: metadata under a path prefix, sorted by name."""
-    found = under_path_prefix(certificates_of(state, caller.account), params)
-    page, more = page_by_name(found, params)
+    page, more = page_under_path(certificates_of(state, caller.account), params)
     return HandlerResult(
         {"ServerCertificateMetadataList": [metadata_shape(c) for c in page], **more}
     )

@@ -14,10 +14,12 @@ from controlplane.iam.support.pagination import paginate
 from replication.entities import EntityKey
 from replication.state import IamState
 
-__all__ = ["NamedKind", "key_of", "page_by_name", "under_path_prefix"]
+__all__ = ["NamedKind", "key_of", "page_by_name", "page_under_path", "under_path_prefix"]
 
 
 class _Named(Protocol):
+    """An entity under a path with a name of its own, and the ARN they give it."""
+
     @property
     def arn(self) -> str: ...
     @property
@@ -26,17 +28,9 @@ class _Named(Protocol):
     def name(self) -> str: ...
 
 
-class _HasPath(Protocol):
-    @property
-    def path(self) -> str: ...
-
-
-class _HasName(Protocol):
-    @property
-    def name(self) -> str: ...
-
-
 class _Keyed(Protocol):
+    """An entity stored under its kind, account and name."""
+
     @property
     def entity(self) -> str: ...
     @property
@@ -46,8 +40,6 @@ class _Keyed(Protocol):
 
 
 E = TypeVar("E", bound=_Named)
-P = TypeVar("P", bound=_HasPath)
-N = TypeVar("N", bound=_HasName)
 
 
 @dataclass(frozen=True)
@@ -113,16 +105,21 @@ class NamedKind(Generic[E]):
         return self.arn_for(caller.account, path, params.get(new_name_param, existing.name))
 
 
-def under_path_prefix(entities: list[P], params: Params) -> list[P]:
+def under_path_prefix(entities: list[E], params: Params) -> list[E]:
     """The entities whose Path starts with the List* call's PathPrefix (default ``/``)."""
     prefix = params.get("PathPrefix", "/")
     return [e for e in entities if e.path.startswith(prefix)]
 
 
-def page_by_name(entities: Sequence[N], params: Params) -> tuple[list[N], dict[str, Any]]:
+def page_by_name(entities: Sequence[E], params: Params) -> tuple[list[E], dict[str, Any]]:
     """One page of ``entities`` in name order ignoring case, as IAM pages its List* answers of
     named entities, and the IsTruncated/Marker members for it."""
     return paginate(entities, params, key=lambda entity: entity.name.lower())
+
+
+def page_under_path(entities: list[E], params: Params) -> tuple[list[E], dict[str, Any]]:
+    """One page of a List<Kind>s answer: the entities under the call's PathPrefix, by name."""
+    return page_by_name(under_path_prefix(entities, params), params)
 
 
 def key_of(entity: _Keyed) -> EntityKey:
