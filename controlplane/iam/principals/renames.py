@@ -25,14 +25,11 @@ from controlplane.iam.operation import (
 )
 from controlplane.iam.principals.groups import GROUPS, group_resource, require_group
 from controlplane.iam.principals.users import USERS, require_user, user_resource
+from controlplane.iam.support.named_entities import key_of
 from replication.entities import Entity, EntityKey, Group, User
 from replication.state import IamState
 
 __all__ = ["OPERATIONS", "update_group", "update_user"]
-
-
-def _key(entity: str, account: str, name: str) -> EntityKey:
-    return EntityKey(entity=entity, account=account, name=name)
 
 
 def _renamed_user(state: IamState, user: User, new_name: str) -> Change:
@@ -43,8 +40,10 @@ def _renamed_user(state: IamState, user: User, new_name: str) -> Change:
         for (account, _), d in state.mfa_devices.items()
         if account == user.account and d.user_name and d.user_name.lower() == user.name.lower()
     ]
-    deletes = [_key("user", user.account, user.name)]
-    deletes += [_key("access_key", user.account, k.access_key_id) for k in keys]
+    deletes = [key_of(user)]
+    deletes += [
+        EntityKey(entity="access_key", account=user.account, name=k.access_key_id) for k in keys
+    ]
     moved: list[Entity] = [user.model_copy(update={"name": new_name})]
     moved += [k.model_copy(update={"user_name": new_name}) for k in keys]
     moved += [d.model_copy(update={"user_name": new_name}) for d in devices]
@@ -71,7 +70,7 @@ def _renamed_group(state: IamState, group: Group, new_name: str) -> Change:
         for u in state.members_of(group)
     ]
     moved: list[Entity] = [group.model_copy(update={"name": new_name}), *members]
-    return Change.batch(moved, [_key("group", group.account, group.name)])
+    return Change.batch(moved, [key_of(group)])
 
 
 def update_group(
