@@ -1,6 +1,7 @@
-"""Entities an action names by a ``<Kind>Name`` parameter (groups, roles, users, server
-certificates, instance profiles): finding one with AWS's NoSuchEntity wording for its kind,
-and the ARN an action on it is authorized on."""
+"""Entities an action names by a ``<Kind>Name`` parameter (users, groups, roles, server
+certificates, instance profiles): finding one, or refusing a name already taken, with AWS's
+wording for its kind; the ARNs an action on it is authorized on; how their List* answers page;
+and the key a deleted entity leaves behind."""
 
 from __future__ import annotations
 
@@ -44,8 +45,8 @@ E = TypeVar("E", bound=_Named)
 
 @dataclass(frozen=True)
 class NamedKind(Generic[E]):
-    """One kind of named entity: how to find it and how AWS words its absence (the wording
-    differs per kind, so it is data here, not code)."""
+    """One kind of named entity: how to find it and how AWS words its absence and a name
+    already taken (the wording differs per kind, so it is data here, not code)."""
 
     name_param: str
     """The parameter naming the entity, e.g. ``GroupName``."""
