@@ -13,8 +13,8 @@ from controlplane.iam.operation import (
     Params,
     Requester,
 )
-from controlplane.iam.principals.users import require_user, user_resource
-from controlplane.iam.support.errors import limit_exceeded, no_such_entity
+from controlplane.iam.principals.users import user_of_call, user_resource
+from controlplane.iam.support.errors import no_such_entity, quota_exceeded
 from controlplane.iam.support.pagination import paginate
 from replication.entities import AccessKey, EntityKey
 from replication.ids import new_access_key_id, new_secret_access_key
@@ -27,10 +27,8 @@ ACCESS_KEYS_PER_USER = 2
 
 def _owner(state: IamState, params: Params, caller: Requester) -> str | None:
     """The user whose keys the call is about (None: the root user's own keys)."""
-    name = caller.user_named_or_self(params)
-    if name is None:
-        return None
-    return require_user(state, caller.account, name).name
+    user = user_of_call(state, params, caller)
+    return user.name if user else None
 
 
 def _metadata(key: AccessKey, owner: str | None) -> dict[str, Any]:
@@ -58,7 +56,7 @@ def create_access_key(
     """CreateAccessKey: at most two keys per user; the secret is shown only in this answer."""
     owner = _owner(state, params, caller)
     if len(state.keys_of(caller.account, owner)) >= ACCESS_KEYS_PER_USER:
-        raise limit_exceeded(f"Cannot exceed quota for AccessKeysPerUser: {ACCESS_KEYS_PER_USER}")
+        raise quota_exceeded("AccessKeysPerUser", ACCESS_KEYS_PER_USER)
     key = AccessKey(
         account=caller.account,
         access_key_id=new_access_key_id(caller.account),

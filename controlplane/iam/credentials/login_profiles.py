@@ -14,7 +14,7 @@ from controlplane.iam.credentials.password_policy import require_acceptable_pass
 from controlplane.iam.credentials.secret_hashing import hash_secret, matches_hash
 from controlplane.iam.credentials.user_changes import user_put
 from controlplane.iam.operation import HandlerResult, Operation, OperationKind, Params, Requester
-from controlplane.iam.principals.users import require_user, user_resource
+from controlplane.iam.principals.users import require_user, user_of_call, user_resource
 from controlplane.iam.support.errors import (
     entity_already_exists,
     no_such_entity,
@@ -31,10 +31,10 @@ REMEMBERED_PASSWORDS = 24
 
 def _target_user(state: IamState, params: Params, caller: Requester) -> User:
     """The user the call names, else the calling user (the root user has no profile here)."""
-    name = caller.user_named_or_self(params)
-    if name is None:
+    user = user_of_call(state, params, caller)
+    if user is None:
         raise root_credentials_unsupported("login profiles")
-    return require_user(state, caller.account, name)
+    return user
 
 
 def _require_profile(user: User) -> LoginProfile:

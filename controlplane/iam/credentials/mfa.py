@@ -17,12 +17,13 @@ from controlplane.iam.operation import (
     Params,
     Requester,
 )
-from controlplane.iam.principals.users import require_user, user_resource, user_shape
+from controlplane.iam.principals.users import require_user, user_of_call, user_resource, user_shape
 from controlplane.iam.support.errors import delete_conflict, entity_already_exists, no_such_entity
+from controlplane.iam.support.named_entities import key_of
 from controlplane.iam.support.pagination import paginate
 from controlplane.iam.support.tags import tag_handlers, tags_of
 from replication.arns import mfa_arn, parse_iam_arn, user_arn
-from replication.entities import EntityKey, MfaDevice
+from replication.entities import MfaDevice
 from replication.state import IamState
 
 __all__ = ["OPERATIONS"]
@@ -157,16 +158,15 @@ def delete_virtual_mfa_device(
     device = _require(state, caller, params["SerialNumber"])
     if device.user_name is not None:
         raise delete_conflict("MFA Device is already in use.")
-    key = EntityKey(entity="mfa_device", account=caller.account, name=device.name)
-    return HandlerResult({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key_of(device)))
 
 
 def list_mfa_devices(
     state: IamState, params: Params, caller: Requester, now: datetime
 ) -> HandlerResult:
     """ListMFADevices: the devices enabled for a user (the caller when no name is given)."""
-    name = caller.user_named_or_self(params)
-    owner = require_user(state, caller.account, name).name if name else None
+    user = user_of_call(state, params, caller)
+    owner = user.name if user else None
     found = [
         d
         for d in _devices_of(state, caller.account)

@@ -16,6 +16,7 @@ from controlplane.iam.operation import (
     OperationKind,
     Params,
     Requester,
+    any_resource,
 )
 from controlplane.iam.support.errors import no_such_entity
 from replication.entities import LoginProfile, PasswordPolicy
@@ -136,10 +137,6 @@ def _policy_shape(policy: PasswordPolicy) -> dict[str, Any]:
     return shape
 
 
-def _account_resource(state: IamState, params: Params, caller: Requester) -> str:
-    return "*"
-
-
 def update_account_password_policy(
     state: IamState, params: Params, caller: Requester, now: datetime
 ) -> HandlerResult:
@@ -189,19 +186,19 @@ OPERATIONS = (
     Operation(
         "UpdateAccountPasswordPolicy",
         update_account_password_policy,
-        _account_resource,
+        any_resource,
         OperationKind.WRITE,
     ),
     Operation(
         "GetAccountPasswordPolicy",
         get_account_password_policy,
-        _account_resource,
+        any_resource,
         OperationKind.READ,
     ),
     Operation(
         "DeleteAccountPasswordPolicy",
         delete_account_password_policy,
-        _account_resource,
+        any_resource,
         OperationKind.WRITE,
     ),
 )

@@ -15,8 +15,8 @@ from awswire.errors import AwsError
 from controlplane.iam.credentials.secret_hashing import hash_secret
 from controlplane.iam.credentials.user_changes import user_put, with_status, without
 from controlplane.iam.operation import HandlerResult, Operation, OperationKind, Params, Requester
-from controlplane.iam.principals.users import require_user, user_resource
-from controlplane.iam.support.errors import limit_exceeded, no_such_entity
+from controlplane.iam.principals.users import require_user, user_of_call, user_resource
+from controlplane.iam.support.errors import no_such_entity, quota_exceeded
 from controlplane.iam.support.pagination import paginate
 from replication.entities import ServiceCredential, User
 from replication.ids import new_unique_id
@@ -41,12 +41,6 @@ def _require_supported(service: str) -> None:
             f"No such service {service} is supported for Service-Specific Credentials",
             404,
         )
-
-
-def _owner(state: IamState, params: Params, caller: Requester) -> User | None:
-    """The named user, else the calling user (None: the root user, who has none)."""
-    name = caller.user_named_or_self(params)
-    return require_user(state, caller.account, name) if name else None
 
 
 def _require_credential(user: User | None, credential_id: str) -> tuple[User, ServiceCredential]:
@@ -85,9 +79,8 @@ def create_service_specific_credential(
     _require_supported(service)
     same_service = [c for c in user.service_credentials if c.service_name == service]
     if len(same_service) >= CREDENTIALS_PER_USER_PER_SERVICE:
-        raise limit_exceeded(
-            "Cannot exceed quota for ServiceSpecificCredentialsPerUserPerService: "
-            f"{CREDENTIALS_PER_USER_PER_SERVICE}"
+        raise quota_exceeded(
+            "ServiceSpecificCredentialsPerUserPerService", CREDENTIALS_PER_USER_PER_SERVICE
         )
     password = _new_password()
     credential = ServiceCredential(
@@ -114,7 +107,7 @@ def list_service_specific_credentials(
     if params.get("AllUsers"):
         users = state.users_of(caller.account)
     else:
-        owner = _owner(state, params, caller)
+        owner = user_of_call(state, params, caller)
         users = [owner] if owner else []
     found = [
         (user, c)
@@ -132,7 +125,7 @@ def update_service_specific_credential(
 ) -> HandlerResult:
     """UpdateServiceSpecificCredential: make a credential Active or Inactive."""
     user, target = _require_credential(
-        _owner(state, params, caller), params["ServiceSpecificCredentialId"]
+        user_of_call(state, params, caller), params["ServiceSpecificCredentialId"]
     )
     credentials = with_status(user.service_credentials, target, params["Status"])
     return HandlerResult({}, user_put(user, "service_credentials", credentials))
@@ -143,7 +136,7 @@ def reset_service_specific_credential(
 ) -> HandlerResult:
     """ResetServiceSpecificCredential: a new generated password, shown only in this answer."""
     user, target = _require_credential(
-        _owner(state, params, caller), params["ServiceSpecificCredentialId"]
+        user_of_call(state, params, caller), params["ServiceSpecificCredentialId"]
     )
     password = _new_password()
     reset = target.model_copy(update={"password_hash": hash_secret(password)})
@@ -159,7 +152,7 @@ def delete_service_specific_credential(
 ) -> HandlerResult:
     """DeleteServiceSpecificCredential: the credential is gone for good."""
     user, target = _require_credential(
-        _owner(state, params, caller), params["ServiceSpecificCredentialId"]
+        user_of_call(state, params, caller), params["ServiceSpecificCredentialId"]
     )
     remaining = without(user.service_credentials, target)
     return HandlerResult({}, user_put(user, "service_credentials", remaining))

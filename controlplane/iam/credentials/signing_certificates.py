@@ -17,10 +17,10 @@ from cryptography.hazmat.primitives import serialization
 from awswire.errors import AwsError
 from controlplane.iam.credentials.user_changes import user_put, with_status, without
 from controlplane.iam.operation import HandlerResult, Operation, OperationKind, Params, Requester
-from controlplane.iam.principals.users import require_user, user_resource
+from controlplane.iam.principals.users import user_of_call, user_resource
 from controlplane.iam.support.errors import (
-    limit_exceeded,
     no_such_entity,
+    quota_exceeded,
     root_credentials_unsupported,
 )
 from controlplane.iam.support.pagination import paginate
@@ -51,15 +51,9 @@ def _der_of(body: str) -> bytes:
     return certificate.public_bytes(serialization.Encoding.DER)
 
 
-def _owner(state: IamState, params: Params, caller: Requester) -> User | None:
-    """The user the call is about: the named one, else the caller (None: the root user)."""
-    name = caller.user_named_or_self(params)
-    return require_user(state, caller.account, name) if name else None
-
-
 def _owned(state: IamState, params: Params, caller: Requester) -> User:
     """The user whose certificates a change is about (the root user's are not supported)."""
-    user = _owner(state, params, caller)
+    user = user_of_call(state, params, caller)
     if user is None:
         raise root_credentials_unsupported("signing certificates")
     return user
@@ -99,9 +93,7 @@ def upload_signing_certificate(
             409,
         )
     if len(user.signing_certificates) >= SIGNING_CERTIFICATES_PER_USER:
-        raise limit_exceeded(
-            f"Cannot exceed quota for SigningCertificatesPerUser: {SIGNING_CERTIFICATES_PER_USER}"
-        )
+        raise quota_exceeded("SigningCertificatesPerUser", SIGNING_CERTIFICATES_PER_USER)
     certificate = SigningCertificate(
         certificate_id=_new_certificate_id(), body=body, uploaded_at=now
     )
@@ -115,7 +107,7 @@ def list_signing_certificates(
     state: IamState, params: Params, caller: Requester, now: datetime
 ) -> HandlerResult:
     """ListSigningCertificates: a user's certificates, bodies included."""
-    user = _owner(state, params, caller)
+    user = user_of_call(state, params, caller)
     if user is None:  # the root user has none here
         return HandlerResult({"Certificates": [], "IsTruncated": False})
     page, more = paginate(user.signing_certificates, params, key=lambda c: c.certificate_id)

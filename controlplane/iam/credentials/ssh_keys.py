@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from awswire.errors import AwsError
 from controlplane.iam.credentials.user_changes import user_put, with_status, without
 from controlplane.iam.operation import HandlerResult, Operation, OperationKind, Params, Requester
-from controlplane.iam.principals.users import require_user, user_resource
-from controlplane.iam.support.errors import limit_exceeded, no_such_entity
+from controlplane.iam.principals.users import require_user, user_of_call, user_resource
+from controlplane.iam.support.errors import no_such_entity, quota_exceeded
 from controlplane.iam.support.pagination import paginate
 from replication.entities import SshPublicKey, User
 from replication.ids import new_unique_id
@@ -120,9 +120,7 @@ def upload_ssh_public_key(
             400,
         )
     if len(user.ssh_public_keys) >= SSH_PUBLIC_KEYS_PER_USER:
-        raise limit_exceeded(
-            f"Cannot exceed quota for SSHPublicKeysPerUser: {SSH_PUBLIC_KEYS_PER_USER}"
-        )
+        raise quota_exceeded("SSHPublicKeysPerUser", SSH_PUBLIC_KEYS_PER_USER)
     key = SshPublicKey(
         key_id=new_unique_id(SSH_KEY_ID_PREFIX),
         body=body,
@@ -149,10 +147,9 @@ def list_ssh_public_keys(
     state: IamState, params: Params, caller: Requester, now: datetime
 ) -> HandlerResult:
     """ListSSHPublicKeys: a user's keys without their bodies (the caller's when unnamed)."""
-    name = caller.user_named_or_self(params)
-    if name is None:  # the root user has no SSH keys
+    user = user_of_call(state, params, caller)
+    if user is None:  # the root user has no SSH keys
         return HandlerResult({"SSHPublicKeys": [], "IsTruncated": False})
-    user = require_user(state, caller.account, name)
     page, more = paginate(user.ssh_public_keys, params, key=lambda k: k.key_id)
     return HandlerResult({"SSHPublicKeys": [_key_shape(user, k, None) for k in page], **more})
 

@@ -21,7 +21,7 @@ from controlplane.iam.policies.policy_refs import require_attachable
 from controlplane.iam.principals.groups import group_resource, require_group
 from controlplane.iam.principals.roles import require_role, role_resource
 from controlplane.iam.principals.users import require_user, user_resource
-from controlplane.iam.support.errors import limit_exceeded, no_such_entity
+from controlplane.iam.support.errors import no_such_entity, quota_exceeded
 from controlplane.iam.support.pagination import paginate
 from replication.entities import Group, Role, User
 from replication.state import IamState
@@ -52,9 +52,7 @@ def _handlers(noun: str, require: Callable[[IamState, str, str], Holder]) -> Att
         if policy.arn in entity.attached_policies:
             return HandlerResult({})
         if len(entity.attached_policies) >= MANAGED_POLICIES_PER_ENTITY:
-            raise limit_exceeded(
-                f"Cannot exceed quota for PoliciesPer{noun}: {MANAGED_POLICIES_PER_ENTITY}"
-            )
+            raise quota_exceeded(f"PoliciesPer{noun}", MANAGED_POLICIES_PER_ENTITY)
         changed = entity.model_copy(
             update={"attached_policies": (*entity.attached_policies, policy.arn)}
         )

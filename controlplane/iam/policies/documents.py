@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from controlplane.iam.support.errors import limit_exceeded, malformed_policy
+from controlplane.iam.support.errors import malformed_policy, quota_exceeded
 from replication.policy import (
     SIZE_LIMITS,
     MalformedPolicyDocument,
@@ -32,7 +32,7 @@ def _within_quota(document: str, kind: PolicyKind) -> None:
     """LimitExceeded (409) when the document, white space not counted, is over its quota."""
     limit = SIZE_LIMITS[kind]
     if policy_size(document) > limit:
-        raise limit_exceeded(f"Cannot exceed quota for {_QUOTA_NAMES[kind]}: {limit}")
+        raise quota_exceeded(_QUOTA_NAMES[kind], limit)
 
 
 def validated_managed_policy(document: str) -> PolicyDocument:

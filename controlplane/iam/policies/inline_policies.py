@@ -1,4 +1,4 @@
-"""Inline policies of groups and roles: Put/Get/List/Delete{Group,Role}Policy.
+"""Inline policies of users, groups and roles: Put/Get/List/Delete{User,Group,Role}Policy.
 
 One factory builds the four actions for an entity kind, since they differ only in the entity
 they read, its aggregate size quota and the names in their messages.
@@ -21,20 +21,20 @@ from controlplane.iam.operation import (
 from controlplane.iam.policies.documents import encoded, validated
 from controlplane.iam.support.errors import limit_exceeded, no_such_entity
 from controlplane.iam.support.pagination import paginate
-from replication.entities import Group, Role
+from replication.entities import Group, Role, User
 from replication.policy import PolicyKind, policy_size
 from replication.state import IamState
 
 __all__ = ["InlineKind", "InlinePolicyHandlers", "inline_policy_handlers"]
 
-Holder = Group | Role
+Holder = User | Group | Role
 
 
 @dataclass(frozen=True, slots=True)
 class InlineKind:
-    """What differs between the group and role flavours of the inline-policy actions."""
+    """What differs between the user, group and role flavours of the inline-policy actions."""
 
-    noun: str  # "Group" or "Role": in action names, parameters and messages
+    noun: str  # "User", "Group" or "Role": in action names, parameters and messages
     require: Callable[[IamState, str, str], Holder]
     aggregate_limit: int
 

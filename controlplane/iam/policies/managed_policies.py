@@ -21,13 +21,15 @@ from controlplane.iam.support.errors import (
     entity_already_exists,
     limit_exceeded,
     no_such_entity,
+    quota_exceeded,
     unmodifiable_entity,
 )
+from controlplane.iam.support.named_entities import key_of, under_path_prefix
 from controlplane.iam.support.pagination import paginate
-from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_of
+from controlplane.iam.support.tags import tag_handlers, tags_member, tags_of
 from replication.arns import policy_arn
 from replication.aws_managed import AWS_MANAGED_POLICIES
-from replication.entities import EntityKey, Group, ManagedPolicy, PolicyVersion, Role, User
+from replication.entities import Group, ManagedPolicy, PolicyVersion, Role, User
 from replication.ids import IdPrefix, new_unique_id
 from replication.state import IamState
 
@@ -75,8 +77,8 @@ def policy_shape(policy: ManagedPolicy, usage: Usage, full: bool = True) -> dict
     }
     if full and policy.description is not None:
         shape["Description"] = policy.description
-    if full and policy.tags:
-        shape["Tags"] = tag_shapes(policy.tags)
+    if full:
+        shape |= tags_member(policy.tags)
     return shape
 
 
@@ -112,7 +114,7 @@ def create_policy(
             f"A policy called {name} already exists. Duplicate names are not allowed."
         )
     if len(state.managed_policies_of(caller.account)) >= POLICIES_PER_ACCOUNT:
-        raise limit_exceeded(f"Cannot exceed quota for PoliciesPerAccount: {POLICIES_PER_ACCOUNT}")
+        raise quota_exceeded("PoliciesPerAccount", POLICIES_PER_ACCOUNT)
     validated_managed_policy(params["PolicyDocument"])
     version = PolicyVersion(version_id="v1", document=params["PolicyDocument"], created_at=now)
     policy = ManagedPolicy(
@@ -145,8 +147,7 @@ def _listed(
         found += AWS_MANAGED_POLICIES.values()
     if scope in ("All", "Local"):
         found += state.managed_policies_of(caller.account)
-    prefix = params.get("PathPrefix", "/")
-    found = [p for p in found if p.path.startswith(prefix)]
+    found = under_path_prefix(found, params)
     if params.get("OnlyAttached"):
         found = [p for p in found if usage.attachments[p.arn]]
     usage_filter = params.get("PolicyUsageFilter")
@@ -183,8 +184,7 @@ def delete_policy(
             "This policy has more than one version. Before you delete a policy, you must delete "
             "the policy's versions. The default version is deleted with the policy."
         )
-    key = EntityKey(entity="managed_policy", account=policy.account, name=policy.name)
-    return HandlerResult({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key_of(policy)))
 
 
 def _version_shape(policy: ManagedPolicy, version: PolicyVersion, document: bool) -> dict[str, Any]:

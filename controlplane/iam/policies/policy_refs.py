@@ -1,17 +1,18 @@
-"""References to managed policies from other entities: attachable ARNs and boundaries."""
+"""References to policies from other entities: attachable ARNs, boundaries, and the policies
+that keep a principal from being deleted."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from controlplane.iam.support.errors import no_such_entity
-from replication.entities import ManagedPolicy
+from controlplane.iam.support.errors import delete_conflict, no_such_entity
+from replication.entities import Group, ManagedPolicy, Role, User
 from replication.state import IamState
 
 #: the account field of AWS managed policies (their ARNs read ``arn:aws:iam::aws:policy/...``)
 AWS_MANAGED_ACCOUNT = "aws"
 
-__all__ = ["boundary_shape", "require_attachable"]
+__all__ = ["boundary_shape", "refuse_while_policies_held", "require_attachable"]
 
 
 def require_attachable(state: IamState, arn: str, account: str) -> ManagedPolicy:
@@ -37,3 +38,12 @@ def boundary_shape(arn: str | None) -> dict[str, Any]:
             "PermissionsBoundaryArn": arn,
         }
     }
+
+
+def refuse_while_policies_held(principal: User | Group | Role) -> None:
+    """DeleteConflict, as AWS words it, while the principal still has inline policies (checked
+    first) or attached managed policies."""
+    if principal.inline_policies:
+        raise delete_conflict("Cannot delete entity, must delete policies first.")
+    if principal.attached_policies:
+        raise delete_conflict("Cannot delete entity, must detach all policies first.")

@@ -15,21 +15,21 @@ from controlplane.iam.operation import (
     listing_resource,
 )
 from controlplane.iam.policies.inline_policies import InlineKind, inline_policy_handlers
+from controlplane.iam.policies.policy_refs import refuse_while_policies_held
 from controlplane.iam.principals.users import require_user, user_resource, user_shape
 from controlplane.iam.support.errors import (
     delete_conflict,
-    entity_already_exists,
-    limit_exceeded,
     no_such_entity,
+    quota_exceeded,
 )
-from controlplane.iam.support.pagination import paginate
+from controlplane.iam.support.named_entities import NamedKind, key_of, page_by_name, page_under_path
 from replication.arns import group_arn
-from replication.entities import EntityKey, Group
+from replication.entities import Group
 from replication.ids import IdPrefix, new_unique_id
 from replication.policy import INLINE_AGGREGATE_LIMITS
 from replication.state import IamState
 
-__all__ = ["OPERATIONS", "group_resource", "group_shape", "require_group"]
+__all__ = ["GROUPS", "OPERATIONS", "group_resource", "group_shape", "require_group"]
 
 GROUPS_PER_ACCOUNT = 300
 GROUPS_PER_USER = 10
@@ -46,32 +46,24 @@ def group_shape(group: Group) -> dict[str, Any]:
     }
 
 
-def require_group(state: IamState, account: str, name: str) -> Group:
-    """The named group, or NoSuchEntity as AWS words it."""
-    group = state.group(account, name)
-    if group is None:
-        raise no_such_entity(f"The group with name {name} cannot be found.")
-    return group
-
-
-def group_resource(state: IamState, params: Params, caller: Requester) -> str:
-    """The ARN a group action is authorized on."""
-    name = params["GroupName"]
-    existing = state.group(caller.account, name)
-    if existing is not None:
-        return existing.arn
-    return group_arn(caller.account, params.get("Path", "/"), name)
+GROUPS: NamedKind[Group] = NamedKind(
+    name_param="GroupName",
+    find=IamState.group,
+    arn_for=group_arn,
+    missing="The group with name {name} cannot be found.",
+    taken="Group with name {name} already exists.",
+)
+require_group = GROUPS.require
+group_resource = GROUPS.resource
 
 
 def create_group(
     state: IamState, params: Params, caller: Requester, now: datetime
 ) -> HandlerResult:
     """CreateGroup: a new group with a fresh AGPA id; names are unique ignoring case."""
-    name = params["GroupName"]
-    if state.group(caller.account, name) is not None:
-        raise entity_already_exists(f"Group with name {name} already exists.")
+    name = GROUPS.unused_name(state, params, caller)
     if len(state.groups_of(caller.account)) >= GROUPS_PER_ACCOUNT:
-        raise limit_exceeded(f"Cannot exceed quota for GroupsPerAccount: {GROUPS_PER_ACCOUNT}")
+        raise quota_exceeded("GroupsPerAccount", GROUPS_PER_ACCOUNT)
     group = Group(
         account=caller.account,
         name=name,
@@ -86,7 +78,7 @@ def create_group(
 def get_group(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """GetGroup: the group and its members, paginated."""
     group = require_group(state, caller.account, params["GroupName"])
-    page, more = paginate(state.members_of(group), params, key=lambda u: u.name.lower())
+    page, more = page_by_name(state.members_of(group), params)
     return HandlerResult(
         {"Group": group_shape(group), "Users": [user_shape(u) for u in page], **more}
     )
@@ -94,9 +86,7 @@ def get_group(state: IamState, params: Params, caller: Requester, now: datetime)
 
 def list_groups(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """ListGroups: groups under a path prefix, sorted by name."""
-    prefix = params.get("PathPrefix", "/")
-    groups = [g for g in state.groups_of(caller.account) if g.path.startswith(prefix)]
-    page, more = paginate(groups, params, key=lambda g: g.name.lower())
+    page, more = page_under_path(state.groups_of(caller.account), params)
     return HandlerResult({"Groups": [group_shape(g) for g in page], **more})
 
 
@@ -107,12 +97,8 @@ def delete_group(
     group = require_group(state, caller.account, params["GroupName"])
     if state.members_of(group):
         raise delete_conflict("Cannot delete entity, must remove users from group first.")
-    if group.inline_policies:
-        raise delete_conflict("Cannot delete entity, must delete policies first.")
-    if group.attached_policies:
-        raise delete_conflict("Cannot delete entity, must detach all policies first.")
-    key = EntityKey(entity="group", account=caller.account, name=group.name)
-    return HandlerResult({}, Change.delete(key))
+    refuse_while_policies_held(group)
+    return HandlerResult({}, Change.delete(key_of(group)))
 
 
 def add_user_to_group(
@@ -124,7 +110,7 @@ def add_user_to_group(
     if any(g.lower() == group.name.lower() for g in user.groups):
         return HandlerResult({})
     if len(user.groups) >= GROUPS_PER_USER:
-        raise limit_exceeded(f"Cannot exceed quota for GroupsPerUser: {GROUPS_PER_USER}")
+        raise quota_exceeded("GroupsPerUser", GROUPS_PER_USER)
     changed = user.model_copy(update={"groups": (*user.groups, group.name)})
     return HandlerResult({}, Change.put(changed))
 
@@ -147,8 +133,7 @@ def list_groups_for_user(
 ) -> HandlerResult:
     """ListGroupsForUser: the user's groups, sorted by name."""
     user = require_user(state, caller.account, params["UserName"])
-    groups = sorted(state.groups_of_user(user), key=lambda g: g.name.lower())
-    page, more = paginate(groups, params, key=lambda g: g.name.lower())
+    page, more = page_by_name(state.groups_of_user(user), params)
     return HandlerResult({"Groups": [group_shape(g) for g in page], **more})
 
 

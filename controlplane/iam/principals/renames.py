@@ -23,18 +23,13 @@ from controlplane.iam.operation import (
     Params,
     Requester,
 )
-from controlplane.iam.principals.groups import group_resource, require_group
-from controlplane.iam.principals.users import require_user, user_resource
-from controlplane.iam.support.errors import entity_already_exists
-from replication.arns import group_arn, user_arn
+from controlplane.iam.principals.groups import GROUPS, group_resource, require_group
+from controlplane.iam.principals.users import USERS, require_user, user_resource
+from controlplane.iam.support.named_entities import key_of
 from replication.entities import Entity, EntityKey, Group, User
 from replication.state import IamState
 
 __all__ = ["OPERATIONS", "update_group", "update_user"]
-
-
-def _key(entity: str, account: str, name: str) -> EntityKey:
-    return EntityKey(entity=entity, account=account, name=name)
 
 
 def _renamed_user(state: IamState, user: User, new_name: str) -> Change:
@@ -45,8 +40,10 @@ def _renamed_user(state: IamState, user: User, new_name: str) -> Change:
         for (account, _), d in state.mfa_devices.items()
         if account == user.account and d.user_name and d.user_name.lower() == user.name.lower()
     ]
-    deletes = [_key("user", user.account, user.name)]
-    deletes += [_key("access_key", user.account, k.access_key_id) for k in keys]
+    deletes = [key_of(user)]
+    deletes += [
+        EntityKey(entity="access_key", account=user.account, name=k.access_key_id) for k in keys
+    ]
     moved: list[Entity] = [user.model_copy(update={"name": new_name})]
     moved += [k.model_copy(update={"user_name": new_name}) for k in keys]
     moved += [d.model_copy(update={"user_name": new_name}) for d in devices]
@@ -56,9 +53,7 @@ def _renamed_user(state: IamState, user: User, new_name: str) -> Change:
 def update_user(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """UpdateUser: rename and/or move a user; keys, groups, policies and tags carry over."""
     user = require_user(state, caller.account, params["UserName"])
-    new_name = params.get("NewUserName", user.name)
-    if new_name.lower() != user.name.lower() and state.user(caller.account, new_name):
-        raise entity_already_exists(f"User with name {new_name} already exists.")
+    new_name = USERS.new_name(state, params, caller, user)
     user = user.model_copy(update={"path": params.get("NewPath", user.path)})
     if new_name == user.name:
         return HandlerResult({}, Change.put(user))
@@ -75,7 +70,7 @@ def _renamed_group(state: IamState, group: Group, new_name: str) -> Change:
         for u in state.members_of(group)
     ]
     moved: list[Entity] = [group.model_copy(update={"name": new_name}), *members]
-    return Change.batch(moved, [_key("group", group.account, group.name)])
+    return Change.batch(moved, [key_of(group)])
 
 
 def update_group(
@@ -83,36 +78,22 @@ def update_group(
 ) -> HandlerResult:
     """UpdateGroup: rename and/or move a group; members and policies carry over."""
     group = require_group(state, caller.account, params["GroupName"])
-    new_name = params.get("NewGroupName", group.name)
-    if new_name.lower() != group.name.lower() and state.group(caller.account, new_name):
-        raise entity_already_exists(f"Group with name {new_name} already exists.")
+    new_name = GROUPS.new_name(state, params, caller, group)
     group = group.model_copy(update={"path": params.get("NewPath", group.path)})
     if new_name == group.name:
         return HandlerResult({}, Change.put(group))
     return HandlerResult({}, _renamed_group(state, group, new_name))
 
 
-def _user_target(state: IamState, params: Params, caller: Requester) -> str | None:
-    """The user's ARN after the update: AWS authorizes a rename on both names."""
-    user = state.user(caller.account, params["UserName"])
-    if user is None or not ("NewUserName" in params or "NewPath" in params):
-        return None
-    path, name = params.get("NewPath", user.path), params.get("NewUserName", user.name)
-    return user_arn(caller.account, path, name)
-
-
-def _group_target(state: IamState, params: Params, caller: Requester) -> str | None:
-    """The group's ARN after the update: AWS authorizes a rename on both names."""
-    group = state.group(caller.account, params["GroupName"])
-    if group is None or not ("NewGroupName" in params or "NewPath" in params):
-        return None
-    path, name = params.get("NewPath", group.path), params.get("NewGroupName", group.name)
-    return group_arn(caller.account, path, name)
-
-
 OPERATIONS = (
-    Operation("UpdateUser", update_user, user_resource, OperationKind.WRITE, target=_user_target),
     Operation(
-        "UpdateGroup", update_group, group_resource, OperationKind.WRITE, target=_group_target
+        "UpdateUser", update_user, user_resource, OperationKind.WRITE, target=USERS.rename_target
+    ),
+    Operation(
+        "UpdateGroup",
+        update_group,
+        group_resource,
+        OperationKind.WRITE,
+        target=GROUPS.rename_target,
     ),
 )

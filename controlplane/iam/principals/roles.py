@@ -19,20 +19,22 @@ from controlplane.iam.operation import (
 )
 from controlplane.iam.policies.documents import encoded
 from controlplane.iam.policies.inline_policies import InlineKind, inline_policy_handlers
-from controlplane.iam.policies.policy_refs import boundary_shape, require_attachable
+from controlplane.iam.policies.policy_refs import (
+    boundary_shape,
+    refuse_while_policies_held,
+    require_attachable,
+)
 from controlplane.iam.principals.trust import validated_trust_policy
 from controlplane.iam.support.errors import (
     delete_conflict,
-    entity_already_exists,
     invalid_input,
-    limit_exceeded,
-    no_such_entity,
+    quota_exceeded,
     unmodifiable_entity,
 )
-from controlplane.iam.support.pagination import paginate
-from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_of
+from controlplane.iam.support.named_entities import NamedKind, key_of, page_under_path
+from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_member, tags_of
 from replication.arns import role_arn
-from replication.entities import EntityKey, Role
+from replication.entities import Role
 from replication.ids import IdPrefix, new_unique_id
 from replication.policy import INLINE_AGGREGATE_LIMITS
 from replication.state import IamState
@@ -58,36 +60,26 @@ def role_shape(state: IamState, role: Role, full: bool = True) -> dict[str, Any]
     if role.description is not None:
         shape["Description"] = role.description
     if full:
-        shape |= boundary_shape(role.permissions_boundary)
-        if role.tags:
-            shape["Tags"] = tag_shapes(role.tags)
+        shape |= boundary_shape(role.permissions_boundary) | tags_member(role.tags)
         shape["RoleLastUsed"] = {}
     return shape
 
 
-def require_role(state: IamState, account: str, name: str) -> Role:
-    """The named role, or NoSuchEntity as AWS words it."""
-    role = state.role(account, name)
-    if role is None:
-        raise no_such_entity(f"The role with name {name} cannot be found.")
-    return role
-
-
-def role_resource(state: IamState, params: Params, caller: Requester) -> str:
-    """The ARN a role action is authorized on."""
-    name = params["RoleName"]
-    existing = state.role(caller.account, name)
-    if existing is not None:
-        return existing.arn
-    return role_arn(caller.account, params.get("Path", "/"), name)
+_ROLES: NamedKind[Role] = NamedKind(
+    name_param="RoleName",
+    find=IamState.role,
+    arn_for=role_arn,
+    missing="The role with name {name} cannot be found.",
+    taken="Role with name {name} already exists.",
+)
+require_role = _ROLES.require
+role_resource = _ROLES.resource
 
 
 def _new_role(state: IamState, params: Params, caller: Requester, now: datetime, path: str) -> Role:
-    name = params["RoleName"]
-    if state.role(caller.account, name) is not None:
-        raise entity_already_exists(f"Role with name {name} already exists.")
+    name = _ROLES.unused_name(state, params, caller)
     if len(state.roles_of(caller.account)) >= ROLES_PER_ACCOUNT:
-        raise limit_exceeded(f"Cannot exceed quota for RolesPerAccount: {ROLES_PER_ACCOUNT}")
+        raise quota_exceeded("RolesPerAccount", ROLES_PER_ACCOUNT)
     document = params["AssumeRolePolicyDocument"]
     bound = validated_trust_policy(state, document)
     boundary = params.get("PermissionsBoundary")
@@ -157,9 +149,7 @@ def get_role(state: IamState, params: Params, caller: Requester, now: datetime) 
 
 def list_roles(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """ListRoles: roles under a path prefix, sorted by name."""
-    prefix = params.get("PathPrefix", "/")
-    roles = [r for r in state.roles_of(caller.account) if r.path.startswith(prefix)]
-    page, more = paginate(roles, params, key=lambda r: r.name.lower())
+    page, more = page_under_path(state.roles_of(caller.account), params)
     return HandlerResult({"Roles": [role_shape(state, r, full=False) for r in page], **more})
 
 
@@ -213,12 +203,8 @@ def delete_role(state: IamState, params: Params, caller: Requester, now: datetim
         raise delete_conflict(
             "Cannot delete entity, must remove roles from instance profile first."
         )
-    if role.inline_policies:
-        raise delete_conflict("Cannot delete entity, must delete policies first.")
-    if role.attached_policies:
-        raise delete_conflict("Cannot delete entity, must detach all policies first.")
-    key = EntityKey(entity="role", account=caller.account, name=role.name)
-    return HandlerResult({}, Change.delete(key))
+    refuse_while_policies_held(role)
+    return HandlerResult({}, Change.delete(key_of(role)))
 
 
 def delete_service_linked_role(
@@ -228,12 +214,12 @@ def delete_service_linked_role(
     role = require_role(state, caller.account, params["RoleName"])
     if not _service_linked(role):
         raise invalid_input(f"Role {role.name} is not a service-linked role.")
-    key = EntityKey(entity="role", account=caller.account, name=role.name)
+    key = key_of(role)
     task = f"task{role.path}{role.name}/{new_unique_id('')}"
     return HandlerResult({"DeletionTaskId": task}, Change.delete(key))
 
 
-_role_tags = tag_handlers("Role", lambda s, p, c: require_role(s, c.account, p["RoleName"]))
+_role_tags = tag_handlers("Role", _ROLES.named_in)
 _role_inline = inline_policy_handlers(
     InlineKind("Role", require_role, INLINE_AGGREGATE_LIMITS["role"])
 )

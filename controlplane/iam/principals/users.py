@@ -14,21 +14,23 @@ from controlplane.iam.operation import (
     Requester,
     listing_resource,
 )
-from controlplane.iam.policies.policy_refs import boundary_shape, require_attachable
+from controlplane.iam.policies.policy_refs import (
+    boundary_shape,
+    refuse_while_policies_held,
+    require_attachable,
+)
 from controlplane.iam.support.errors import (
     delete_conflict,
-    entity_already_exists,
-    limit_exceeded,
-    no_such_entity,
+    quota_exceeded,
 )
-from controlplane.iam.support.pagination import paginate
-from controlplane.iam.support.tags import tag_handlers, tags_of
+from controlplane.iam.support.named_entities import NamedKind, key_of, page_under_path
+from controlplane.iam.support.tags import tag_handlers, tags_member, tags_of
 from replication.arns import root_arn, user_arn
-from replication.entities import EntityKey, User
+from replication.entities import User
 from replication.ids import IdPrefix, new_unique_id
 from replication.state import IamState
 
-__all__ = ["OPERATIONS", "require_user", "user_shape"]
+__all__ = ["OPERATIONS", "USERS", "require_user", "user_of_call", "user_shape"]
 
 USERS_PER_ACCOUNT = 5000
 
@@ -42,18 +44,24 @@ def user_shape(user: User) -> dict[str, Any]:
         "Arn": user.arn,
         "CreateDate": user.created_at,
     }
-    shape |= boundary_shape(user.permissions_boundary)
-    if user.tags:
-        shape["Tags"] = [{"Key": t.key, "Value": t.value} for t in user.tags]
-    return shape
+    return shape | boundary_shape(user.permissions_boundary) | tags_member(user.tags)
 
 
-def require_user(state: IamState, account: str, name: str) -> User:
-    """The named user, or NoSuchEntity as AWS words it."""
-    user = state.user(account, name)
-    if user is None:
-        raise no_such_entity(f"The user with name {name} cannot be found.")
-    return user
+USERS: NamedKind[User] = NamedKind(
+    name_param="UserName",
+    find=IamState.user,
+    arn_for=user_arn,
+    missing="The user with name {name} cannot be found.",
+    taken="User with name {name} already exists.",
+)
+require_user = USERS.require
+
+
+def user_of_call(state: IamState, params: Params, caller: Requester) -> User | None:
+    """The user the call names, else the calling user (None: the root user, who has no user
+    entity); NoSuchEntity when the named user does not exist."""
+    name = caller.user_named_or_self(params)
+    return require_user(state, caller.account, name) if name else None
 
 
 def user_resource(state: IamState, params: Params, caller: Requester) -> str:
@@ -68,14 +76,12 @@ def user_resource(state: IamState, params: Params, caller: Requester) -> str:
 
 def create_user(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """CreateUser: a new user with a fresh AIDA id; names are unique ignoring case."""
-    name = params["UserName"]
-    if state.user(caller.account, name) is not None:
-        raise entity_already_exists(f"User with name {name} already exists.")
+    name = USERS.unused_name(state, params, caller)
     # counting the account's users walks every user: only when all accounts hold enough
     if len(state.users) >= USERS_PER_ACCOUNT and state.user_count(caller.account) >= (
         USERS_PER_ACCOUNT
     ):
-        raise limit_exceeded(f"Cannot exceed quota for UsersPerAccount: {USERS_PER_ACCOUNT}")
+        raise quota_exceeded("UsersPerAccount", USERS_PER_ACCOUNT)
     boundary = params.get("PermissionsBoundary")
     if boundary is not None:
         require_attachable(state, boundary, caller.account)
@@ -103,9 +109,7 @@ def get_user(state: IamState, params: Params, caller: Requester, now: datetime) 
 
 def list_users(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
     """ListUsers: users under a path prefix, sorted by name, paginated."""
-    prefix = params.get("PathPrefix", "/")
-    users = [u for u in state.users_of(caller.account) if u.path.startswith(prefix)]
-    page, more = paginate(users, params, key=lambda u: u.name.lower())
+    page, more = page_under_path(state.users_of(caller.account), params)
     return HandlerResult({"Users": [user_shape(u) for u in page], **more})
 
 
@@ -129,10 +133,7 @@ def delete_user(state: IamState, params: Params, caller: Requester, now: datetim
     user = require_user(state, caller.account, params["UserName"])
     if state.keys_of(caller.account, user.name):
         raise delete_conflict("Cannot delete entity, must delete access keys first.")
-    if user.inline_policies:
-        raise delete_conflict("Cannot delete entity, must delete policies first.")
-    if user.attached_policies:
-        raise delete_conflict("Cannot delete entity, must detach all policies first.")
+    refuse_while_policies_held(user)
     if user.groups:
         raise delete_conflict("Cannot delete entity, must remove user from all groups first.")
     if any(
@@ -140,11 +141,10 @@ def delete_user(state: IamState, params: Params, caller: Requester, now: datetim
     ):
         raise delete_conflict("Cannot delete entity, must delete MFA device first.")
     _refuse_while_credentials_remain(user)
-    key = EntityKey(entity="user", account=caller.account, name=user.name)
-    return HandlerResult({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key_of(user)))
 
 
-_user_tags = tag_handlers("User", lambda s, p, c: require_user(s, c.account, p["UserName"]))
+_user_tags = tag_handlers("User", USERS.named_in)
 
 OPERATIONS = (
     Operation("CreateUser", create_user, user_resource, OperationKind.WRITE),

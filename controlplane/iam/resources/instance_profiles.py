@@ -19,14 +19,13 @@ from controlplane.iam.operation import (
 from controlplane.iam.principals.roles import require_role, role_resource, role_shape
 from controlplane.iam.support.errors import (
     delete_conflict,
-    entity_already_exists,
-    limit_exceeded,
     no_such_entity,
+    quota_exceeded,
 )
-from controlplane.iam.support.pagination import paginate
-from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_of
+from controlplane.iam.support.named_entities import NamedKind, key_of, page_by_name, page_under_path
+from controlplane.iam.support.tags import tag_handlers, tags_member, tags_of
 from replication.arns import instance_profile_arn, role_arn
-from replication.entities import EntityKey, InstanceProfile
+from replication.entities import InstanceProfile
 from replication.ids import IdPrefix, new_unique_id
 from replication.state import IamState
 
@@ -52,33 +51,29 @@ def profile_shape(state: IamState, profile: InstanceProfile) -> dict[str, Any]:
         "CreateDate": profile.created_at,
         "Roles": [role_shape(state, r, full=False) for r in roles if r is not None],
     }
-    if profile.tags:
-        shape["Tags"] = tag_shapes(profile.tags)
-    return shape
+    return shape | tags_member(profile.tags)
 
 
-def _require(state: IamState, account: str, name: str) -> InstanceProfile:
-    profile = state.instance_profiles.get((account, name.lower()))
-    if profile is None:
-        raise no_such_entity(f"Instance Profile {name} cannot be found.")
-    return profile
+def _find_profile(state: IamState, account: str, name: str) -> InstanceProfile | None:
+    return state.instance_profiles.get((account, name.lower()))
 
 
-def _resource(state: IamState, params: Params, caller: Requester) -> str:
-    name = params["InstanceProfileName"]
-    existing = state.instance_profiles.get((caller.account, name.lower()))
-    if existing is not None:
-        return existing.arn
-    return instance_profile_arn(caller.account, params.get("Path", "/"), name)
+_INSTANCE_PROFILES: NamedKind[InstanceProfile] = NamedKind(
+    name_param="InstanceProfileName",
+    find=_find_profile,
+    arn_for=instance_profile_arn,
+    missing="Instance Profile {name} cannot be found.",
+    taken="Instance Profile {name} already exists.",
+)
+_require = _INSTANCE_PROFILES.require
+_resource = _INSTANCE_PROFILES.resource
 
 
 def create_instance_profile(
     state: IamState, params: Params, caller: Requester, now: datetime
 ) -> HandlerResult:
     """CreateInstanceProfile: an empty profile with a fresh AIPA id."""
-    name = params["InstanceProfileName"]
-    if (caller.account, name.lower()) in state.instance_profiles:
-        raise entity_already_exists(f"Instance Profile {name} already exists.")
+    name = _INSTANCE_PROFILES.unused_name(state, params, caller)
     profile = InstanceProfile(
         account=caller.account,
         name=name,
@@ -103,9 +98,7 @@ def list_instance_profiles(
     state: IamState, params: Params, caller: Requester, now: datetime
 ) -> HandlerResult:
     """ListInstanceProfiles: under a path prefix, sorted by name."""
-    prefix = params.get("PathPrefix", "/")
-    found = [p for p in profiles_of(state, caller.account) if p.path.startswith(prefix)]
-    page, more = paginate(found, params, key=lambda p: p.name.lower())
+    page, more = page_under_path(profiles_of(state, caller.account), params)
     return HandlerResult({"InstanceProfiles": [profile_shape(state, p) for p in page], **more})
 
 
@@ -119,7 +112,7 @@ def list_instance_profiles_for_role(
         for p in profiles_of(state, caller.account)
         if role.name.lower() in (r.lower() for r in p.roles)
     ]
-    page, more = paginate(found, params, key=lambda p: p.name.lower())
+    page, more = page_by_name(found, params)
     return HandlerResult({"InstanceProfiles": [profile_shape(state, p) for p in page], **more})
 
 
@@ -132,8 +125,7 @@ def delete_instance_profile(
         raise delete_conflict(
             "Cannot delete entity, must remove roles from instance profile first."
         )
-    key = EntityKey(entity="instance_profile", account=caller.account, name=profile.name)
-    return HandlerResult({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key_of(profile)))
 
 
 def add_role_to_instance_profile(
@@ -143,10 +135,7 @@ def add_role_to_instance_profile(
     profile = _require(state, caller.account, params["InstanceProfileName"])
     role = require_role(state, caller.account, params["RoleName"])
     if profile.roles:
-        raise limit_exceeded(
-            "Cannot exceed quota for InstanceSessionsPerInstanceProfile: "
-            f"{ROLES_PER_INSTANCE_PROFILE}"
-        )
+        raise quota_exceeded("InstanceSessionsPerInstanceProfile", ROLES_PER_INSTANCE_PROFILE)
     changed = profile.model_copy(update={"roles": (role.name,)})
     return HandlerResult({}, Change.put(changed))
 
@@ -173,9 +162,7 @@ def remove_role_from_instance_profile(
     return HandlerResult({}, Change.put(changed))
 
 
-_instance_profile_tags = tag_handlers(
-    "InstanceProfile", lambda s, p, c: _require(s, c.account, p["InstanceProfileName"])
-)
+_instance_profile_tags = tag_handlers("InstanceProfile", _INSTANCE_PROFILES.named_in)
 
 OPERATIONS = (
     Operation("CreateInstanceProfile", create_instance_profile, _resource, OperationKind.WRITE),

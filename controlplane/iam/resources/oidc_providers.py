@@ -26,10 +26,15 @@ from controlplane.iam.operation import (
 from controlplane.iam.support.errors import (
     entity_already_exists,
     invalid_input,
-    limit_exceeded,
     no_such_entity,
 )
-from controlplane.iam.support.tags import TAGS_PER_ENTITY, tag_handlers, tag_shapes, tags_of
+from controlplane.iam.support.tags import (
+    merged_tags,
+    tag_handlers,
+    tag_shapes,
+    tags_member,
+    tags_of,
+)
 from replication.arns import oidc_provider_arn, parse_iam_arn
 from replication.entities import EntityKey, OidcProvider, Tag
 from replication.state import IamState
@@ -102,9 +107,7 @@ def create_oidc_provider(
         tags=tags,
         jwks=jwks,
     )
-    result: dict[str, Any] = {"OpenIDConnectProviderArn": provider.arn}
-    if provider.tags:
-        result["Tags"] = tag_shapes(provider.tags)
+    result = {"OpenIDConnectProviderArn": provider.arn, **tags_member(provider.tags)}
     return HandlerResult(result, Change.put(provider))
 
 
@@ -182,12 +185,7 @@ def tag_oidc_provider(
     """TagOpenIDConnectProvider; ``iam-planes:jwks:N`` tags replace the stored JWKS."""
     provider = _require_oidc(state, caller, params["OpenIDConnectProviderArn"])
     jwks, added = split_jwks_tags(tags_of(params))
-    new_keys = {t.key.lower() for t in added}
-    tags = tuple(t for t in provider.tags if t.key.lower() not in new_keys) + added
-    if len(tags) > TAGS_PER_ENTITY:
-        raise limit_exceeded(
-            f"Cannot exceed quota for TagsPerOpenIDConnectProvider: {TAGS_PER_ENTITY}"
-        )
+    tags = merged_tags(provider.tags, added, "OpenIDConnectProvider")
     update: dict[str, Any] = {"tags": tags} if jwks is None else {"tags": tags, "jwks": jwks}
     return _oidc_update(state, params, caller, **update)
 

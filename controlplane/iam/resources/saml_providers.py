@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from controlplane.iam.operation import (
     Change,
@@ -14,9 +13,10 @@ from controlplane.iam.operation import (
     Requester,
 )
 from controlplane.iam.support.errors import entity_already_exists, no_such_entity
-from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_of
+from controlplane.iam.support.named_entities import key_of
+from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_member, tags_of
 from replication.arns import parse_iam_arn, saml_provider_arn
-from replication.entities import EntityKey, SamlProvider
+from replication.entities import SamlProvider
 from replication.state import IamState
 
 __all__ = ["OPERATIONS"]
@@ -56,9 +56,7 @@ def create_saml_provider(
         valid_until=_SAML_VALID_UNTIL,
         tags=tags_of(params),
     )
-    result: dict[str, Any] = {"SAMLProviderArn": provider.arn}
-    if provider.tags:
-        result["Tags"] = tag_shapes(provider.tags)
+    result = {"SAMLProviderArn": provider.arn, **tags_member(provider.tags)}
     return HandlerResult(result, Change.put(provider))
 
 
@@ -106,8 +104,7 @@ def delete_saml_provider(
 ) -> HandlerResult:
     """DeleteSAMLProvider."""
     provider = _require_saml(state, caller, params["SAMLProviderArn"])
-    key = EntityKey(entity="saml_provider", account=caller.account, name=provider.name)
-    return HandlerResult({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key_of(provider)))
 
 
 def _any_saml(state: IamState, params: Params, caller: Requester) -> str:

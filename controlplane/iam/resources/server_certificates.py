@@ -25,11 +25,11 @@ from controlplane.iam.operation import (
     Requester,
     listing_resource,
 )
-from controlplane.iam.support.errors import entity_already_exists, limit_exceeded, no_such_entity
-from controlplane.iam.support.pagination import paginate
-from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_of
+from controlplane.iam.support.errors import quota_exceeded
+from controlplane.iam.support.named_entities import NamedKind, key_of, page_under_path
+from controlplane.iam.support.tags import tag_handlers, tag_shapes, tags_member, tags_of
 from replication.arns import server_certificate_arn
-from replication.entities import EntityKey, ServerCertificate
+from replication.entities import ServerCertificate
 from replication.ids import new_unique_id
 from replication.state import IamState
 
@@ -129,44 +129,24 @@ def metadata_shape(certificate: ServerCertificate) -> dict[str, Any]:
     }
 
 
-def _require(state: IamState, account: str, name: str) -> ServerCertificate:
-    certificate = state.server_certificate(account, name)
-    if certificate is None:
-        raise no_such_entity(f"The Server Certificate with name {name} cannot be found.")
-    return certificate
-
-
-def _resource(state: IamState, params: Params, caller: Requester) -> str:
-    name = params["ServerCertificateName"]
-    existing = state.server_certificate(caller.account, name)
-    if existing is not None:
-        return existing.arn
-    return server_certificate_arn(caller.account, params.get("Path", "/"), name)
-
-
-def _update_target(state: IamState, params: Params, caller: Requester) -> str | None:
-    """The certificate's ARN after the update: AWS authorizes it on both names."""
-    existing = state.server_certificate(caller.account, params["ServerCertificateName"])
-    if existing is None or not ("NewServerCertificateName" in params or "NewPath" in params):
-        return None
-    path = params.get("NewPath", existing.path)
-    return server_certificate_arn(
-        caller.account, path, params.get("NewServerCertificateName", existing.name)
-    )
+_SERVER_CERTIFICATES: NamedKind[ServerCertificate] = NamedKind(
+    name_param="ServerCertificateName",
+    find=IamState.server_certificate,
+    arn_for=server_certificate_arn,
+    missing="The Server Certificate with name {name} cannot be found.",
+    taken="The Server Certificate with name {name} already exists.",
+)
+_require = _SERVER_CERTIFICATES.require
+_resource = _SERVER_CERTIFICATES.resource
 
 
 def upload_server_certificate(
     state: IamState, params: Params, caller: Requester, now: datetime
 ) -> HandlerResult:
     """UploadServerCertificate: a checked certificate with a fresh ASCA id; key not kept."""
-    name = params["ServerCertificateName"]
-    if state.server_certificate(caller.account, name) is not None:
-        raise entity_already_exists(f"The Server Certificate with name {name} already exists.")
+    name = _SERVER_CERTIFICATES.unused_name(state, params, caller)
     if len(certificates_of(state, caller.account)) >= SERVER_CERTIFICATES_PER_ACCOUNT:
-        raise limit_exceeded(
-            "Cannot exceed quota for ServerCertificatesPerAccount: "
-            f"{SERVER_CERTIFICATES_PER_ACCOUNT}"
-        )
+        raise quota_exceeded("ServerCertificatesPerAccount", SERVER_CERTIFICATES_PER_ACCOUNT)
     chain = params.get("CertificateChain")
     parsed = checked_certificate(params["CertificateBody"], params["PrivateKey"], chain, now)
     certificate = ServerCertificate(
@@ -180,9 +160,10 @@ def upload_server_certificate(
         certificate_chain=chain or None,
         tags=tags_of(params),
     )
-    result: dict[str, Any] = {"ServerCertificateMetadata": metadata_shape(certificate)}
-    if certificate.tags:
-        result["Tags"] = tag_shapes(certificate.tags)
+    result = {
+        "ServerCertificateMetadata": metadata_shape(certificate),
+        **tags_member(certificate.tags),
+    }
     change = Change.put(certificate)
     return HandlerResult(result, change)
 
@@ -206,9 +187,7 @@ def list_server_certificates(
     state: IamState, params: Params, caller: Requester, now: datetime
 ) -> HandlerResult:
     """ListServerCertificates: metadata under a path prefix, sorted by name."""
-    prefix = params.get("PathPrefix", "/")
-    found = [c for c in certificates_of(state, caller.account) if c.path.startswith(prefix)]
-    page, more = paginate(found, params, key=lambda c: c.name.lower())
+    page, more = page_under_path(certificates_of(state, caller.account), params)
     return HandlerResult(
         {"ServerCertificateMetadataList": [metadata_shape(c) for c in page], **more}
     )
@@ -219,19 +198,14 @@ def update_server_certificate(
 ) -> HandlerResult:
     """UpdateServerCertificate: a new path and/or name; id, body and tags carry over."""
     certificate = _require(state, caller.account, params["ServerCertificateName"])
-    new_name = params.get("NewServerCertificateName", certificate.name)
-    if new_name.lower() != certificate.name.lower() and state.server_certificate(
-        caller.account, new_name
-    ):
-        raise entity_already_exists(f"The Server Certificate with name {new_name} already exists.")
+    new_name = _SERVER_CERTIFICATES.new_name(state, params, caller, certificate)
     changed = certificate.model_copy(
         update={"name": new_name, "path": params.get("NewPath", certificate.path)}
     )
     if new_name.lower() == certificate.name.lower():  # same key: a plain put
         return HandlerResult({}, Change.put(changed))
     # the key moves: the old one goes and the new one comes in one atomic batch
-    old = EntityKey(entity="server_certificate", account=caller.account, name=certificate.name)
-    return HandlerResult({}, Change.batch([changed], [old]))
+    return HandlerResult({}, Change.batch([changed], [key_of(certificate)]))
 
 
 def delete_server_certificate(
@@ -239,13 +213,10 @@ def delete_server_certificate(
 ) -> HandlerResult:
     """DeleteServerCertificate."""
     certificate = _require(state, caller.account, params["ServerCertificateName"])
-    key = EntityKey(entity="server_certificate", account=caller.account, name=certificate.name)
-    return HandlerResult({}, Change.delete(key))
+    return HandlerResult({}, Change.delete(key_of(certificate)))
 
 
-_server_certificate_tags = tag_handlers(
-    "ServerCertificate", lambda s, p, c: _require(s, c.account, p["ServerCertificateName"])
-)
+_server_certificate_tags = tag_handlers("ServerCertificate", _SERVER_CERTIFICATES.named_in)
 
 OPERATIONS = (
     Operation("UploadServerCertificate", upload_server_certificate, _resource, OperationKind.WRITE),
@@ -261,7 +232,7 @@ OPERATIONS = (
         update_server_certificate,
         _resource,
         OperationKind.WRITE,
-        target=_update_target,
+        target=_SERVER_CERTIFICATES.rename_target,
     ),
     Operation("DeleteServerCertificate", delete_server_certificate, _resource, OperationKind.WRITE),
     Operation("TagServerCertificate", _server_certificate_tags.tag, _resource, OperationKind.WRITE),

@@ -11,6 +11,7 @@ __all__ = [
     "limit_exceeded",
     "malformed_policy",
     "no_such_entity",
+    "quota_exceeded",
     "root_credentials_unsupported",
     "unmodifiable_entity",
 ]
@@ -34,6 +35,11 @@ def delete_conflict(message: str) -> AwsError:
 def limit_exceeded(message: str) -> AwsError:
     """409 LimitExceeded."""
     return AwsError("LimitExceeded", message, 409)
+
+
+def quota_exceeded(quota: str, limit: int) -> AwsError:
+    """409 LimitExceeded for an IAM quota (e.g. ``GroupsPerAccount``), as AWS words them all."""
+    return limit_exceeded(f"Cannot exceed quota for {quota}: {limit}")
 
 
 def malformed_policy(message: str) -> AwsError:

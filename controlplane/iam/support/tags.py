@@ -13,12 +13,20 @@ from controlplane.iam.operation import (
     Params,
     Requester,
 )
-from controlplane.iam.support.errors import limit_exceeded
+from controlplane.iam.support.errors import quota_exceeded
 from controlplane.iam.support.pagination import paginate
 from replication.entities import Entity, Tag
 from replication.state import IamState
 
-__all__ = ["TAGS_PER_ENTITY", "TagHandlers", "tag_handlers", "tag_shapes", "tags_of"]
+__all__ = [
+    "TAGS_PER_ENTITY",
+    "TagHandlers",
+    "merged_tags",
+    "tag_handlers",
+    "tag_shapes",
+    "tags_member",
+    "tags_of",
+]
 
 TAGS_PER_ENTITY = 50
 
@@ -33,12 +41,19 @@ def tag_shapes(tags: tuple[Tag, ...]) -> list[dict[str, str]]:
     return [{"Key": t.key, "Value": t.value} for t in tags]
 
 
-def _merged(current: tuple[Tag, ...], added: tuple[Tag, ...], quota: str) -> tuple[Tag, ...]:
-    """Tag keys ignore case: a new value replaces the old one of the same key."""
+def tags_member(tags: tuple[Tag, ...]) -> dict[str, Any]:
+    """The ``Tags`` member of a structure or Create* result: absent when there are no tags,
+    as AWS leaves it out."""
+    return {"Tags": tag_shapes(tags)} if tags else {}
+
+
+def merged_tags(current: tuple[Tag, ...], added: tuple[Tag, ...], noun: str) -> tuple[Tag, ...]:
+    """``current`` with ``added`` (keys ignore case: a new value replaces the old one of the
+    same key); LimitExceeded on the ``TagsPer<noun>`` quota beyond 50."""
     new_keys = {t.key.lower() for t in added}
     merged = tuple(t for t in current if t.key.lower() not in new_keys) + added
     if len(merged) > TAGS_PER_ENTITY:
-        raise limit_exceeded(f"Cannot exceed quota for {quota}: {TAGS_PER_ENTITY}")
+        raise quota_exceeded(f"TagsPer{noun}", TAGS_PER_ENTITY)
     return merged
 
 
@@ -57,11 +72,10 @@ class TagHandlers(NamedTuple):
 def tag_handlers(noun: str, getter: Getter) -> TagHandlers:
     """The tag handlers of the entity ``getter`` finds; ``noun`` names its quota
     (``TagsPer<noun>``)."""
-    quota = f"TagsPer{noun}"
 
     def tag(state: IamState, params: Params, caller: Requester, now: datetime) -> HandlerResult:
         entity: Entity = getter(state, params, caller)
-        tags = _merged(entity.tags, tags_of(params), quota)  # type: ignore[union-attr]
+        tags = merged_tags(entity.tags, tags_of(params), noun)  # type: ignore[union-attr]
         changed = entity.model_copy(update={"tags": tags})
         return HandlerResult({}, Change.put(changed))
 

@@ -232,3 +232,82 @@ def test_only_actions_aws_documents_pass_roles() -> None:
     API reference names PassRole for no other IAM action; CreateServiceLinkedRole does not)."""
     passing = sorted(name for name, op in OPERATIONS.items() if op.passed_role is not None)
     assert passing == ["AddRoleToInstanceProfile"]
+
+
+@pytest.mark.parametrize(
+    ("noun", "extra", "missing", "taken"),
+    [
+        ("User", {}, "The user with name {} cannot be found.", "User with name {} already exists."),
+        (
+            "Group",
+            {},
+            "The group with name {} cannot be found.",
+            "Group with name {} already exists.",
+        ),
+        (
+            "Role",
+            {"AssumeRolePolicyDocument": TRUST_EC2},
+            "The role with name {} cannot be found.",
+            "Role with name {} already exists.",
+        ),
+        (
+            "InstanceProfile",
+            {},
+            "Instance Profile {} cannot be found.",
+            "Instance Profile {} already exists.",
+        ),
+    ],
+)
+def test_missing_and_taken_names_are_worded_as_aws_words_each_kind(
+    noun: str, extra: dict[str, str], missing: str, taken: str
+) -> None:
+    """Each name-keyed kind keeps AWS's own NoSuchEntity and EntityAlreadyExists wording, with
+    the name as the call spelled it; a name taken in another case is still taken."""
+    param = f"{noun}Name"
+    assert _refused(IamState(), f"Get{noun}", _root(OWNER), **{param: "absent"}) == (
+        "NoSuchEntity",
+        404,
+        missing.format("absent"),
+    )
+    state = _call(IamState(), f"Create{noun}", _root(OWNER), **{param: "held"}, **extra)
+    assert _refused(state, f"Create{noun}", _root(OWNER), **{param: "HELD"}, **extra) == (
+        "EntityAlreadyExists",
+        409,
+        taken.format("HELD"),
+    )
+
+
+def test_a_missing_server_certificate_and_user_policy_are_worded_as_aws_words_them() -> None:
+    """The server certificate's and the user inline policy's NoSuchEntity wording."""
+    absent = _refused(
+        IamState(), "GetServerCertificate", _root(OWNER), ServerCertificateName="absent"
+    )
+    assert absent == (
+        "NoSuchEntity",
+        404,
+        "The Server Certificate with name absent cannot be found.",
+    )
+    state = _call(IamState(), "CreateUser", _root(OWNER), UserName="holder")
+    assert _refused(
+        state, "GetUserPolicy", _root(OWNER), UserName="holder", PolicyName="absent"
+    ) == ("NoSuchEntity", 404, "The user policy with name absent cannot be found.")
+
+
+@pytest.mark.parametrize(
+    ("noun", "kind"),
+    [("Group", "group"), ("Role", "role"), ("InstanceProfile", "instance-profile")],
+)
+def test_an_action_is_authorized_on_the_entitys_arn_or_the_one_it_would_get(
+    noun: str, kind: str
+) -> None:
+    """The resource is the existing entity's ARN (its own path and spelling), else the ARN the
+    call's Path and name would give it."""
+    resource = OPERATIONS[f"Get{noun}"].resource
+    param = f"{noun}Name"
+    extra = {"AssumeRolePolicyDocument": TRUST_EC2} if noun == "Role" else {}
+    would_be = resource(IamState(), {param: "App", "Path": "/p/"}, _root(OWNER))
+    assert would_be == f"arn:aws:iam::{OWNER}:{kind}/p/App"
+    state = _call(
+        IamState(), f"Create{noun}", _root(OWNER), **{param: "App"}, Path="/team/", **extra
+    )
+    assert resource(state, {param: "APP"}, _root(OWNER)) == f"arn:aws:iam::{OWNER}:{kind}/team/App"
