@@ -41,6 +41,7 @@ __all__ = [
     "TestAccount",
     "delay_spec",
     "eventually",
+    "replica_delays",
     "summarize",
 ]
 
@@ -242,18 +243,8 @@ class TestAccount:
             if region not in regions:
                 raise ValueError(f"no region {region!r}")
             chosen[region] = delay_spec(value)
-        previous: dict[str, Any] = {}
-        try:
-            for region, spec in chosen.items():
-                for record in regions[region].replicas.values():
-                    previous[record.endpoint] = set_replica_delays(
-                        record.endpoint, RegionDelays(default=spec).model_dump()
-                    )
+        with replica_delays(self.cluster, chosen):
             yield
-        finally:
-            for endpoint, delays in previous.items():
-                with contextlib.suppress(urllib.error.URLError, OSError):
-                    set_replica_delays(endpoint, delays)
 
     def stale_answers(self) -> list[dict[str, Any]]:
         """Every stale answer a replica gave this account since the test began."""
@@ -271,7 +262,25 @@ class TestAccount:
         return sorted(rows, key=lambda row: row["at"])
 
 
-def set_replica_delays(endpoint: str, delays: Mapping[str, Any]) -> Any:
+@contextlib.contextmanager
+def replica_delays(cluster: ClusterFile, chosen: Mapping[str, DelaySpec]) -> Iterator[None]:
+    """Within the block, each chosen region's replicas apply changes after its delay (set at
+    run time through ``/admin/delays``); every replica's old delays come back after."""
+    previous: dict[str, Any] = {}
+    try:
+        for region, spec in chosen.items():
+            for record in cluster.regions[region].replicas.values():
+                previous[record.endpoint] = _set_delays(
+                    record.endpoint, RegionDelays(default=spec).model_dump()
+                )
+        yield
+    finally:
+        for endpoint, delays in previous.items():
+            with contextlib.suppress(urllib.error.URLError, OSError):
+                _set_delays(endpoint, delays)
+
+
+def _set_delays(endpoint: str, delays: Mapping[str, Any]) -> Any:
     """Give one replica new propagation delays (``RegionDelays`` as JSON); return its old."""
     request = urllib.request.Request(
         f"{endpoint}/admin/delays", data=json.dumps(delays).encode(), method="POST"

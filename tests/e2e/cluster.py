@@ -22,10 +22,10 @@ from botocore.config import Config
 
 from deploy.accounts import create_account
 from deploy.cluster_file import ClusterFile, load_cluster
-from deploy.harness import set_replica_delays
+from deploy.harness import replica_delays
 from deploy.ports import free_port_block
 from deploy.status import http_json
-from replication.delay import RegionDelays, parse_delay_option
+from replication.delay import parse_delay_option
 
 IAM_PLANES = [sys.executable, "-c", "from deploy.cli import main; main()"]
 _NO_RETRIES = Config(
@@ -212,15 +212,5 @@ def account_of_its_own(shared: Cluster) -> AccountCluster:
 def region_delays(cluster: Cluster, *delays: str) -> Iterator[None]:
     """Within the block, each named region's replicas apply changes after its delay
     (``REGION=MS`` as ``iam-planes up --delay`` takes them); the old delays come back after."""
-    previous: dict[str, Any] = {}
-    try:
-        for region, spec in (parse_delay_option(delay) for delay in delays):
-            for record in cluster.file.regions[region].replicas.values():
-                previous[record.endpoint] = set_replica_delays(
-                    record.endpoint, RegionDelays(default=spec).model_dump()
-                )
+    with replica_delays(cluster.file, dict(parse_delay_option(delay) for delay in delays)):
         yield
-    finally:
-        for endpoint, old in previous.items():
-            with contextlib.suppress(urllib.error.URLError, OSError):
-                set_replica_delays(endpoint, old)
