@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -20,9 +19,8 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from deploy.accounts import create_account
 from deploy.cluster_file import ClusterFile, load_cluster
-from deploy.harness import replica_delays
+from deploy.harness import ClusterSession, replica_delays
 from deploy.ports import free_port_block
 from deploy.status import http_json
 from replication.delay import parse_delay_option
@@ -203,9 +201,10 @@ class AccountCluster(Cluster):
 
 def account_of_its_own(shared: Cluster) -> AccountCluster:
     """A fresh account on ``shared`` (its root key), once every replica has applied it."""
-    account, key, secret, version = asyncio.run(create_account(shared.file.redis.url))
-    shared.wait_converged(version)
-    return AccountCluster(shared.state_dir, account, key, secret)
+    root = ClusterSession.attach(shared.state_dir).new_account()
+    return AccountCluster(
+        shared.state_dir, root.account, root.access_key_id, root.secret_access_key
+    )
 
 
 @contextlib.contextmanager
