@@ -162,12 +162,13 @@ def test_report_lists_the_user_with_its_key_use(
 
 def test_aws_cli_fetches_the_report(cluster: Cluster, iam: Any) -> None:
     """``aws iam generate-credential-report`` then ``get-credential-report``: the report,
-    base64-encoded as AWS's CLI prints it."""
+    base64-encoded as AWS's CLI prints it. The second command runs the real ``aws`` entry
+    point, the first a process forked from the CLI fork server (tests/e2e/aws_cli.py)."""
     cli = AwsCli(cluster)
     generated = cli.run("iam", "generate-credential-report")
     assert generated.returncode == 0, generated.stderr
     assert generated.output["State"] in {"STARTED", "COMPLETE"}  # COMPLETE after the test above
-    result = cli.run("iam", "get-credential-report")
+    result = cli.run_process("iam", "get-credential-report")
     assert result.returncode == 0, result.stderr
     assert result.output["ReportFormat"] == "text/csv"
     content = base64.b64decode(result.output["Content"])

@@ -189,14 +189,18 @@ def test_every_get_and_list_answers_identically_after_a_restart(cluster: Cluster
 
 
 def _aws(cluster: Cluster, *args: str) -> tuple[int, Any, str]:
-    """Run ``aws iam ARGS`` against the control plane with the root key."""
+    """Run ``aws iam ARGS`` against the control plane with the root key, in a process forked
+    from the CLI fork server (tests/e2e/aws_cli.py)."""
     done = AwsCli(cluster).run("iam", *args)
     return done.returncode, done.output, done.stderr
 
 
 def test_the_aws_cli_drives_groups_policies_and_roles(cluster: Cluster) -> None:
-    """``aws iam`` creates, attaches and lists, and shows AWS's error on a conflict."""
-    assert _aws(cluster, "create-group", "--group-name", "cli-team")[0] == 0
+    """``aws iam`` creates, attaches and lists, and shows AWS's error on a conflict. The first
+    command runs the real ``aws`` entry point."""
+    created = AwsCli(cluster).run_process("iam", "create-group", "--group-name", "cli-team")
+    assert created.returncode == 0, created.stderr
+    assert created.output["Group"]["GroupName"] == "cli-team"
     code, policy, _ = _aws(
         cluster, "create-policy", "--policy-name", "cli-s3", "--policy-document", ALLOW_S3
     )
