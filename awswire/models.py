@@ -10,8 +10,6 @@ import functools
 from collections.abc import Mapping
 from typing import Any, cast
 
-import botocore.session
-
 from awswire.errors import AwsError
 
 __all__ = [
@@ -33,6 +31,10 @@ Shape = Any
 
 @functools.cache
 def _session() -> Any:
+    # imported on first use: a process that never reads a model (most replicas, most of their
+    # life) does not pay botocore's import, a tenth of a second of CPU per process start
+    import botocore.session
+
     return botocore.session.get_session()
 
 

@@ -14,24 +14,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-from redis.exceptions import RedisError
 from rich.console import Console
 
-from deploy.accounts import ensure_account
 from deploy.chaos import CHAOS_VERBS, chaos_command, run_schedule
 from deploy.cluster_file import load_cluster
 from deploy.launcher import LaunchError, launch, take_down
 from deploy.netns import unsupported_reason
 from deploy.processes import is_running
 from deploy.redis_server import APPENDFSYNC, DURABILITY_GUARANTEES
-from deploy.status import cluster_status
 from deploy.topology import DEFAULT_BASE_PORT, DEFAULT_REGIONS, Topology
 from replication.delay import DelaySpec, load_profile, parse_delay_option
-from replication.log import PoisonedLogError, RedisChangeLog, connect
-from replication.snapshot import SnapshotInfo
-from replication.snapshotter import snapshot_now
 
 __all__ = ["main"]
+
+# Each command imports what only it uses inside its function: `down` and `chaos`, run
+# again and again by scripts and tests, then start without the modules `up` or `log` need.
 
 DEFAULT_STATE_DIR = Path(".iam-planes")
 _console = Console()
@@ -61,6 +58,8 @@ def _already_up(state_dir: Path) -> bool:
 
 
 def _up(args: argparse.Namespace) -> int:
+    from deploy.status import cluster_status
+
     state_dir = _state_dir(args)
     if _already_up(state_dir):
         _console.print(f"a cluster is already up in {state_dir}; run `iam-planes down` first")
@@ -116,6 +115,8 @@ def _down(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from deploy.status import cluster_status
+
     try:
         cluster = load_cluster(_state_dir(args))
     except FileNotFoundError:
@@ -136,6 +137,8 @@ def _chaos(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
+    from deploy.accounts import ensure_account
+
     if not args.redis_url:
         _console.print("error: --redis-url or IAM_PLANES_REDIS_URL is required")
         return 2
@@ -171,6 +174,10 @@ def _watch(state_dir: Path, interval: float) -> int:
 
 
 def _snapshot(args: argparse.Namespace) -> int:
+    from replication.log import PoisonedLogError, RedisChangeLog, connect
+    from replication.snapshot import SnapshotInfo
+    from replication.snapshotter import snapshot_now
+
     try:
         cluster = load_cluster(_state_dir(args))
     except FileNotFoundError:
@@ -207,6 +214,8 @@ def _log_redis_url(args: argparse.Namespace) -> str | None:
 
 
 def _log(args: argparse.Namespace) -> int:
+    from redis.exceptions import RedisError
+
     from deploy.log_command import log_repair, log_show
 
     redis_url = _log_redis_url(args)

@@ -15,9 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import redis
-
-from deploy.accounts import ensure_account
 from deploy.aws_profile import write_aws_profile
 from deploy.cluster_file import (
     AccountCredentials,
@@ -47,9 +44,7 @@ from deploy.redis_server import (
     wait_for_replication,
     write_redis_config,
 )
-from deploy.status import fetch_json
 from deploy.topology import CONTROL_PLANE_REGION, Topology
-from replication.log import HEAD_KEY
 
 __all__ = [
     "NO_SERVICES",
@@ -64,6 +59,10 @@ __all__ = [
     "stop_cluster",
     "take_down",
 ]
+
+
+# What only a launch uses (the accounts and the log's modules, redis-py) is imported where it is
+# used: `iam-planes down` and `chaos`, which import this module too, start without them.
 
 
 class LaunchError(RuntimeError):
@@ -335,6 +334,8 @@ def _launch_planes(
     redis_url: str | None,
     services_backend: str,
 ) -> ClusterFile:
+    from deploy.accounts import ensure_account
+
     logs = state_dir / "logs"
     if redis_url is None:
         redis = _start_redis(
@@ -464,6 +465,11 @@ def _slowest_delay_s(topology: Topology) -> float:
 
 def _wait_for_accounts(cluster: ClusterFile, timeout: float) -> list[str]:
     """Wait until every replica has applied the log as it stood at launch; return the late."""
+    import redis
+
+    from deploy.status import fetch_json
+    from replication.log import HEAD_KEY
+
     client = redis.Redis.from_url(cluster.redis.url)
     try:
         head = int(client.get(HEAD_KEY) or 0)

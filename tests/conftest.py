@@ -49,6 +49,9 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def shared_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """One default cluster per test process (per xdist worker), started when a module first
     asks for it. Modules that neither stop processes nor need launch options share it, each in
-    an account of its own (``tests.e2e.cluster.account_of_its_own``)."""
-    with running_cluster(Path(tmp_path_factory.mktemp("shared"))) as running:
+    an account of its own (``tests.e2e.cluster.account_of_its_own``). Its replicas flush
+    access keys' uses every 0.5 s (5 s by default), so a key's last use and the credential
+    report are read without waiting on the default."""
+    flush_often = {"IAM_PLANES_KEY_USAGE_FLUSH_SECONDS": "0.5"}
+    with running_cluster(Path(tmp_path_factory.mktemp("shared")), env=flush_often) as running:
         yield running

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-import botocore.session
 import orjson
 
 from awswire.errors import AwsError
@@ -61,6 +60,9 @@ class ServiceCall:
 
 @functools.cache
 def _session() -> Any:
+    # imported on first use: a replica whose gateway is never called does not pay for botocore
+    import botocore.session
+
     return botocore.session.get_session()
 
 

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
-
 from awswire.sigv4 import SignatureClaim
 
 __all__ = ["s3_canonical_request"]
@@ -27,6 +24,10 @@ def s3_canonical_request(  # noqa: PLR0917 - the parts of the request as receive
 ) -> str:
     """The canonical request the client signed (headers lower-cased; ``body_hash`` is used
     when the request declares no ``x-amz-content-sha256``)."""
+    # imported on first use: a replica that never sees an S3 call does not pay for botocore
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
     pairs = [
         pair
         for pair in raw_query.split("&")

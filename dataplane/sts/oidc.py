@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import jwt
-from jwt.types import Options
+from typing import TYPE_CHECKING, Any
 
 from awswire.errors import AwsError
 from replication.entities import OidcProvider
+
+if TYPE_CHECKING:
+    from jwt.types import Options
 
 __all__ = ["IdToken", "expired", "invalid_token", "parse_token", "verify_token"]
 
@@ -27,7 +27,9 @@ NOT_BEFORE_LEEWAY = 300
 # the JWS algorithms AWS accepts from identity providers; never "none" or an HMAC, whose
 # "key" would be the provider's public JWK (the algorithm-confusion attack)
 SUPPORTED_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384")
-# PyJWT checks the signature only: AWS's own order and messages for the claims follow it
+# PyJWT checks the signature only: AWS's own order and messages for the claims follow it.
+# It is imported where it is used: a replica that never sees an ID token (most of them) does
+# not pay for importing it, and cryptography's X.509 with it, at every start.
 _SIGNATURE_ONLY: Options = {
     "verify_signature": True,
     "verify_aud": False,
@@ -75,6 +77,8 @@ class IdToken:
 
 def parse_token(token: str) -> IdToken:
     """The JWT's parts; InvalidIdentityToken unless it is a well-formed JWS compact token."""
+    import jwt
+
     not_a_jwt = invalid_token("The ID Token provided is not a valid JWT.")
     try:
         header = jwt.get_unverified_header(token)
@@ -108,6 +112,8 @@ def _verify_signature(token: IdToken, jwk: Mapping[str, Any]) -> None:
     alg = str(token.header.get("alg", ""))
     if alg not in SUPPORTED_ALGORITHMS:
         raise invalid_token(f"Unsupported token signing algorithm: {alg}")
+    import jwt
+
     bad = invalid_token("The signature of the ID Token is invalid.")
     try:
         key = jwt.PyJWK({**jwk, "alg": alg})

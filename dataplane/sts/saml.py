@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-
-from lxml import etree
-from signxml.exceptions import SignXMLException
-from signxml.verifier import VerifyResult, XMLVerifier
 
 from awswire.errors import AwsError
 from replication.entities import SamlProvider
@@ -33,7 +30,16 @@ _NS = {
     "md": "urn:oasis:names:tc:SAML:2.0:metadata",
     "ds": "http://www.w3.org/2000/09/xmldsig#",
 }
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+
+
+# lxml and signxml are imported where they are used: a replica that never sees a SAML
+# assertion (most of them) does not pay for importing them at every start
+@functools.cache
+def _parser() -> Any:
+    """lxml's parser for untrusted XML: no entities, no network, no huge trees."""
+    from lxml import etree
+
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
 def _invalid(message: str) -> AwsError:
@@ -58,8 +64,10 @@ class SamlAssertion:
 
 def _certificates(provider: SamlProvider) -> list[str]:
     """The PEM signing certificates of the provider's metadata document."""
+    from lxml import etree
+
     try:
-        metadata = etree.fromstring(provider.metadata_document.encode(), parser=_PARSER)
+        metadata = etree.fromstring(provider.metadata_document.encode(), parser=_parser())
     except etree.XMLSyntaxError:
         raise _invalid("The SAML provider's metadata document is not valid XML.") from None
     found = metadata.xpath(
@@ -77,6 +85,10 @@ def _certificates(provider: SamlProvider) -> list[str]:
 
 def _signed_assertion(document: bytes, provider: SamlProvider) -> Any:
     """The ``saml:Assertion`` element the provider's key signed (directly or in the Response)."""
+    from lxml import etree
+    from signxml.exceptions import SignXMLException
+    from signxml.verifier import VerifyResult, XMLVerifier
+
     for cert in _certificates(provider):
         try:
             verified = XMLVerifier().verify(document, x509_cert=cert)
@@ -144,9 +156,11 @@ def _roles(values: list[str]) -> tuple[tuple[str, str], ...]:
 
 def verify_assertion(encoded: str, provider: SamlProvider, now: float) -> SamlAssertion:
     """Decode, verify and read a base64 SAML response; AWS's errors when it fails."""
+    from lxml import etree
+
     try:
         document = base64.b64decode(encoded, validate=False)
-        etree.fromstring(document, parser=_PARSER)
+        etree.fromstring(document, parser=_parser())
     except (binascii.Error, ValueError, etree.XMLSyntaxError):
         raise _invalid("Invalid base64 SAMLResponse (Malformed XML)") from None
     assertion = _signed_assertion(document, provider)

@@ -29,6 +29,10 @@ IAM_PLANES = [sys.executable, "-c", "from deploy.cli import main; main()"]
 _NO_RETRIES = Config(
     retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=10
 )
+#: ``up_options`` of a module that sends no AWS service call through a replica's gateway (only
+#: ``/authorize``, ``/state``, ``/metrics`` to replicas, IAM to the control plane): the launcher
+#: starts no moto server for it, one process fewer to start and stop
+NO_GATEWAY = ("--services-backend", "none")
 
 
 def iam_planes(

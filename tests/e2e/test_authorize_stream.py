@@ -17,7 +17,7 @@ import botocore.exceptions
 import orjson
 import pytest
 
-from tests.e2e.cluster import Cluster, iam_planes, running_cluster
+from tests.e2e.cluster import NO_GATEWAY, Cluster, iam_planes, running_cluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
@@ -27,7 +27,9 @@ REGION_AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """A cluster of us-east-1 alone (the control plane's region)."""
-    with running_cluster(Path(tmp_path_factory.mktemp("stream")), regions=("us-east-1",)) as c:
+    with running_cluster(
+        Path(tmp_path_factory.mktemp("stream")), regions=("us-east-1",), up_options=NO_GATEWAY
+    ) as c:
         yield c
 
 

@@ -13,7 +13,7 @@ import botocore.exceptions
 import pytest
 import redis
 
-from tests.e2e.cluster import Cluster, iam_planes, running_cluster
+from tests.e2e.cluster import NO_GATEWAY, Cluster, iam_planes, running_cluster
 
 pytestmark = pytest.mark.e2e
 
@@ -22,8 +22,14 @@ OUTAGE_SECONDS = 10
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """A cluster with small delays."""
-    with running_cluster(Path(tmp_path_factory.mktemp("chaos")), "eu-west-1=50") as running:
+    """A cluster with small delays: us-east-1, where the control plane writes, and a delayed
+    eu-west-1 (a third region would only add replicas to hammer)."""
+    with running_cluster(
+        Path(tmp_path_factory.mktemp("chaos")),
+        "eu-west-1=50",
+        regions=("us-east-1", "eu-west-1"),
+        up_options=NO_GATEWAY,
+    ) as running:
         yield running
 
 

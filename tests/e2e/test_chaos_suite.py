@@ -16,7 +16,7 @@ import redis
 
 from deploy.chaos import kill_target, start_target
 from deploy.demo.hammer import hammer
-from tests.e2e.cluster import Cluster, http_json, running_cluster
+from tests.e2e.cluster import NO_GATEWAY, Cluster, http_json, running_cluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
@@ -28,7 +28,9 @@ MIN_AUTHORIZATIONS = 10_000
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """An instant-profile cluster."""
-    with running_cluster(Path(tmp_path_factory.mktemp("chaos-suite"))) as running:
+    with running_cluster(
+        Path(tmp_path_factory.mktemp("chaos-suite")), up_options=NO_GATEWAY
+    ) as running:
         yield running
 
 

@@ -2,8 +2,8 @@
 
 Uses are recorded by the data planes where the keys authenticate (STS in a region, an
 ``/authorize`` naming a key, the control plane's own authorization of IAM calls) and reach
-GetAccessKeyLastUsed and the credential report after a flush; the flush interval is made
-short here, and every wait polls with a generous timeout rather than assuming a timing.
+GetAccessKeyLastUsed and the credential report after a flush; the shared cluster's flush
+interval is short, and every wait polls with a generous timeout rather than assuming a timing.
 """
 
 from __future__ import annotations
@@ -12,16 +12,15 @@ import base64
 import csv
 import io
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.controlplane.conftest import error_of
 from tests.e2e.aws_cli import AwsCli
-from tests.e2e.cluster import Cluster, running_cluster
+from tests.e2e.cluster import Cluster, account_of_its_own
 from tests.e2e.sts_helpers import ask, sts, version_of
 
 pytestmark = pytest.mark.e2e
@@ -31,11 +30,10 @@ EVENTUALLY = 60.0
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """A cluster whose replicas flush key uses every 0.2 s; no report exists in it yet."""
-    env = {"IAM_PLANES_KEY_USAGE_FLUSH_SECONDS": "0.2"}
-    with running_cluster(Path(tmp_path_factory.mktemp("credential-report")), env=env) as running:
-        yield running
+def cluster(shared_cluster: Cluster) -> Cluster:
+    """The worker's shared cluster (its replicas flush key uses every 0.5 s), in an account
+    of the module's own: no report exists in it yet."""
+    return account_of_its_own(shared_cluster)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from deploy.chaos import kill_target, start_target
-from tests.e2e.cluster import Cluster, running_cluster
+from tests.e2e.cluster import NO_GATEWAY, Cluster, running_cluster
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +24,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     with running_cluster(
         Path(tmp_path_factory.mktemp("durability-write")),
         regions=("us-east-1",),
-        up_options=("--durability", "write"),
+        up_options=("--durability", "write", *NO_GATEWAY),
     ) as running:
         yield running
 

@@ -23,8 +23,11 @@ _DELAY = "eu-west-1=800"
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """A cluster whose eu-west-1 applies changes 0.8 s after they are committed."""
-    with running_cluster(Path(tmp_path_factory.mktemp("environment")), _DELAY) as running:
+    """A cluster whose eu-west-1 applies changes 0.8 s after they are committed; us-east-1 is
+    the other region the tests use."""
+    with running_cluster(
+        Path(tmp_path_factory.mktemp("environment")), _DELAY, regions=("us-east-1", "eu-west-1")
+    ) as running:
         yield running
 
 

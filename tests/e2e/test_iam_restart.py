@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.aws_cli import AwsCli
 from tests.e2e.certificates import openssh_public_key, self_signed
-from tests.e2e.cluster import Cluster, iam_planes, running_cluster
+from tests.e2e.cluster import NO_GATEWAY, Cluster, iam_planes, running_cluster
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +39,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """One cluster for the restart and CLI tests: one region, since a restart of the control
     plane is the story and every answer comes from it."""
     with running_cluster(
-        Path(tmp_path_factory.mktemp("iam-restart")), regions=("us-east-1",)
+        Path(tmp_path_factory.mktemp("iam-restart")), regions=("us-east-1",), up_options=NO_GATEWAY
     ) as running:
         yield running
 

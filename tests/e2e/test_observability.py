@@ -9,16 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster import Cluster, http_json, running_cluster
+from tests.e2e.cluster import NO_GATEWAY, Cluster, http_json, running_cluster
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """A cluster whose replicas keep a decision log."""
+    """A cluster whose replicas keep a decision log: us-east-1, where the control plane is
+    authorized, and the eu-west-1 replica observed."""
     with running_cluster(
-        Path(tmp_path_factory.mktemp("observability")), env={"IAM_PLANES_DECISION_LOG": "1"}
+        Path(tmp_path_factory.mktemp("observability")),
+        regions=("us-east-1", "eu-west-1"),
+        env={"IAM_PLANES_DECISION_LOG": "1"},
+        up_options=NO_GATEWAY,
     ) as running:
         yield running
 

@@ -24,7 +24,7 @@ from rich.console import Console
 from deploy.status import http_json
 from deploy.watch import render_frame
 from replication.log import HEAD_KEY, STREAM_KEY
-from tests.e2e.cluster import Cluster, iam_planes, running_cluster
+from tests.e2e.cluster import NO_GATEWAY, Cluster, iam_planes, running_cluster
 
 pytestmark = pytest.mark.e2e
 
@@ -200,7 +200,9 @@ def _check_status_watch_metrics_and_logs(cluster: Cluster, bad: int) -> None:
 
 
 def test_each_kind_of_bad_entry_halts_the_planes_until_it_is_repaired(tmp_path: Path) -> None:
-    with running_cluster(tmp_path, regions=("us-east-1", "eu-west-1")) as cluster:
+    with running_cluster(
+        tmp_path, regions=("us-east-1", "eu-west-1"), up_options=NO_GATEWAY
+    ) as cluster:
         iam = cluster.iam()
         iam.create_user(UserName="acknowledged-before")  # must survive everything below
         acknowledged = ["acknowledged-before"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster import Cluster, http_json, iam_planes, running_cluster
+from tests.e2e.cluster import NO_GATEWAY, Cluster, http_json, iam_planes, running_cluster
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +18,9 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """A cluster with small delays."""
-    with running_cluster(Path(tmp_path_factory.mktemp("replication")), "eu-west-1=100") as c:
+    with running_cluster(
+        Path(tmp_path_factory.mktemp("replication")), "eu-west-1=100", up_options=NO_GATEWAY
+    ) as c:
         yield c
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster import IAM_PLANES, Cluster, iam_planes, running_cluster
+from tests.e2e.cluster import IAM_PLANES, NO_GATEWAY, Cluster, iam_planes, running_cluster
 
 pytestmark = pytest.mark.e2e
 
@@ -22,8 +22,12 @@ _ANSI = re.compile(rb"\x1b\[[0-9;?]*[a-zA-Z]")
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """A cluster to watch."""
-    with running_cluster(Path(tmp_path_factory.mktemp("watch"))) as running:
+    """A cluster to watch: two regions, one of them with the AZ that is killed."""
+    with running_cluster(
+        Path(tmp_path_factory.mktemp("watch")),
+        regions=("us-east-1", "eu-west-1"),
+        up_options=NO_GATEWAY,
+    ) as running:
         yield running
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from deploy.applied import version_of
 from deploy.status import http_json
-from tests.e2e.cluster import Cluster, iam_planes, running_cluster
+from tests.e2e.cluster import NO_GATEWAY, Cluster, iam_planes, running_cluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
@@ -24,7 +24,10 @@ RESOURCE = "arn:aws:s3:::bucket/key"
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """Two regions; eu-west-1 holds changes back 4 s, so a grant can be seen pending."""
     with running_cluster(
-        Path(tmp_path_factory.mktemp("why")), "eu-west-1=4000", regions=("us-east-1", "eu-west-1")
+        Path(tmp_path_factory.mktemp("why")),
+        "eu-west-1=4000",
+        regions=("us-east-1", "eu-west-1"),
+        up_options=NO_GATEWAY,
     ) as running:
         yield running
 
