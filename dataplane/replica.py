@@ -13,6 +13,7 @@ repair stands in for it (``iam-planes log repair``); then it resumes by itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,10 +26,11 @@ from replication.consistency import StaleReplicaError
 from replication.delay import RegionDelays, new_seed
 from replication.entries import BadEntry, BadReason, LogEntry
 from replication.events import ChangeEvent
-from replication.log import ChangeLogReader
+from replication.log import ChangeFeed, ChangeLogReader
 from replication.state import IamState, apply, empty_state
 
 __all__ = [
+    "READ_WINDOW_SECONDS",
     "Arrival",
     "Clock",
     "Replica",
@@ -42,7 +44,17 @@ Clock = Callable[[], float]
 
 _log = structlog.get_logger("dataplane.replica")
 
-_TAIL_BLOCK_MS = 1000
+#: how long a follower waits for a push before it reads the log anyway
+_TAIL_WAIT_SECONDS = 1.0
+_READ_LIMIT = 2000
+#: After a read that found events, the reader rests this long (or half the shortest delay it
+#: can draw, if less) before it reads again. A burst of writes then wakes each replica once per
+#: window rather than once per write: with nine replicas on a small machine, being woken is
+#: most of what a write costs the machine, and the control plane waits behind it. Resting never
+#: makes an event late: it is read at most a window after its commit, and due no sooner than
+#: twice that. A question about a version not yet read cuts the rest short (``state_at``).
+READ_WINDOW_SECONDS = 0.05
+_READ_AGAIN_TIMEOUT_SECONDS = 0.25
 _RETRY_SECONDS = 0.5
 _HALTED_RECHECK_SECONDS = 0.5
 _ARRIVALS_KEPT = 10_000
@@ -87,6 +99,15 @@ class VersionUnavailableError(Exception):
     """A version to travel to is not in the log yet, or no longer (trimmed, no snapshot)."""
 
 
+def _stop_if_cancelled() -> None:
+    """Raise CancelledError if this task was asked to stop. A pub/sub read that times out at
+    the moment the task is cancelled can report the timeout and lose the cancellation (redis-py
+    turns its read timeout into "no message"), and the follower would then never stop."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class LogTrimmedError(RuntimeError):
     """The log no longer holds the events after this replica's version (it was trimmed)."""
 
@@ -101,6 +122,8 @@ class Replica:
         delays: RegionDelays,
         clock: Clock,
         seed: int | None = None,
+        *,
+        read_window: float = READ_WINDOW_SECONDS,
     ) -> None:
         self.identity = identity
         self.delays = delays
@@ -127,6 +150,11 @@ class Replica:
         self._past: IamState | None = None  # the last state time travel rebuilt
         self._arrived = asyncio.Event()
         self._version_changed = asyncio.Condition()
+        self.reads = 0  #: reads of the log that found events
+        self._read_window = read_window
+        self._resting = False  # between reads, in the read window
+        self._read_now = asyncio.Event()  # ends the rest early
+        self._read_done = asyncio.Condition()  # notified after every read
 
     # -- what requests read -------------------------------------------------------------
 
@@ -197,6 +225,8 @@ class Replica:
         current = self.state
         if version == current.version:
             return current
+        if version > self._read_version and self._resting:
+            await self._read_again()
         if version > self._read_version:
             raise VersionUnavailableError(
                 f"version {version} is not in the log yet (the newest read is {self._read_version})"
@@ -228,6 +258,19 @@ class Replica:
                 past = apply(past, entry)
         self._past = past
         return past
+
+    async def _read_again(self) -> None:
+        """End the reader's rest and wait for the read that follows (bounded: the log may be
+        out of reach, and then the caller gets the answer it would have got without waiting)."""
+        self._read_now.set()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_READ_AGAIN_TIMEOUT_SECONDS), self._read_done:
+                await self._read_done.wait()
+
+    @property
+    def read_window_seconds(self) -> float:
+        """How long the reader rests after a read that found events."""
+        return min(self._read_window, self.delays.shortest_s / 2)
 
     @property
     def read_version(self) -> int:
@@ -269,20 +312,20 @@ class Replica:
                 if self.partitioned or self._apply_failed:
                     await asyncio.sleep(0.05)
                     continue
-                if first:
-                    await self._bootstrap()
-                    first = False
-                if self.halted is not None:
+                if self.halted is not None and not first:
                     # the bad entry is read again and again (not waited for: it is there)
                     # until a repair stands in for it
                     await asyncio.sleep(_HALTED_RECHECK_SECONDS)
-                    entries = await self._log.read_after(self._read_version, 2000)
-                else:
-                    entries = await self._log.wait_after(self._read_version, _TAIL_BLOCK_MS)
-                if self.partitioned:
-                    continue  # what arrived during the partition is read again after the heal
-                self._hold(entries)
-                self.status = self._serving_status()
+                    await self._take(await self._log.read_after(self._read_version, _READ_LIMIT))
+                    continue
+                # subscribed before reading what came before: nothing falls between
+                async with self._log.subscribed() as feed:
+                    if first:
+                        await self._bootstrap()
+                        first = False
+                    else:
+                        await self._catch_up()
+                    await self._follow(feed)
             except LogTrimmedError:
                 _log.warning("log_trimmed_behind_replica", version=self._read_version)
                 first = True  # bootstrap again, from a snapshot once one is usable here
@@ -292,6 +335,57 @@ class Replica:
                     _log.warning("log_unreachable", error=type(error).__name__)
                 self.status = ReplicaStatus.NOT_READY if first else ReplicaStatus.ERROR
                 await asyncio.sleep(_RETRY_SECONDS)
+
+    async def _follow(self, feed: ChangeFeed) -> None:
+        """Take what the log pushes until partitioned, halted or stopped."""
+        while not (self.partitioned or self._apply_failed or self.halted is not None):
+            if self._read_now.is_set():
+                # a question waits for the newest entries: read the log itself, since pushes
+                # may still be on their way (they are skipped when they come)
+                self._read_now.clear()
+                entries = await self._log.read_after(self._read_version, _READ_LIMIT)
+            else:
+                entries = await feed.entries_after(self._read_version, _TAIL_WAIT_SECONDS)
+                _stop_if_cancelled()
+            await self._take(entries)
+
+    async def _catch_up(self) -> None:
+        """Read the log up to its head (after a partition, a halt, a lost connection)."""
+        while self.halted is None and not self.partitioned:
+            entries = await self._log.read_after(self._read_version, _READ_LIMIT)
+            if not entries:
+                return
+            await self._take(entries)
+
+    async def _take(self, entries: list[LogEntry]) -> None:
+        """Hold what was read, apply at once what is already due, then rest a moment."""
+        if self.partitioned:
+            return  # what arrived during the partition is read again after the heal
+        self._hold(entries)
+        self.status = self._serving_status()
+        if entries:
+            self.reads += 1
+            # the common case (no delay): applied here, without waking the applying task
+            if self._apply_due():
+                async with self._version_changed:
+                    self._version_changed.notify_all()
+            if self._pending:
+                self._arrived.set()
+        async with self._read_done:
+            self._read_done.notify_all()
+        if entries and self.halted is None:
+            await self._rest(self.read_window_seconds)
+
+    async def _rest(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        self._resting = True
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await self._read_now.wait()
+        finally:
+            self._resting = False
 
     async def _bootstrap(self) -> None:
         """Load the newest usable snapshot, then read the log after it; events already past
@@ -306,11 +400,7 @@ class Replica:
             self._read_version = snapshot.version
             self.bootstrapped_from_snapshot = snapshot.version
             _log.info("snapshot_loaded", version=snapshot.version)
-        while self.halted is None:
-            entries = await self._log.read_after(self._read_version, 2000)
-            if not entries:
-                break
-            self._hold(entries)
+        await self._catch_up()
         self._apply_due()
         self.status = self._serving_status()
         _log.info("replica_bootstrapped", version=self.state.version, read=self._read_version)
@@ -333,8 +423,6 @@ class Replica:
             self._pending.append((due, event, delay_ms))
             self._count_pending(event, 1)
             self._read_version = event.version
-        if entries:
-            self._arrived.set()
 
     def _halt(self, bad: BadEntry) -> None:
         """Stop reading at ``bad``: what was read before it still applies when due."""

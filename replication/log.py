@@ -5,6 +5,14 @@ so a restarted or concurrent writer can never fork or gap the log. The stream an
 counter change in one atomic script, and with ``appendfsync always`` Redis replies only once
 the append is on disk: an acknowledged append is durable.
 
+Each append also publishes its entries on a pub/sub channel (``CHANGES_CHANNEL``), in the same
+atomic script, so followers get them pushed: one message each, with no command to send per
+entry. That is much cheaper than one blocking XREAD per entry per follower, which mattered when
+nine replicas on a small machine woke for every write. A message is only a fast path: it can be
+lost (a reconnect, a client too slow for Redis's buffer), so a follower takes a pushed entry
+only when it is the next version, reads the stream for anything else, and reads it anyway when
+nothing has been pushed for a while (``ChangeFeed``).
+
 Every entry read is decoded by ``replication.entries``: a reader gets events up to the first
 entry that cannot be applied and that entry as a ``BadEntry``, never anything after it, unless
 an operator has repaired it (``replication.repairs``), in which case its replacement.
@@ -12,14 +20,17 @@ an operator has repaired it (``replication.repairs``), in which case its replace
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, cast
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
 from redis.exceptions import ResponseError
 
-from replication.entries import BadEntry, LogEntry, classify_entry, version_of
+from replication.entries import BadEntry, LogEntry, classify_entry, classify_record, version_of
 from replication.events import ChangeEvent, encode_event
 from replication.repairs import (
     REPAIR_SCRIPT,
@@ -33,7 +44,9 @@ from replication.snapshot import load_snapshot, load_snapshot_at
 from replication.state import IamState
 
 __all__ = [
+    "CHANGES_CHANNEL",
     "AppendConflictError",
+    "ChangeFeed",
     "ChangeLogReader",
     "ChangeLogWriter",
     "PoisonedLogError",
@@ -45,8 +58,11 @@ __all__ = [
 
 STREAM_KEY = "iam:log"
 HEAD_KEY = "iam:head"
+_READ_LIMIT = 2000
+#: where every append publishes ``<version> <encoded event>`` for each entry it adds
+CHANGES_CHANNEL = "iam:changes"
 
-_APPEND_SCRIPT = """
+_APPEND_SCRIPT = f"""
 local head = tonumber(redis.call('GET', KEYS[2]) or '0')
 local version = tonumber(ARGV[1])
 if version ~= head + 1 then
@@ -54,12 +70,13 @@ if version ~= head + 1 then
 end
 redis.call('XADD', KEYS[1], ARGV[1] .. '-0', 'e', ARGV[2])
 redis.call('SET', KEYS[2], ARGV[1])
+redis.call('PUBLISH', '{CHANGES_CHANNEL}', ARGV[1] .. ' ' .. ARGV[2])
 return version
 """
 
 
 # ARGV: version1, event1, version2, event2, ... (consecutive versions, checked by the caller)
-_APPEND_MANY_SCRIPT = """
+_APPEND_MANY_SCRIPT = f"""
 local head = tonumber(redis.call('GET', KEYS[2]) or '0')
 local first = tonumber(ARGV[1])
 if first ~= head + 1 then
@@ -69,6 +86,9 @@ for i = 1, #ARGV, 2 do
   redis.call('XADD', KEYS[1], ARGV[i] .. '-0', 'e', ARGV[i + 1])
 end
 redis.call('SET', KEYS[2], ARGV[#ARGV - 1])
+for i = 1, #ARGV, 2 do
+  redis.call('PUBLISH', '{CHANGES_CHANNEL}', ARGV[i] .. ' ' .. ARGV[i + 1])
+end
 return tonumber(ARGV[#ARGV - 1])
 """
 
@@ -104,6 +124,58 @@ class RawEntry:
     repair: bytes | None
 
 
+class ChangeFeed:
+    """The entries appended after a version: those pushed on ``CHANGES_CHANNEL`` while they
+    follow on from it, the stream for the rest.
+
+    A pushed entry is taken only when it is the next version and decodes to an event; anything
+    else (a gap left by a lost message, a bad entry that may have a repair) is read from the
+    stream, which stays the source of truth. When nothing is pushed for ``timeout`` seconds
+    the stream is read all the same: an entry appended without the script is found that way.
+    """
+
+    def __init__(self, log: RedisChangeLog, pubsub: PubSub) -> None:
+        self._log = log
+        self._pubsub = pubsub
+
+    async def entries_after(self, version: int, timeout: float) -> list[LogEntry]:
+        """The entries after ``version``, waiting up to ``timeout`` seconds for the first
+        push; oldest first, a bad entry last."""
+        pushed = await self.pushed(timeout)
+        if not pushed:
+            return await self._log.read_after(version, _READ_LIMIT)
+        entries: list[LogEntry] = []
+        expected = version + 1
+        for pushed_version, raw in pushed:
+            if pushed_version < expected:
+                continue  # already read (pushed again after the stream was read)
+            entry = classify_record(pushed_version, raw) if pushed_version == expected else None
+            if not isinstance(entry, ChangeEvent):
+                # a gap, or an entry to read as stored (a repair may stand in for it)
+                return entries + await self._log.read_after(expected - 1, _READ_LIMIT)
+            entries.append(entry)
+            expected += 1
+        return entries
+
+    async def pushed(self, timeout: float) -> list[tuple[int, bytes]]:
+        """The first message within ``timeout``, then every other one already here."""
+        pushed: list[tuple[int, bytes]] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        message = None
+        while message is None and (left := deadline - loop.time()) > 0:
+            # None too for what is not a message (the subscription's confirmation, a health
+            # check's answer): wait on until the deadline
+            message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
+        while message is not None:
+            if message["type"] == "message":
+                head, _, raw = bytes(message["data"]).partition(b" ")
+                with contextlib.suppress(ValueError):
+                    pushed.append((int(head), raw))
+            message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0)
+        return pushed
+
+
 class ChangeLogReader(Protocol):
     """What a replica needs from the log."""
 
@@ -116,9 +188,8 @@ class ChangeLogReader(Protocol):
         entry comes last."""
         ...
 
-    async def wait_after(self, version: int, block_ms: int) -> list[LogEntry]:
-        """Entries after ``version``, waiting up to ``block_ms`` for the first one; a bad
-        entry comes last."""
+    def subscribed(self) -> contextlib.AbstractAsyncContextManager[ChangeFeed]:
+        """Entries pushed as they are appended, from the moment this returns."""
         ...
 
     async def load_snapshot(self, usable_before: float) -> IamState | None:
@@ -223,6 +294,26 @@ class RedisChangeLog:
             STREAM_KEY, min=f"({version}-0", count=limit
         )
         return await self._decoded(entries)
+
+    @contextlib.asynccontextmanager
+    async def subscribed(self) -> AsyncIterator[ChangeFeed]:
+        """Entries pushed as they are appended, from the moment this returns (subscribe
+        first, then read what came before, and nothing falls between)."""
+        # a connection of its own, outside the shared pool: closing the log's client (or a
+        # cancelled follower's teardown) then never waits on the other
+        shared = self._client.connection_pool
+        pool = aioredis.ConnectionPool(
+            connection_class=shared.connection_class, **shared.connection_kwargs
+        )
+        pubsub = aioredis.Redis(connection_pool=pool).pubsub()
+        try:
+            await pubsub.subscribe(CHANGES_CHANNEL)
+            yield ChangeFeed(self, pubsub)
+        finally:
+            try:
+                await pubsub.aclose()
+            finally:
+                await pool.aclose()
 
     async def wait_after(self, version: int, block_ms: int) -> list[LogEntry]:
         """Entries after ``version``; blocks (XREAD BLOCK) up to ``block_ms`` for the first."""

@@ -208,3 +208,45 @@ async def test_the_same_seed_replays_the_same_apply_delays(log: RedisChangeLog) 
     assert len(first) == 10
     assert first == second
     assert first != other
+
+
+async def test_a_burst_of_events_is_read_in_one_read_after_the_rest(log: RedisChangeLog) -> None:
+    """After a read the reader rests; what is committed meanwhile arrives in one read, and a
+    question about a version not read yet ends the rest at once."""
+    delays = RegionDelays(default=DelaySpec(base_ms=60_000))
+    replica = Replica(
+        ReplicaIdentity("eu-west-1", "eu-west-1a"), log, delays, clock=time.time, read_window=600
+    )
+    task = asyncio.create_task(replica.run())
+    try:
+        await _until(lambda: replica.status is ReplicaStatus.OK)
+        await log.append(numbered_event(1))
+        await _until(lambda: replica.read_version == 1)
+        assert replica.reads == 1
+        for version in range(2, 22):
+            await log.append(numbered_event(version))
+        state = await replica.state_at(21)  # ends the 10-minute rest
+        assert state.version == 21
+        assert replica.read_version == 21
+        assert replica.reads == 2
+    finally:
+        task.cancel()
+
+
+def test_the_read_window_is_never_more_than_half_the_shortest_delay() -> None:
+    def window(delays: RegionDelays) -> float:
+        replica = Replica(
+            ReplicaIdentity("eu-west-1", "eu-west-1a"),
+            None,
+            delays,
+            clock=time.time,  # type: ignore[arg-type]
+        )
+        return replica.read_window_seconds
+
+    assert window(RegionDelays(default=DelaySpec(base_ms=2000, jitter_ms=1000))) == 0.05
+    assert window(RegionDelays(default=DelaySpec(base_ms=60))) == 0.03
+    assert window(RegionDelays(default=DelaySpec(base_ms=0))) == 0
+    assert (
+        window(RegionDelays(default=DelaySpec(base_ms=5000), by_kind={"user.put": DelaySpec()}))
+        == 0
+    )

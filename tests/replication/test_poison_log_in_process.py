@@ -283,7 +283,7 @@ async def test_a_replica_that_cannot_fold_an_accepted_event_halts_and_keeps_serv
         await _until(lambda: replica.state.version == 3)
         unfoldable = numbered_event(4).model_copy(update={"kind": "group.put"})  # a user's payload
         with capture_logs() as logs:
-            replica._hold([unfoldable])  # as if decoding had let it through
+            await replica._take([unfoldable])  # as if decoding had let it through
             await _until(lambda: replica.status is ReplicaStatus.HALTED)
         assert replica.state.version == 3
         assert replica.halted is not None
