@@ -6,6 +6,7 @@ drops any value whose key names a secret, so credentials never reach a log line.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import MutableMapping
@@ -23,9 +24,15 @@ def redact_secrets(
 ) -> MutableMapping[str, Any]:
     """Replace the value of any key that names a secret with ``[redacted]``."""
     for key in list(event):
-        if any(marker in key.lower() for marker in _SECRET_MARKERS):
+        if _names_a_secret(key):
             event[key] = "[redacted]"
     return event
+
+
+@functools.lru_cache(maxsize=1024)  # a log line's keys are few and come back on every line
+def _names_a_secret(key: str) -> bool:
+    lowered = key.lower()
+    return any(marker in lowered for marker in _SECRET_MARKERS)
 
 
 def configure_logging(json: bool = True, level: int = logging.INFO) -> None:
