@@ -13,7 +13,6 @@ repair stands in for it (``iam-planes log repair``); then it resumes by itself.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +29,6 @@ from replication.log import ChangeFeed, ChangeLogReader
 from replication.state import IamState, apply, empty_state
 
 __all__ = [
-    "READ_WINDOW_SECONDS",
     "Arrival",
     "Clock",
     "Replica",
@@ -47,14 +45,6 @@ _log = structlog.get_logger("dataplane.replica")
 #: how long a follower waits for a push before it reads the log anyway
 _TAIL_WAIT_SECONDS = 1.0
 _READ_LIMIT = 2000
-#: After a read that found events, the reader rests this long (or half the shortest delay it
-#: can draw, if less) before it reads again. A burst of writes then wakes each replica once per
-#: window rather than once per write: with nine replicas on a small machine, being woken is
-#: most of what a write costs the machine, and the control plane waits behind it. Resting never
-#: makes an event late: it is read at most a window after its commit, and due no sooner than
-#: twice that. A question about a version not yet read cuts the rest short (``state_at``).
-READ_WINDOW_SECONDS = 0.05
-_READ_AGAIN_TIMEOUT_SECONDS = 0.25
 _RETRY_SECONDS = 0.5
 _HALTED_RECHECK_SECONDS = 0.5
 _ARRIVALS_KEPT = 10_000
@@ -122,8 +112,6 @@ class Replica:
         delays: RegionDelays,
         clock: Clock,
         seed: int | None = None,
-        *,
-        read_window: float = READ_WINDOW_SECONDS,
     ) -> None:
         self.identity = identity
         self.delays = delays
@@ -150,11 +138,6 @@ class Replica:
         self._past: IamState | None = None  # the last state time travel rebuilt
         self._arrived = asyncio.Event()
         self._version_changed = asyncio.Condition()
-        self.reads = 0  #: reads of the log that found events
-        self._read_window = read_window
-        self._resting = False  # between reads, in the read window
-        self._read_now = asyncio.Event()  # ends the rest early
-        self._read_done = asyncio.Condition()  # notified after every read
 
     # -- what requests read -------------------------------------------------------------
 
@@ -225,8 +208,6 @@ class Replica:
         current = self.state
         if version == current.version:
             return current
-        if version > self._read_version and self._resting:
-            await self._read_again()
         if version > self._read_version:
             raise VersionUnavailableError(
                 f"version {version} is not in the log yet (the newest read is {self._read_version})"
@@ -258,19 +239,6 @@ class Replica:
                 past = apply(past, entry)
         self._past = past
         return past
-
-    async def _read_again(self) -> None:
-        """End the reader's rest and wait for the read that follows (bounded: the log may be
-        out of reach, and then the caller gets the answer it would have got without waiting)."""
-        self._read_now.set()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(_READ_AGAIN_TIMEOUT_SECONDS), self._read_done:
-                await self._read_done.wait()
-
-    @property
-    def read_window_seconds(self) -> float:
-        """How long the reader rests after a read that found events."""
-        return min(self._read_window, self.delays.shortest_s / 2)
 
     @property
     def read_version(self) -> int:
@@ -339,14 +307,8 @@ class Replica:
     async def _follow(self, feed: ChangeFeed) -> None:
         """Take what the log pushes until partitioned, halted or stopped."""
         while not (self.partitioned or self._apply_failed or self.halted is not None):
-            if self._read_now.is_set():
-                # a question waits for the newest entries: read the log itself, since pushes
-                # may still be on their way (they are skipped when they come)
-                self._read_now.clear()
-                entries = await self._log.read_after(self._read_version, _READ_LIMIT)
-            else:
-                entries = await feed.entries_after(self._read_version, _TAIL_WAIT_SECONDS)
-                _stop_if_cancelled()
+            entries = await feed.entries_after(self._read_version, _TAIL_WAIT_SECONDS)
+            _stop_if_cancelled()
             await self._take(entries)
 
     async def _catch_up(self) -> None:
@@ -358,34 +320,18 @@ class Replica:
             await self._take(entries)
 
     async def _take(self, entries: list[LogEntry]) -> None:
-        """Hold what was read, apply at once what is already due, then rest a moment."""
+        """Hold what was read and apply at once what is already due."""
         if self.partitioned:
             return  # what arrived during the partition is read again after the heal
         self._hold(entries)
         self.status = self._serving_status()
         if entries:
-            self.reads += 1
             # the common case (no delay): applied here, without waking the applying task
             if self._apply_due():
                 async with self._version_changed:
                     self._version_changed.notify_all()
             if self._pending:
                 self._arrived.set()
-        async with self._read_done:
-            self._read_done.notify_all()
-        if entries and self.halted is None:
-            await self._rest(self.read_window_seconds)
-
-    async def _rest(self, seconds: float) -> None:
-        if seconds <= 0:
-            return
-        self._resting = True
-        try:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(seconds):
-                    await self._read_now.wait()
-        finally:
-            self._resting = False
 
     async def _bootstrap(self) -> None:
         """Load the newest usable snapshot, then read the log after it; events already past

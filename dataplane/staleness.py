@@ -2,10 +2,9 @@
 
 A replica has read events it has not applied yet (it holds each for its delay). Folding them
 onto its state, without waiting, gives the state at the newest version it has read, which is
-the log's head but for the moment a push takes (or, for a replica whose events wait out a
-delay, its read window). If the same question gets another answer there, the answer given now
-is *stale*: a pending change will flip it, at a time the replica already knows (the change's
-due time). A denial that no pending change flips is not stale: waiting
+the log's head but for the moment a push takes. If the same question gets another answer
+there, the answer given now is *stale*: a pending change will flip it, at a time the replica
+already knows (the change's due time). A denial that no pending change flips is not stale: waiting
 will not help.
 
 Any surface of the data plane (``/authorize``, STS, the service gateway) uses ``stale_verdict``
