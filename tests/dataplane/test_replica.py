@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from structlog.testing import capture_logs
 
 from dataplane.replica import Replica, ReplicaIdentity, ReplicaStatus, StaleReplicaError
 from replication.delay import DelaySpec, RegionDelays
-from replication.log import RedisChangeLog, connect
+from replication.log import RedisChangeLog
 from replication.snapshot import write_snapshot
 from replication.state import apply, empty_state
 from tests.change_events import numbered_event
-
-
-@pytest.fixture
-async def log(redis_url: str) -> AsyncIterator[RedisChangeLog]:
-    """A change log on a freshly flushed database."""
-    change_log = RedisChangeLog(connect(redis_url))
-    await change_log.client.flushdb()
-    yield change_log
-    await change_log.close()
 
 
 async def _running(log: RedisChangeLog, delays: RegionDelays) -> tuple[Replica, asyncio.Task[None]]:

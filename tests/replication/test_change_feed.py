@@ -4,11 +4,10 @@ is read from the stream instead, and pushes through a Redis replica (the replica
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis.asyncio as aioredis
 
 from deploy.ports import free_port_block
 from deploy.redis_server import (
@@ -24,16 +23,6 @@ from tests.change_events import numbered_event
 
 #: long enough never to end a test's wait on a healthy machine; pushes come in milliseconds
 _WAIT = 10.0
-
-
-@pytest.fixture
-async def log(redis_url: str) -> AsyncIterator[RedisChangeLog]:
-    """A change log on a freshly flushed database."""
-    client: aioredis.Redis = connect(redis_url)
-    await client.flushdb()
-    change_log = RedisChangeLog(client)
-    yield change_log
-    await change_log.close()
 
 
 def _versions(entries: list[ChangeEvent | BadEntry]) -> list[int]:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
-import redis.asyncio as aioredis
 
 from replication.events import ChangeEvent
-from replication.log import AppendConflictError, RedisChangeLog, connect
+from replication.log import AppendConflictError, RedisChangeLog
 
 
 def _event(version: int) -> ChangeEvent:
@@ -22,16 +20,6 @@ def _event(version: int) -> ChangeEvent:
         action="Test",
         payload={"id": "111122223333", "created_at": "2026-01-01T00:00:00Z"},
     )
-
-
-@pytest.fixture
-async def log(redis_url: str) -> AsyncIterator[RedisChangeLog]:
-    """A change log on a freshly flushed database."""
-    client: aioredis.Redis = connect(redis_url)
-    await client.flushdb()
-    change_log = RedisChangeLog(client)
-    yield change_log
-    await change_log.close()
 
 
 async def test_append_assigns_consecutive_versions(log: RedisChangeLog) -> None:

@@ -6,7 +6,6 @@ import gc
 import hashlib
 import time
 import zlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import orjson
@@ -14,7 +13,7 @@ import pytest
 
 from replication.entities import AccessKey, Account, Entity, User
 from replication.events import ChangeEvent
-from replication.log import RedisChangeLog, connect
+from replication.log import RedisChangeLog
 from replication.snapshot import (
     CorruptSnapshotError,
     UnknownSnapshotSchemaError,
@@ -62,15 +61,6 @@ def _fold(events: list[ChangeEvent]) -> IamState:
     for event in events:
         state = apply(state, event)
     return state
-
-
-@pytest.fixture
-async def log(redis_url: str) -> AsyncIterator[RedisChangeLog]:
-    """A change log on a freshly flushed database."""
-    change_log = RedisChangeLog(connect(redis_url))
-    await change_log.client.flushdb()
-    yield change_log
-    await change_log.close()
 
 
 def test_snapshot_round_trip_keeps_the_digest() -> None:
