@@ -9,7 +9,10 @@ STAMP := $(VENV)/.installed
 LOCK := requirements/lock.txt
 BOOTSTRAP := requirements/bootstrap.txt
 # pytest-xdist workers: the suite is mostly waiting on real processes, so two workers on the
-# 2-core machine roughly halve it; `make test WORKERS=0` runs it in one process.
+# 2-core machine roughly halve it; `make test WORKERS=0` runs it in one process. Modules go to
+# the workers in the order tests/conftest.py sorts them (the long ones first), not xdist's
+# default of the modules with the most tests first, which left the one-test netns stories
+# (over a minute each) to start last, with the other worker idle.
 WORKERS ?= 2
 LATEST := .iam-planes/latest-venv
 SOURCES := replication controlplane dataplane deploy awswire bench
@@ -41,7 +44,7 @@ lint: $(STAMP)
 # the project's own modules too, for the same reason (compileall skips what is up to date)
 test: lint
 	$(BIN)/python -m compileall -q -j 0 $(SOURCES) tests examples > /dev/null
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --durations=15
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 # Not run by CI: the newest releases pyproject.toml admits, in a scratch venv, through the
 # same checks. This is how an upgrade is found and tried before `make lock` moves the pins.
@@ -55,7 +58,7 @@ test-latest:
 	$(LATEST)/bin/ruff format --check .
 	$(LATEST)/bin/mypy
 	$(LATEST)/bin/lint-imports
-	$(LATEST)/bin/python -m pytest -n $(WORKERS) --dist loadfile -p no:cacheprovider
+	$(LATEST)/bin/python -m pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder -p no:cacheprovider
 
 # Regenerates the lock from pyproject.toml (runtime + dev) and requirements/build.in with uv,
 # fetched into a scratch venv on demand: users never need it.
