@@ -138,9 +138,9 @@ def _stage_figures(runs: list[dict[str, Any]]) -> list[Figure]:
 def measure_writes(context: Context) -> list[Figure]:
     """Sequential writes on the single-Redis cluster, then on the replicated topology.
 
-    With one Redis, every append wakes all nine replicas' blocked XREADs on the server the
+    With one Redis, every append pushes its entry to all nine replicas from the server the
     control plane waits on; with a Redis per region only us-east-1's three replicas (and two
-    replication links) are served before the acknowledgement. Then the same on a cluster with
+    replication links) are served by it. Then the same on a cluster with
     ``--durability write``, whose Redis writes the AOF before replying but does not fsync it.
     """
     single = _measure(context.cluster.iam(), context, "single")

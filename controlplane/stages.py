@@ -34,9 +34,9 @@ STAGES = (
     "queue",  # waiting for the writer (another write holds it)
     "handler",  # the pure IAM handler against the projection
     "encode",  # the change event built and serialized
-    # the compare-and-append call as the writer timed it: redis-py both ways, the script, the
-    # AOF write and fsync, and Redis answering every replica's blocked XREAD before this call
-    # (Redis writes the newest queued reply first, so the appender's comes last)
+    # the compare-and-append call as the writer timed it: redis-py both ways, the script (its
+    # append and the push of the entry to every subscribed replica), the AOF write and fsync,
+    # and waiting for a core while the replicas woken by the push apply the entry
     "redis",
     "append",  # the rest of the wait until acknowledged: the flusher's turn, the event loop
     "apply",  # the event folded into the projection

@@ -1,5 +1,5 @@
 """A write's stage times name the Redis call apart from the rest of the wait for durability,
-against a real redis-server with a replica's blocked XREAD on the log."""
+against a real redis-server with a replica subscribed to the log's pushes."""
 
 from __future__ import annotations
 
@@ -28,15 +28,15 @@ async def test_a_write_reports_its_redis_call_inside_the_wait_for_durability(
     log: RedisChangeLog, redis_url: str
 ) -> None:
     """The ``redis`` stage is the append call, the ``append`` stage the rest of the wait; the
-    laps never add up to more than the request's time, and a replica blocked on the log (as
-    every data plane is) is answered without stalling the write."""
+    laps never add up to more than the request's time, and a replica subscribed to the log
+    (as every data plane is) is pushed the entry without stalling the write."""
     reader = RedisChangeLog(connect(redis_url))
-    blocked = asyncio.create_task(reader.wait_after(0, block_ms=5000))
     writer = Writer(log, clock=time.time)
     await writer.catch_up()
     try:
-        times = await _timed_create(writer, "staged")
-        entries = await asyncio.wait_for(blocked, 10)
+        async with reader.subscribed() as feed:
+            times = await _timed_create(writer, "staged")
+            entries = await feed.entries_after(0, 10)
     finally:
         await reader.close()
     assert [entry.version for entry in entries] == [1]
