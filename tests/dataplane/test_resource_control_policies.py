@@ -13,6 +13,12 @@ from dataplane.authorizer import Authorizer
 from dataplane.replica import Replica, ReplicaIdentity
 from replication.queries import AuthorizeQuery
 from tests.controlplane.organizations.test_organizations_evaluation import MANAGEMENT, World
+from tests.dataplane.replica_stand_in import ReplicaStandIn
+
+
+def _replica(world: World) -> Replica:
+    return cast(Replica, ReplicaStandIn(world, ReplicaIdentity("us-east-1", "us-east-1a")))
+
 
 ALLOW_SQS = json.dumps(
     {
@@ -26,30 +32,6 @@ DENY_SQS_RCP = json.dumps(
         "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "*"}],
     }
 )
-
-
-class _StandIn:
-    """What the authorizer reads of a replica: its state, identity, lag and pending changes."""
-
-    def __init__(self, world: World) -> None:
-        self._world = world
-        self.identity = ReplicaIdentity("us-east-1", "us-east-1a")
-
-    @property
-    def state(self) -> Any:
-        return self._world.state
-
-    def lag_ms(self) -> float:
-        return 0.0
-
-    def pending(self) -> tuple[Any, ...]:
-        return ()  # nothing read but not applied: every answer is at the head
-
-    def pending_for(self, account: str | None) -> bool:
-        return False
-
-    def head_state(self) -> Any:
-        return self._world.state
 
 
 def _organization_with_rcp(world: World) -> str:
@@ -97,7 +79,10 @@ async def test_the_resource_owners_rcp_applies_to_a_caller_from_another_account(
     world = World()
     member = _organization_with_rcp(world)
     admin = _user(world, MANAGEMENT, "admin")
-    authorizer = Authorizer(cast(Replica, _StandIn(world)), clock=lambda: 1_800_000_000.0)
+    authorizer = Authorizer(
+        _replica(world),
+        clock=lambda: 1_800_000_000.0,
+    )
     member_queue = f"arn:aws:sqs:us-east-1:{member}:jobs"
     own_queue = f"arn:aws:sqs:us-east-1:{MANAGEMENT}:jobs"
     assert await _decide(authorizer, admin, member_queue) == "ExplicitDeny/explicit_deny"
@@ -110,7 +95,10 @@ async def test_the_callers_rcp_does_not_follow_it_to_another_accounts_resource()
     world = World()
     member = _organization_with_rcp(world)
     worker = _user(world, member, "worker")
-    authorizer = Authorizer(cast(Replica, _StandIn(world)), clock=lambda: 1_800_000_000.0)
+    authorizer = Authorizer(
+        _replica(world),
+        clock=lambda: 1_800_000_000.0,
+    )
     assert await _decide(authorizer, worker, f"arn:aws:sqs:us-east-1:{member}:jobs") == (
         "ExplicitDeny/explicit_deny"
     )

@@ -28,6 +28,12 @@ from dataplane.sts.instance_metadata import (
 )
 from replication.queries import AccessKeyPrincipal, AuthorizeQuery
 from tests.controlplane.organizations.test_organizations_evaluation import MANAGEMENT, World
+from tests.dataplane.replica_stand_in import ReplicaStandIn
+
+
+def _replica(world: World) -> Replica:
+    return cast(Replica, ReplicaStandIn(world, ReplicaIdentity("eu-west-1", "eu-west-1a")))
+
 
 WEB, OTHER = "i-0123456789abcdef0", "i-0fedcba9876543210"
 START = 1_800_000_000.0
@@ -76,30 +82,6 @@ class Clock:
         return self.now
 
 
-class StandIn:
-    """What IMDS and the authorizer read of a replica: state, identity, lag, pending changes."""
-
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.identity = ReplicaIdentity("eu-west-1", "eu-west-1a")
-
-    @property
-    def state(self) -> Any:
-        return self.world.state
-
-    def lag_ms(self) -> float:
-        return 0.0
-
-    def pending(self) -> tuple[Any, ...]:
-        return ()  # nothing read but not applied: every answer is at the head
-
-    def pending_for(self, account: str | None) -> bool:
-        return False
-
-    def head_state(self) -> Any:
-        return self.world.state
-
-
 class Imds:
     """One replica's IMDS, its clock, keys and authorizer."""
 
@@ -107,7 +89,7 @@ class Imds:
         self, world: World, client: TestClient[Any, Any], clock: Clock, keys: TokenKeys
     ) -> None:
         self.world, self.client, self.clock, self.keys = world, client, clock, keys
-        replica = cast(Replica, StandIn(world))
+        replica = _replica(world)
         self.authorizer = Authorizer(replica, clock, token_keys=self.keys)
 
     async def fetch(self, instance: str, role: str = "web") -> dict[str, str]:
@@ -163,7 +145,12 @@ def _world() -> World:
 async def imds() -> AsyncIterator[Imds]:
     world, clock = _world(), Clock()
     keys = TokenKeys.parse(f"k1:{new_token_key()}")
-    metadata = InstanceMetadata(cast(Replica, StandIn(world)), keys, PolicyIndex(), clock)
+    metadata = InstanceMetadata(
+        _replica(world),
+        keys,
+        PolicyIndex(),
+        clock,
+    )
     app = web.Application()
     app.router.add_routes(metadata.routes())
     async with TestClient(TestServer(app)) as client:
