@@ -14,6 +14,18 @@ NOW = datetime(2026, 12, 7, tzinfo=UTC)
 USER = User(account="123456789012", name="alice", user_id="AIDAEXAMPLE0000000001", created_at=NOW)
 
 
+def _event(version: int, change: Change) -> ChangeEvent:
+    """The event the writer would append for ``change`` at ``version``."""
+    return ChangeEvent(
+        version=version,
+        committed_at=0.0,
+        kind=change.kind,
+        account="123456789012",
+        action="Test",
+        payload=change.payload,
+    )
+
+
 def test_every_entity_model_names_a_kind_the_log_knows() -> None:
     """Each stored model's ``entity`` field is its collection's kind, so put kinds are known."""
     for kind, collection in COLLECTIONS.items():
@@ -33,15 +45,7 @@ def test_put_and_delete_take_their_kind_from_the_entity_and_fold() -> None:
     assert delete.kind == "user.delete"
     state = empty_state()
     for version, change in enumerate((put, delete), start=1):
-        event = ChangeEvent(
-            version=version,
-            committed_at=0.0,
-            kind=change.kind,
-            account="123456789012",
-            action="Test",
-            payload=change.payload,
-        )
-        state = apply(state, event)
+        state = apply(state, _event(version, change))
         assert (("123456789012", "alice") in state.users) == (change is put)
 
 
@@ -59,13 +63,5 @@ def test_a_batch_deletes_the_old_keys_then_puts_the_entities_atomically() -> Non
     assert "deletes" not in Change.batch([USER]).payload.model_dump(mode="json")
     state = empty_state()
     for version, change in enumerate((Change.put(USER), batch), start=1):
-        event = ChangeEvent(
-            version=version,
-            committed_at=0.0,
-            kind=change.kind,
-            account="123456789012",
-            action="Test",
-            payload=change.payload,
-        )
-        state = apply(state, event)
+        state = apply(state, _event(version, change))
     assert set(state.users) == {("123456789012", "bob")}
