@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.exceptions
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deploy.status import http_json
 from tests.awswire.raw_http import exchange, post, signed_post
+from tests.controlplane.conftest import error_of
 from tests.e2e.cluster import Cluster, running_cluster
 from tests.e2e.fuzz_inputs import authorize_bodies, json_bodies, query_bodies
 from tests.e2e.sts_helpers import allow, credentials_of, policy, sts, version_of
@@ -45,17 +45,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         env={"IAM_PLANES_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT)},
     ) as running:
         yield running
-
-
-def _error(call: Any, **kwargs: Any) -> tuple[str, int, str]:
-    with pytest.raises(botocore.exceptions.ClientError) as raised:
-        call(**kwargs)
-    error = raised.value.response
-    return (
-        error["Error"]["Code"],
-        error["ResponseMetadata"]["HTTPStatusCode"],
-        error["Error"]["Message"],
-    )
 
 
 def _user_with_key(cluster: Cluster, name: str, document: str) -> dict[str, str]:
@@ -92,7 +81,7 @@ def test_pass_role_guards_add_role_to_instance_profile(cluster: Cluster) -> None
     )
     deployer = cluster.iam(**_user_with_key(cluster, "deployer", grants))
 
-    assert _error(
+    assert error_of(
         deployer.add_role_to_instance_profile, InstanceProfileName="escalate", RoleName="admin"
     ) == (
         "AccessDenied",
@@ -101,7 +90,7 @@ def test_pass_role_guards_add_role_to_instance_profile(cluster: Cluster) -> None
         f"iam:PassRole on resource: arn:aws:iam::{account}:role/admin "
         "because no identity-based policy allows the iam:PassRole action",
     )
-    code, status, message = _error(
+    code, status, message = error_of(
         deployer.add_role_to_instance_profile,
         InstanceProfileName="wrong-service",
         RoleName="lambda-only",
@@ -140,7 +129,7 @@ def test_another_accounts_policy_cannot_be_attached(cluster: Cluster) -> None:
     )
     member_iam = cluster.iam(**session)
     member_iam.create_user(UserName="victim")
-    assert _error(member_iam.attach_user_policy, UserName="victim", PolicyArn=shared_arn) == (
+    assert error_of(member_iam.attach_user_policy, UserName="victim", PolicyArn=shared_arn) == (
         "NoSuchEntity",
         404,
         f"Policy arn:aws:iam::{account}:policy/shared does not exist or is not attachable.",
@@ -161,7 +150,7 @@ def test_policy_size_quotas_answer_limit_exceeded(cluster: Cluster) -> None:
         )
         tail = '"}]}'
         document = head + "a" * (size - len(head) - len(tail)) + tail
-        assert _error(iam.create_policy, PolicyName=f"big{size}", PolicyDocument=document) == (
+        assert error_of(iam.create_policy, PolicyName=f"big{size}", PolicyDocument=document) == (
             "LimitExceeded",
             409,
             "Cannot exceed quota for PolicySize: 6144",
@@ -181,9 +170,9 @@ def test_a_long_term_key_with_a_session_token_is_refused(cluster: Cluster) -> No
         403,
         "The security token included in the request is invalid.",
     )
-    assert _error(cluster.iam(**root, aws_session_token=token).list_users) == invalid
+    assert error_of(cluster.iam(**root, aws_session_token=token).list_users) == invalid
     assert (
-        _error(sts(cluster, "us-east-1", **root, aws_session_token=token).get_caller_identity)
+        error_of(sts(cluster, "us-east-1", **root, aws_session_token=token).get_caller_identity)
         == invalid
     )
     cluster.iam(**root).list_users()  # the same key without a token still works
