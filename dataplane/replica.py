@@ -327,9 +327,7 @@ class Replica:
         self.status = self._serving_status()
         if entries:
             # the common case (no delay): applied here, without waking the applying task
-            if self._apply_due():
-                async with self._version_changed:
-                    self._version_changed.notify_all()
+            await self._apply_due_and_announce()
             if self._pending:
                 self._arrived.set()
 
@@ -439,6 +437,13 @@ class Replica:
         detail = f"apply failed with {type(error).__name__}"
         self._halt(BadEntry(event.version, BadReason.INVALID, detail, event.kind))
 
+    async def _apply_due_and_announce(self) -> None:
+        """Apply what is due and wake the requests waiting for a version."""
+        if self._apply_due():
+            _log.debug("events_applied", version=self.state.version)
+            async with self._version_changed:
+                self._version_changed.notify_all()
+
     async def _apply_forever(self) -> None:
         while True:
             if not self._pending or self.partitioned:
@@ -448,7 +453,4 @@ class Replica:
             wait = self._pending[0][0] - self._clock()
             if wait > 0:
                 await asyncio.sleep(wait)
-            if self._apply_due():
-                _log.debug("events_applied", version=self.state.version)
-                async with self._version_changed:
-                    self._version_changed.notify_all()
+            await self._apply_due_and_announce()
