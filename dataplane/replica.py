@@ -25,7 +25,7 @@ from replication.consistency import StaleReplicaError
 from replication.delay import RegionDelays, new_seed
 from replication.entries import BadEntry, BadReason, LogEntry
 from replication.events import ChangeEvent
-from replication.log import ChangeFeed, ChangeLogReader
+from replication.log import READ_BATCH, ChangeFeed, ChangeLogReader
 from replication.state import IamState, apply, empty_state
 
 __all__ = [
@@ -44,7 +44,6 @@ _log = structlog.get_logger("dataplane.replica")
 
 #: how long a follower waits for a push before it reads the log anyway
 _TAIL_WAIT_SECONDS = 1.0
-_READ_LIMIT = 2000
 _RETRY_SECONDS = 0.5
 _HALTED_RECHECK_SECONDS = 0.5
 _ARRIVALS_KEPT = 10_000
@@ -284,7 +283,7 @@ class Replica:
                     # the bad entry is read again and again (not waited for: it is there)
                     # until a repair stands in for it
                     await asyncio.sleep(_HALTED_RECHECK_SECONDS)
-                    await self._take(await self._log.read_after(self._read_version, _READ_LIMIT))
+                    await self._take(await self._log.read_after(self._read_version, READ_BATCH))
                     continue
                 # subscribed before reading what came before: nothing falls between
                 async with self._log.subscribed() as feed:
@@ -314,7 +313,7 @@ class Replica:
     async def _catch_up(self) -> None:
         """Read the log up to its head (after a partition, a halt, a lost connection)."""
         while self.halted is None and not self.partitioned:
-            entries = await self._log.read_after(self._read_version, _READ_LIMIT)
+            entries = await self._log.read_after(self._read_version, READ_BATCH)
             if not entries:
                 return
             await self._take(entries)

@@ -45,6 +45,7 @@ from replication.state import IamState
 
 __all__ = [
     "CHANGES_CHANNEL",
+    "READ_BATCH",
     "AppendConflictError",
     "ChangeFeed",
     "ChangeLogReader",
@@ -58,7 +59,8 @@ __all__ = [
 
 STREAM_KEY = "iam:log"
 HEAD_KEY = "iam:head"
-_READ_LIMIT = 2000
+#: how many entries a follower reads from the stream in one call
+READ_BATCH = 2000
 #: where every append publishes ``<version> <encoded event>`` for each entry it adds
 CHANGES_CHANNEL = "iam:changes"
 
@@ -143,7 +145,7 @@ class ChangeFeed:
         push; oldest first, a bad entry last."""
         pushed = await self.pushed(timeout)
         if not pushed:
-            return await self._log.read_after(version, _READ_LIMIT)
+            return await self._log.read_after(version, READ_BATCH)
         entries: list[LogEntry] = []
         expected = version + 1
         for pushed_version, raw in pushed:
@@ -152,7 +154,7 @@ class ChangeFeed:
             entry = classify_record(pushed_version, raw) if pushed_version == expected else None
             if not isinstance(entry, ChangeEvent):
                 # a gap, or an entry to read as stored (a repair may stand in for it)
-                return entries + await self._log.read_after(expected - 1, _READ_LIMIT)
+                return entries + await self._log.read_after(expected - 1, READ_BATCH)
             entries.append(entry)
             expected += 1
         return entries
@@ -314,15 +316,6 @@ class RedisChangeLog:
                 await pubsub.aclose()
             finally:
                 await pool.aclose()
-
-    async def wait_after(self, version: int, block_ms: int) -> list[LogEntry]:
-        """Entries after ``version``; blocks (XREAD BLOCK) up to ``block_ms`` for the first."""
-        reply: list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]] | None
-        reply = await self._client.xread(  # type: ignore[assignment]
-            {STREAM_KEY: f"{version}-0"}, block=block_ms, count=1000
-        )
-        entries = [entry for _stream, stream_entries in reply or [] for entry in stream_entries]
-        return await self._decoded(entries)
 
     async def _decoded(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[LogEntry]:
         """Each entry decoded, up to and including the first bad one that has no repair."""

@@ -3,6 +3,7 @@ is read from the stream instead, and pushes through a Redis replica (the replica
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +40,20 @@ async def test_appends_are_pushed_one_by_one_and_in_runs(log: RedisChangeLog) ->
             got += await feed.entries_after(got[-1].version, _WAIT)
         assert _versions(got) == [2, 3, 4]
         assert all(isinstance(entry, ChangeEvent) for entry in got)
+
+
+async def test_a_waiting_follower_is_woken_by_an_append(log: RedisChangeLog) -> None:
+    async with log.subscribed() as feed:
+        waiter = asyncio.create_task(feed.entries_after(0, _WAIT))
+        await asyncio.sleep(0.05)
+        assert not waiter.done()
+        await log.append(numbered_event(1))
+        assert _versions(await asyncio.wait_for(waiter, _WAIT)) == [1]
+
+
+async def test_with_nothing_new_the_wait_ends_empty(log: RedisChangeLog) -> None:
+    async with log.subscribed() as feed:
+        assert await feed.entries_after(0, 0.05) == []
 
 
 async def test_a_push_after_a_gap_reads_the_gap_from_the_stream(log: RedisChangeLog) -> None:

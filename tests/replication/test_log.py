@@ -51,21 +51,6 @@ async def test_concurrent_writers_never_fork_the_log(log: RedisChangeLog) -> Non
     assert await log.head() == 1
 
 
-async def test_wait_after_blocks_until_an_append(log: RedisChangeLog) -> None:
-    """A tailing reader wakes up with the event appended while it waits."""
-    waiter = asyncio.create_task(log.wait_after(0, block_ms=5000))
-    await asyncio.sleep(0.05)
-    assert not waiter.done()
-    await log.append(_event(1))
-    events = await asyncio.wait_for(waiter, 5)
-    assert [e.version for e in events] == [1]
-
-
-async def test_wait_after_returns_empty_on_timeout(log: RedisChangeLog) -> None:
-    """With nothing new, the tail returns an empty batch after its block time."""
-    assert await log.wait_after(0, block_ms=50) == []
-
-
 async def test_append_many_appends_a_run_atomically(log: RedisChangeLog) -> None:
     """A run of consecutive events after the head lands whole, readable in order."""
     await log.append(_event(1))

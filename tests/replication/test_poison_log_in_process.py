@@ -104,7 +104,8 @@ async def test_readers_get_the_events_before_a_bad_entry_and_the_bad_entry_last(
     assert [e.version for e in entries] == [1, 2, 3, 4]  # never 5: it lies past the bad one
     assert isinstance(entries[-1], BadEntry)
     assert entries[-1].reason is BadReason.UNDECODABLE
-    waited = await log.wait_after(3, block_ms=10)
+    async with log.subscribed() as feed:  # a follower, too, stops at the bad entry
+        waited = await feed.entries_after(3, 0.01)
     assert len(waited) == 1
     assert isinstance(waited[0], BadEntry)
     replayed = []
