@@ -88,15 +88,6 @@ class VersionUnavailableError(Exception):
     """A version to travel to is not in the log yet, or no longer (trimmed, no snapshot)."""
 
 
-def _stop_if_cancelled() -> None:
-    """Raise CancelledError if this task was asked to stop. A pub/sub read that times out at
-    the moment the task is cancelled can report the timeout and lose the cancellation (redis-py
-    turns its read timeout into "no message"), and the follower would then never stop."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-
-
 class LogTrimmedError(RuntimeError):
     """The log no longer holds the events after this replica's version (it was trimmed)."""
 
@@ -307,7 +298,6 @@ class Replica:
         """Take what the log pushes until partitioned, halted or stopped."""
         while not (self.partitioned or self._apply_failed or self.halted is not None):
             entries = await feed.entries_after(self._read_version, _TAIL_WAIT_SECONDS)
-            _stop_if_cancelled()
             await self._take(entries)
 
     async def _catch_up(self) -> None:

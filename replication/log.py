@@ -20,18 +20,17 @@ an operator has repaired it (``replication.repairs``), in which case its replace
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, cast
 
 import redis.asyncio as aioredis
-from redis.asyncio.client import PubSub
 from redis.exceptions import ResponseError
 
 from replication.entries import BadEntry, LogEntry, classify_entry, classify_record, version_of
 from replication.events import ChangeEvent, encode_event
+from replication.pushes import PushSubscription
 from replication.repairs import (
     REPAIR_SCRIPT,
     REPAIRS_KEY,
@@ -136,9 +135,9 @@ class ChangeFeed:
     the stream is read all the same: an entry appended without the script is found that way.
     """
 
-    def __init__(self, log: RedisChangeLog, pubsub: PubSub) -> None:
+    def __init__(self, log: RedisChangeLog, subscription: PushSubscription) -> None:
         self._log = log
-        self._pubsub = pubsub
+        self._subscription = subscription
 
     async def entries_after(self, version: int, timeout: float) -> list[LogEntry]:
         """The entries after ``version``, waiting up to ``timeout`` seconds for the first
@@ -160,21 +159,14 @@ class ChangeFeed:
         return entries
 
     async def pushed(self, timeout: float) -> list[tuple[int, bytes]]:
-        """The first message within ``timeout``, then every other one already here."""
+        """Every message pushed so far, or the first ones within ``timeout``, as (version,
+        encoded event); a message that does not start with a version is dropped (the stream
+        has the entry)."""
         pushed: list[tuple[int, bytes]] = []
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        message = None
-        while message is None and (left := deadline - loop.time()) > 0:
-            # None too for what is not a message (the subscription's confirmation, a health
-            # check's answer): wait on until the deadline
-            message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
-        while message is not None:
-            if message["type"] == "message":
-                head, _, raw = bytes(message["data"]).partition(b" ")
-                with contextlib.suppress(ValueError):
-                    pushed.append((int(head), raw))
-            message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0)
+        for message in await self._subscription.messages(timeout):
+            head, _, raw = message.partition(b" ")
+            with contextlib.suppress(ValueError):
+                pushed.append((int(head), raw))
         return pushed
 
 
@@ -301,21 +293,14 @@ class RedisChangeLog:
     async def subscribed(self) -> AsyncIterator[ChangeFeed]:
         """Entries pushed as they are appended, from the moment this returns (subscribe
         first, then read what came before, and nothing falls between)."""
-        # a connection of its own, outside the shared pool: closing the log's client (or a
-        # cancelled follower's teardown) then never waits on the other
-        shared = self._client.connection_pool
-        pool = aioredis.ConnectionPool(
-            connection_class=shared.connection_class, **shared.connection_kwargs
+        # a connection of its own, to the server the log's client reaches
+        subscription = await PushSubscription.open(
+            self._client.connection_pool, CHANGES_CHANNEL, max_buffered=READ_BATCH
         )
-        pubsub = aioredis.Redis(connection_pool=pool).pubsub()
         try:
-            await pubsub.subscribe(CHANGES_CHANNEL)
-            yield ChangeFeed(self, pubsub)
+            yield ChangeFeed(self, subscription)
         finally:
-            try:
-                await pubsub.aclose()
-            finally:
-                await pool.aclose()
+            subscription.close()
 
     async def _decoded(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[LogEntry]:
         """Each entry decoded, up to and including the first bad one that has no repair."""
