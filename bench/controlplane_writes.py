@@ -9,7 +9,11 @@ answer parsed). Median of each run's p50, over the repeated runs.
 
 Where a CreateUser's time goes inside the control plane is read from each answer's
 ``Server-Timing`` header (``controlplane.stages``): the p50 of every stage is a figure of its
-own, so a regression names the stage that grew.
+own, so a regression names the stage that grew. What each kind of process spends on it is
+read from /proc (the CPU time of its threads over the run, per write): the control plane, the
+replicas that follow the log (one of them also authorized the call), Redis, and the boto3
+client. On a small machine they all share the cores, so a write's latency depends on all of
+them, not only on the stages inside the control plane.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from functools import partial
 from typing import Any
 
 from awswire.server_timing import parse_server_timing
+from bench.cluster import BenchCluster
 from bench.figures import Figure, Target, median, percentile
 from bench.harness import Context
+from bench.idle import cpu_seconds
 from controlplane.stages import STAGES
 
 __all__ = ["STAGE_FIGURES", "WRITE_FIGURES", "measure_writes"]
@@ -94,7 +100,17 @@ _WRITTEN_FIGURES = (
         None,
     ),
 )
-WRITE_FIGURES = (*_BASE_FIGURES, *_WRITTEN_FIGURES, *STAGE_FIGURES)
+#: the kinds of process a write costs CPU in, as ``_cpu_kind`` names them
+CPU_KINDS = ("controlplane", "replicas", "redis", "client")
+CPU_FIGURES = tuple(
+    Figure(f"write_create_user_cpu_{kind}_ms", f"  CPU per CreateUser: {label}", "ms", None)
+    for kind, label in zip(
+        CPU_KINDS,
+        ("the control plane", "every replica together", "Redis", "the boto3 client"),
+        strict=True,
+    )
+)
+WRITE_FIGURES = (*_BASE_FIGURES, *_WRITTEN_FIGURES, *STAGE_FIGURES, *CPU_FIGURES)
 
 _POLICY = json.dumps(
     {
@@ -143,9 +159,9 @@ def measure_writes(context: Context) -> list[Figure]:
     replication links) are served by it. Then the same on a cluster with
     ``--durability write``, whose Redis writes the AOF before replying but does not fsync it.
     """
-    single = _measure(context.cluster.iam(), context, "single")
-    replicated = _measure(context.replicated_cluster.iam(), context, "replicated")
-    written = _measure(context.written_cluster.iam(), context, "written")
+    single = _measure(context.cluster, context, "single")
+    replicated = _measure(context.replicated_cluster, context, "replicated")
+    written = _measure(context.written_cluster, context, "written")
     create, put, get, create_replicated, put_replicated = _BASE_FIGURES
     create_written, put_written, redis_written = _WRITTEN_FIGURES
     written_redis = [r["CreateUser"]["stages"]["redis"] for r in written]
@@ -173,11 +189,40 @@ def measure_writes(context: Context) -> list[Figure]:
         ),
         dataclasses.replace(redis_written, value=round(median(written_redis), 4)),
         *_stage_figures([r["CreateUser"] for r in single]),
+        *_cpu_figures([r["CreateUser"] for r in single]),
     ]  # fmt: skip
 
 
-def _measure(iam: Any, context: Context, label: str) -> list[dict[str, dict[str, Any]]]:
+def _cpu_figures(runs: list[dict[str, Any]]) -> list[Figure]:
+    """CPU per write of each kind of process, median over the runs."""
+    return [
+        dataclasses.replace(figure, value=round(median([r["cpu_ms"][kind] for r in runs]), 3))
+        for figure, kind in zip(CPU_FIGURES, CPU_KINDS, strict=True)
+    ]
+
+
+def _cpu_kind(process: str) -> str:
+    """The kind of a cluster process by its name in the cluster file."""
+    if process == "controlplane":
+        return "controlplane"
+    return "redis" if process.startswith("redis") else "replicas"
+
+
+def _cpu_by_kind(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each kind of process, this one as ``client``."""
+    used = dict.fromkeys(CPU_KINDS, 0.0)
+    for process, pid in pids.items():
+        used[_cpu_kind(process)] += cpu_seconds(pid)
+    used["client"] = time.process_time()
+    return used
+
+
+def _measure(
+    cluster: BenchCluster, context: Context, label: str
+) -> list[dict[str, dict[str, Any]]]:
     """Repeated runs of sequential CreateUser, PutUserPolicy and GetUser on one cluster."""
+    iam = cluster.iam()
+    pids = cluster.pids()
     count = context.sizes.sequential_writes
     iam.create_user(UserName=f"bench-writes-warmup-{label}")
     for index in range(5):
@@ -188,7 +233,9 @@ def _measure(iam: Any, context: Context, label: str) -> list[dict[str, dict[str,
     for run in range(context.sizes.repeats):
         names = [f"bench-writes-{label}-{run}-{i}" for i in range(count)]
         stages: dict[str, list[float]] = {}
+        cpu_before = _cpu_by_kind(pids)
         creates = _timed([partial(iam.create_user, UserName=n) for n in names], stages)
+        cpu_after = _cpu_by_kind(pids)
         puts = _timed(
             [partial(iam.put_user_policy, UserName=n, PolicyName="p", PolicyDocument=_POLICY)
              for n in names]
@@ -197,6 +244,10 @@ def _measure(iam: Any, context: Context, label: str) -> list[dict[str, dict[str,
         create_stats: dict[str, Any] = _stats(creates)
         create_stats["stages"] = {
             stage: round(percentile(values, 0.5), 4) for stage, values in stages.items()
+        }
+        create_stats["cpu_ms"] = {
+            kind: round((cpu_after[kind] - cpu_before[kind]) / count * 1000, 3)
+            for kind in CPU_KINDS
         }
         runs.append(
             {"CreateUser": create_stats, "PutUserPolicy": _stats(puts), "GetUser": _stats(gets)}
