@@ -5,11 +5,9 @@ acknowledged write."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
-import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -19,17 +17,15 @@ from awswire.errors import AwsError
 from controlplane.iam import OPERATIONS
 from controlplane.iam.operation import Requester
 from controlplane.writer import Writer
-from deploy.ports import free_port_block
 from deploy.redis_server import (
     APPENDFSYNC,
-    new_password,
     start_redis_server,
     wait_for_redis,
-    write_redis_config,
 )
 from replication.arns import root_arn
 from replication.events import ChangeEvent
 from replication.log import RedisChangeLog, connect
+from tests.own_redis import own_redis
 
 ACCOUNT = "123456789012"
 CALLER = Requester(ACCOUNT, root_arn(ACCOUNT), None)
@@ -105,24 +101,6 @@ async def test_a_write_validated_against_a_pending_one_waits_for_it(log: Countin
     assert outcome.result["User"]["UserName"] == "twin" and version == 1
 
 
-@contextlib.contextmanager
-def _own_redis(
-    directory: Path, durability: str = "fsync"
-) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
-    """A redis-server of this test's own (AOF, appendfsync as ``durability`` says): URL,
-    config, process."""
-    port, password = free_port_block(1), new_password()
-    config = write_redis_config(directory, port, password, durability=durability)
-    process = start_redis_server(config)
-    url = f"redis://:{password}@127.0.0.1:{port}/0"
-    try:
-        wait_for_redis(url)
-        yield url, config, process
-    finally:
-        process.kill()
-        process.wait()
-
-
 @pytest.mark.parametrize("durability", ["fsync", "write"])
 async def test_kill_9_of_redis_during_runs_loses_no_acknowledged_write(
     tmp_path: Path, durability: str
@@ -131,7 +109,7 @@ async def test_kill_9_of_redis_during_runs_loses_no_acknowledged_write(
     restart from its AOF, every acknowledged user is in the log, the log is gapless, and the
     same writer writes again. Under either durability: ``write`` (appendfsync no) still writes
     the AOF before any reply, and a killed process's writes stay in the page cache."""
-    with _own_redis(tmp_path, durability) as (url, config, server):
+    with own_redis(tmp_path, durability) as (url, config, server):
         log = RedisChangeLog(connect(url))
         configured = await log.client.config_get("appendfsync")
         assert configured == {"appendfsync": APPENDFSYNC[durability]}

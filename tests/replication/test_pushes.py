@@ -5,7 +5,6 @@ answering (a redis-server stopped with SIGSTOP)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -16,9 +15,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from deploy.ports import free_port_block
-from deploy.redis_server import new_password, start_redis_server, wait_for_redis, write_redis_config
 from replication.log import connect
 from replication.pushes import PushSubscription
+from tests.own_redis import own_redis
 
 #: long enough never to end a test's wait on a healthy machine; messages come in milliseconds
 _WAIT = 10.0
@@ -138,59 +137,52 @@ async def test_a_closed_subscription_says_so(subscription: PushSubscription) -> 
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
-    """A redis-server of this test's own (it is stopped and killed), also on a Unix socket."""
-    port = free_port_block(1)
-    password = new_password()
-    config = write_redis_config(tmp_path, port, password)
+def stoppable_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
+    """A redis-server of this test's own (it may be stopped), also on a Unix socket."""
     socket_path = tmp_path / "redis.sock"
-    with config.open("a") as extra:
-        extra.write(f"\nunixsocket {socket_path}\nunixsocketperm 700\n")
-    process = start_redis_server(config)
-    url = f"redis://:{password}@127.0.0.1:{port}/0"
-    try:
-        wait_for_redis(url)
+    unix_socket = f"unixsocket {socket_path}\nunixsocketperm 700\n"
+    with own_redis(tmp_path, extra_config=unix_socket) as (url, _, process):
         yield url, process, socket_path
-    finally:
-        os.kill(process.pid, signal.SIGCONT)  # a stopped server ignores SIGKILL until resumed
-        process.kill()
-        process.wait()
+
+
+@pytest.fixture
+async def health_checked(
+    stoppable_redis: tuple[str, subprocess.Popen[bytes], Path],
+) -> AsyncIterator[PushSubscription]:
+    """A subscription to ``stoppable_redis`` that checks its connection every 0.1 s."""
+    subscribed = await _subscribed(stoppable_redis[0], health_check_seconds=0.1)
+    yield subscribed
+    subscribed.close()
 
 
 async def test_a_connection_that_stops_answering_is_reported(
-    own_redis: tuple[str, subprocess.Popen[bytes], Path],
+    stoppable_redis: tuple[str, subprocess.Popen[bytes], Path],
+    health_checked: PushSubscription,
 ) -> None:
-    url, process, _ = own_redis
-    subscription = await _subscribed(url, health_check_seconds=0.1)
-    try:
-        await _publish_run(url, 1)
-        assert await subscription.messages(_WAIT) == [b"1"]
-        os.kill(process.pid, signal.SIGSTOP)  # alive, connected, and silent
-        with pytest.raises(RedisConnectionError, match="stopped answering"):
-            for _ in range(20):  # quiet past the check, a PING, then no answer by the next
-                assert await subscription.messages(0.2) == []
-    finally:
-        os.kill(process.pid, signal.SIGCONT)
-        subscription.close()
+    url, process, _ = stoppable_redis
+    await _publish_run(url, 1)
+    assert await health_checked.messages(_WAIT) == [b"1"]
+    process.send_signal(signal.SIGSTOP)  # alive, connected, and silent
+    with pytest.raises(RedisConnectionError, match="stopped answering"):
+        for _ in range(20):  # quiet past the check, a PING, then no answer by the next
+            assert await health_checked.messages(0.2) == []
 
 
 async def test_a_quiet_healthy_connection_stays(
-    own_redis: tuple[str, subprocess.Popen[bytes], Path],
+    stoppable_redis: tuple[str, subprocess.Popen[bytes], Path],
+    health_checked: PushSubscription,
 ) -> None:
-    url, _, _ = own_redis
-    subscription = await _subscribed(url, health_check_seconds=0.1)
-    try:
-        for _ in range(10):  # several checks, each answered
-            assert await subscription.messages(0.2) == []
-        await _publish_run(url, 2)
-        taken, _ = await _take(subscription, 2)
-        assert taken == [b"1", b"2"]
-    finally:
-        subscription.close()
+    for _ in range(10):  # several checks, each answered
+        assert await health_checked.messages(0.2) == []
+    await _publish_run(stoppable_redis[0], 2)
+    taken, _ = await _take(health_checked, 2)
+    assert taken == [b"1", b"2"]
 
 
-async def test_over_a_unix_socket(own_redis: tuple[str, subprocess.Popen[bytes], Path]) -> None:
-    url, _, socket_path = own_redis
+async def test_over_a_unix_socket(
+    stoppable_redis: tuple[str, subprocess.Popen[bytes], Path],
+) -> None:
+    url, _, socket_path = stoppable_redis
     password = url.split(":")[2].split("@", maxsplit=1)[0]
     subscription = await _subscribed(f"unix://:{password}@{socket_path}?db=0")
     try:
