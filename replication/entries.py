@@ -23,7 +23,7 @@ from typing import Any, get_args
 import orjson
 from pydantic import ValidationError
 
-from replication.events import ChangeEvent, ChangeKind
+from replication.events import ChangeEvent, ChangeKind, validate_event
 from replication.upcasting import STORED_SCHEMA, NewerSchemaError, StoredSchema
 
 __all__ = [
@@ -134,7 +134,7 @@ def classify_record(
     if claimed not in KNOWN_KINDS:
         return BadEntry(version, BadReason.UNKNOWN_KIND, f"kind {kind!r} is not known", kind)
     try:
-        event = ChangeEvent.model_validate(record)
+        event = validate_event(record)
     except ValidationError as error:
         return BadEntry(version, BadReason.INVALID, _fields_of(error), kind)
     if event.version != version:
