@@ -131,7 +131,7 @@ def classify_record(
     if not record.keys() >= _ENVELOPE_FIELD_SET:  # one set test; the names only when needed
         missing = [name for name in _ENVELOPE_FIELDS if name not in record]
         return BadEntry(version, BadReason.MISSING_FIELD, "no " + ", ".join(missing), kind)
-    if claimed not in KNOWN_KINDS:
+    if kind is None or claimed not in KNOWN_KINDS:  # not a string: maybe not even hashable
         return BadEntry(version, BadReason.UNKNOWN_KIND, f"kind {kind!r} is not known", kind)
     try:
         event = validate_event(record)
