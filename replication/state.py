@@ -60,7 +60,9 @@ class LogGapError(RuntimeError):
 
 def entity_hash(entity: Entity) -> int:
     """A canonical 256-bit hash of one entity (sorted-key JSON of all its fields)."""
-    canonical = orjson.dumps(entity.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    # entity.model_dump(mode="json"), without passing its dozen keyword arguments per call
+    dumped = entity.__pydantic_serializer__.to_python(entity, mode="json")
+    canonical = orjson.dumps(dumped, option=orjson.OPT_SORT_KEYS)
     return int.from_bytes(hashlib.sha256(canonical).digest(), "big")
 
 
