@@ -326,7 +326,8 @@ class _Step:
         """The state with every gathered change (the same state when there is none)."""
         if not self._changes:
             return self._state
-        # positionally: IamState has only plain init fields, so this is replace(**changes)
+        # replace(**changes), positionally: every field of IamState is an __init__ parameter
+        # in field order (one that is not would make this raise, never misplace a value)
         values = list(_STATE_VALUES(self._state))
         for name, value in self._changes.items():
             values[_POSITION[name]] = value
