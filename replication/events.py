@@ -132,9 +132,21 @@ ChangePayload = Entity | EntityKey | BatchChange | RepairNote
 """What an event carries, by kind: the entity (``*.put``), its key (``*.delete``), a
 ``BatchChange`` (``batch.put``) or a ``RepairNote`` (``log.repair``)."""
 
+#: the kind that carries each payload model, but EntityKey (its kind depends on its entity)
+_KIND_OF_MODEL: dict[type, ChangeKind] = {
+    BatchChange: BATCH_KIND,
+    RepairNote: REPAIR_KIND,
+    **{model: _KINDS[f"{name}.put"] for name, model in _ENTITY_MODELS.items()},
+}
+
 
 def kind_of(payload: ChangePayload) -> ChangeKind:
     """The one event kind that carries ``payload``."""
+    # the fold asks this of every event: a payload of a model one kind carries is looked up
+    # by its type; the match says what that table holds and covers what it does not
+    known = _KIND_OF_MODEL.get(type(payload))
+    if known is not None:
+        return known
     match payload:
         case BatchChange():
             return BATCH_KIND
