@@ -98,11 +98,19 @@ def encode_snapshot(state: IamState, committed_at: float) -> tuple[bytes, Snapsh
     return raw, SnapshotInfo(state.version, committed_at, state.digest, len(raw), checksum)
 
 
+#: each collection's ``model.model_validate`` without its keyword handling, as snapshots
+#: load every entity through it
+_VALIDATORS: dict[str, Callable[[object], Entity]] = {
+    name: collection.model.__pydantic_validator__.validate_python
+    for name, collection in COLLECTIONS.items()
+}
+
+
 def _validated(records: list[dict[str, Any]]) -> Iterator[Entity]:
     """Each record as its entity model, dropping the record once it is built (lower peak RSS)."""
     for position, record in enumerate(records):
         records[position] = {}
-        yield COLLECTIONS[record["entity"]].model.model_validate(record)
+        yield _VALIDATORS[record["entity"]](record)
 
 
 def decode_snapshot(raw: bytes, checksum: str, schema: StoredSchema = STORED_SCHEMA) -> IamState:

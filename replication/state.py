@@ -13,8 +13,9 @@ adding a row, a field and its event kinds.
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import immutables
@@ -59,7 +60,9 @@ class LogGapError(RuntimeError):
 
 def entity_hash(entity: Entity) -> int:
     """A canonical 256-bit hash of one entity (sorted-key JSON of all its fields)."""
-    canonical = orjson.dumps(entity.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    # entity.model_dump(mode="json"), without passing its dozen keyword arguments per call
+    dumped = entity.__pydantic_serializer__.to_python(entity, mode="json")
+    canonical = orjson.dumps(dumped, option=orjson.OPT_SORT_KEYS)
     return int.from_bytes(hashlib.sha256(canonical).digest(), "big")
 
 
@@ -248,65 +251,106 @@ def empty_state() -> IamState:
     return IamState()
 
 
-def _rehash(state: IamState, old: Entity | None, new: Entity | None) -> int:
-    value = state.content_hash
-    if old is not None:
-        value -= entity_hash(old)
-    if new is not None:
-        value += entity_hash(new)
-    return value % _HASH_MODULUS
+#: IamState's fields in order: the fold builds each next state positionally from them
+_STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(IamState))
+_STATE_VALUES = operator.attrgetter(*_STATE_FIELDS)
+_POSITION: dict[str, int] = {name: index for index, name in enumerate(_STATE_FIELDS)}
 
 
-def _index_key(state: IamState, key: AccessKey, present: bool) -> IamState:
-    """Keep ``keys_by_owner`` in step with one access key put (present) or deleted."""
-    owner = (key.account, (key.user_name or "").lower())
-    current = state.keys_by_owner.get(owner, ())
-    if present:
-        if key.access_key_id in current:
-            return state
-        return replace(
-            state, keys_by_owner=state.keys_by_owner.set(owner, (*current, key.access_key_id))
-        )
-    remaining = tuple(k for k in current if k != key.access_key_id)
-    if remaining:
-        return replace(state, keys_by_owner=state.keys_by_owner.set(owner, remaining))
-    if owner in state.keys_by_owner:
-        return replace(state, keys_by_owner=state.keys_by_owner.delete(owner))
-    return state
+class _Step:
+    """The fields one fold step changes, gathered so the next state is built once.
+
+    ``dataclasses.replace`` runs its bookkeeping and the frozen ``__init__`` over every field
+    each time; one event used to call it two or three times (the collection and hash, the key
+    index, the version), which was most of what applying an entry cost.
+    """
+
+    __slots__ = ("_changes", "_state")
+
+    def __init__(self, state: IamState) -> None:
+        self._state = state
+        self._changes: dict[str, Any] = {}
+
+    def _current(self, name: str) -> Any:
+        changes = self._changes
+        return changes[name] if name in changes else getattr(self._state, name)
+
+    def _rehash(self, old: Entity | None, new: Entity | None) -> None:
+        value: int = self._current("content_hash")
+        if old is not None:
+            value -= entity_hash(old)
+        if new is not None:
+            value += entity_hash(new)
+        self._changes["content_hash"] = value % _HASH_MODULUS
+
+    def _index_key(self, key: AccessKey, present: bool) -> None:
+        """Keep ``keys_by_owner`` in step with one access key put (present) or deleted."""
+        owners: immutables.Map[tuple[str, str], tuple[str, ...]] = self._current("keys_by_owner")
+        owner = (key.account, (key.user_name or "").lower())
+        current = owners.get(owner, ())
+        if present:
+            if key.access_key_id not in current:
+                self._changes["keys_by_owner"] = owners.set(owner, (*current, key.access_key_id))
+            return
+        remaining = tuple(k for k in current if k != key.access_key_id)
+        if remaining:
+            self._changes["keys_by_owner"] = owners.set(owner, remaining)
+        elif owner in owners:
+            self._changes["keys_by_owner"] = owners.delete(owner)
+
+    def put(self, entity: Entity) -> None:
+        """Add or replace ``entity``."""
+        collection = COLLECTIONS[entity.entity]
+        members: immutables.Map[Any, Entity] = self._current(collection.field)
+        key = collection.key_of(entity)
+        old = members.get(key)
+        self._changes[collection.field] = members.set(key, entity)
+        self._rehash(old, entity)
+        if isinstance(entity, AccessKey):
+            self._index_key(entity, present=True)
+
+    def delete(self, ref: EntityKey) -> None:
+        """Remove the entity ``ref`` names (nothing when it is not there)."""
+        collection = COLLECTIONS[ref.entity]
+        members: immutables.Map[Any, Entity] = self._current(collection.field)
+        key = collection.key_of_ref(ref)
+        old = members.get(key)
+        if old is None:
+            return
+        self._changes[collection.field] = members.delete(key)
+        self._rehash(old, None)
+        if isinstance(old, AccessKey):
+            self._index_key(old, present=False)
+
+    def built(self) -> IamState:
+        """The state with every gathered change (the same state when there is none)."""
+        if not self._changes:
+            return self._state
+        # replace(**changes), positionally: every field of IamState is an __init__ parameter
+        # in field order (one that is not would make this raise, never misplace a value)
+        values = list(_STATE_VALUES(self._state))
+        for name, value in self._changes.items():
+            values[_POSITION[name]] = value
+        return IamState(*values)
+
+    def at_version(self, version: int) -> IamState:
+        """The state with every gathered change, at ``version``."""
+        self._changes["version"] = version
+        return self.built()
 
 
 def put_entity(state: IamState, entity: Entity) -> IamState:
     """The state with ``entity`` added or replaced."""
-    collection = COLLECTIONS[entity.entity]
-    members: immutables.Map[Any, Entity] = getattr(state, collection.field)
-    key = collection.key_of(entity)
-    old = members.get(key)
-    changes: dict[str, Any] = {
-        collection.field: members.set(key, entity),
-        "content_hash": _rehash(state, old, entity),
-    }
-    state = replace(state, **changes)
-    if isinstance(entity, AccessKey):
-        state = _index_key(state, entity, present=True)
-    return state
+    step = _Step(state)
+    step.put(entity)
+    return step.built()
 
 
 def delete_entity(state: IamState, ref: EntityKey) -> IamState:
     """The state without the entity ``ref`` names (unchanged when it is not there)."""
-    collection = COLLECTIONS[ref.entity]
-    members: immutables.Map[Any, Entity] = getattr(state, collection.field)
-    key = collection.key_of_ref(ref)
-    old = members.get(key)
-    if old is None:
-        return state
-    changes: dict[str, Any] = {
-        collection.field: members.delete(key),
-        "content_hash": _rehash(state, old, None),
-    }
-    state = replace(state, **changes)
-    if isinstance(old, AccessKey):
-        state = _index_key(state, old, present=False)
-    return state
+    step = _Step(state)
+    step.delete(ref)
+    return step.built()
 
 
 def apply(state: IamState, event: ChangeEvent) -> IamState:
@@ -319,20 +363,20 @@ def apply(state: IamState, event: ChangeEvent) -> IamState:
         return state
     if event.version != state.version + 1:
         raise LogGapError(f"state is at version {state.version}, event is {event.version}")
+    step = _Step(state)
     match _checked_payload(event):
         case RepairNote():
-            folded = state
+            pass
         case BatchChange(entities=entities, deletes=deletes):
-            folded = state
             for key in deletes:  # keys that move (a rename): gone first
-                folded = delete_entity(folded, key)
+                step.delete(key)
             for entity in entities:
-                folded = put_entity(folded, entity)
+                step.put(entity)
         case EntityKey() as key:
-            folded = delete_entity(state, key)
+            step.delete(key)
         case entity:
-            folded = put_entity(state, entity)
-    return replace(folded, version=event.version)
+            step.put(entity)
+    return step.at_version(event.version)
 
 
 def _checked_payload(event: ChangeEvent) -> ChangePayload:

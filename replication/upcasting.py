@@ -80,6 +80,8 @@ class StoredSchema:
 
     def event(self, record: Record, schema: int) -> Record:
         """An event record of ``schema`` as a record of the current schema."""
+        if schema == self.current:  # nearly every record: nothing to do, checked cheaply
+            return record
         for step in self._steps(schema):
             record = step.event(_entities_rewritten(record, step.entity))
         if schema < self.current:

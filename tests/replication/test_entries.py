@@ -71,6 +71,13 @@ def test_an_unknown_kind_is_told_and_named() -> None:
     assert entry.kind == "user.rename"
 
 
+@pytest.mark.parametrize("kind", [["user.put"], {"user": "put"}, 5, None])
+def test_a_kind_that_is_not_a_string_is_unknown(kind: object) -> None:
+    """Even one that is not hashable (a JSON array or object): a bad entry, not an error."""
+    entry = _bad(orjson.dumps(_record(kind=kind)))
+    assert (entry.reason, entry.kind) == (BadReason.UNKNOWN_KIND, None)
+
+
 def test_a_newer_schema_is_refused_not_applied_as_the_current_one() -> None:
     entry = _bad(orjson.dumps(_record(schema_version=99)))
     assert entry.reason is BadReason.NEWER_SCHEMA

@@ -70,6 +70,18 @@ def test_every_delete_kind_reads_its_key_and_names_its_kind_back() -> None:
         assert _stored_payload(event) == key
 
 
+def test_every_payload_model_names_the_kind_that_carries_it() -> None:
+    """kind_of looks most payloads up by their model: each entity's ``*.put``, the batch's
+    and the repair's kinds, and every other kind is a delete."""
+    note = RepairNote(reason="r", replaced=ReplacedEntry(reason="r", detail="d", sha256="0"))
+    named = {kind_of(BatchChange(entities=())), kind_of(note)}
+    for collection in COLLECTIONS.values():
+        named.add(kind_of(collection.model.model_construct()))
+    deletes = {kind for kind in get_args(ChangeKind) if kind.endswith(".delete")}
+    assert named | deletes == set(get_args(ChangeKind))
+    assert named == {"batch.put", "log.repair"} | {f"{e}.put" for e in COLLECTIONS}
+
+
 def test_a_put_reads_as_the_entity_its_kind_names() -> None:
     event = _read("user.put", ALICE.model_dump(mode="json"))
     assert isinstance(event, ChangeEvent)
