@@ -158,8 +158,9 @@ def _write_element(opening: str, closing: str, shape: Shape, value: Any, parts: 
             return
         parts.append(opening)
         member_tag = member.serialization.get("name", "member")
+        member_opening, member_closing = f"<{member_tag}>", f"</{member_tag}>"
         for item in value:
-            _write_element(f"<{member_tag}>", f"</{member_tag}>", member, item, parts)
+            _write_element(member_opening, member_closing, member, item, parts)
     elif kind == "map":
         parts.append(opening)
         _write_map(shape, value, parts)
