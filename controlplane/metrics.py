@@ -91,16 +91,26 @@ class ControlPlaneMetrics:
             "iam_planes_redis_up", "1 when the log's Redis answered the last scrape",
             registry=self.registry,
         )  # fmt: skip
+        # labelled children by their labels: every call observes a dozen stages, and labels()
+        # (validating and locking) costs more than the observation; the set of labels is small
+        self._children: dict[tuple[object, ...], Histogram] = {}
+
+    def _child(self, histogram: Histogram, *labels: str) -> Histogram:
+        key = (histogram, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = histogram.labels(*labels)
+        return child
 
     def observe_append(self, kind: str, seconds: float) -> None:
         """Record one durable append (the writer's hook)."""
-        self.appends.labels(kind).observe(seconds)
+        self._child(self.appends, kind).observe(seconds)
 
     def observe_stages(self, writes: bool, times: StageTimes) -> None:
         """Record where one IAM call's time went (the API's hook)."""
         call = "write" if writes else "read"
         for stage, seconds in times.durations.items():
-            self.stages.labels(call, stage).observe(seconds)
+            self._child(self.stages, call, stage).observe(seconds)
 
     def middleware(self) -> Middleware:
         """Time every request under its HTTP status."""
@@ -109,7 +119,8 @@ class ControlPlaneMetrics:
         async def timed(request: web.Request, handler: Handler) -> web.StreamResponse:
             started = time.perf_counter()
             response = await handler(request)
-            self.requests.labels(str(response.status)).observe(time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self._child(self.requests, str(response.status)).observe(seconds)
             return response
 
         return timed

@@ -65,15 +65,33 @@ class _NotSentError(Exception):
 
 @dataclass(slots=True)
 class _Accepted:
-    """A write whose event is queued: the state after it, and whether it is durable yet."""
+    """A write whose event is queued: the state after it, and the writes waiting for it to
+    be durable."""
 
     event: ChangeEvent
     state: IamState
-    durable: asyncio.Future[None] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+    #: a future per waiting write, so a cancelled write cancels its own wait and nobody
+    #: else's (what asyncio.shield on one shared future did, at the cost of an extra turn of
+    #: the event loop and two callbacks per write)
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
     #: how long the Redis call that made it durable took (the ``redis`` stage)
     redis_seconds: float = 0.0
+
+    def durable(self) -> asyncio.Future[None]:
+        """A future of the caller's own, done once the event is durable (or failed)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(future)
+        return future
+
+    def settle(self, error: BaseException | None = None) -> None:
+        """Tell every waiting write: durable (``error`` None) or failed with ``error``."""
+        for future in self.waiters:
+            if future.done():  # its write was cancelled
+                continue
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
 
 
 class Writer:
@@ -220,8 +238,10 @@ class Writer:
                     times.lap("apply")
                 if self._flusher is None:
                     self._flusher = asyncio.create_task(self._flush())
-        if last is not None:  # the answer may rest on writes not yet durable: wait for them
-            await asyncio.shield(last.durable)
+            # the answer may rest on writes not yet durable: wait for them
+            durable = last.durable() if last is not None else None
+        if durable is not None:
+            await durable
         if times is not None:
             # the Redis call apart from the rest of the wait, so a slow append names its cause;
             # only a write's own run (it started after the event was queued, so within the wait)
@@ -277,7 +297,7 @@ class Writer:
             _log.info(
                 "change_committed", version=event.version, kind=event.kind, action=event.action
             )
-            accepted.durable.set_result(None)
+            accepted.settle()
 
     def _fail(self, run: list[_Accepted], error: Exception) -> None:
         """The run's fate is unknown: rebuild from the log before the next write; fail the
@@ -286,9 +306,9 @@ class Writer:
         self._tip = None
         behind, self._queued = self._queued, []
         for accepted in run:
-            accepted.durable.set_exception(error)
+            accepted.settle(error)
         for accepted in behind:
-            accepted.durable.set_exception(_NotSentError())
+            accepted.settle(_NotSentError())
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)

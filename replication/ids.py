@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-import string
 
 __all__ = [
     "IdPrefix",
@@ -16,8 +15,11 @@ __all__ = [
     "new_unique_id",
 ]
 
-_ID_ALPHABET = string.ascii_uppercase + "234567"  # base32, as AWS's IDs look
-_SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
+# IDs are base32 (A-Z, 2-7), as AWS's look, and secrets base64 (letters, digits, + and /): each
+# is drawn as one token of random bytes and encoded, every character from whole random bits
+_ID_CHARACTERS = 17  # 85 random bits
+_ID_TOKEN_BYTES = 11  # 88 bits: the first 17 base32 characters are all random
+_SECRET_TOKEN_BYTES = 30  # 240 bits: exactly 40 base64 characters, no padding
 
 
 class IdPrefix:
@@ -35,7 +37,8 @@ class IdPrefix:
 
 def new_unique_id(prefix: str) -> str:
     """A fresh 21-character unique ID such as ``AIDA...``; never reused, even for a reused name."""
-    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(17))
+    token = base64.b32encode(secrets.token_bytes(_ID_TOKEN_BYTES))
+    return prefix + token[:_ID_CHARACTERS].decode("ascii")
 
 
 def new_access_key_id(account: str, prefix: str = IdPrefix.ACCESS_KEY) -> str:
@@ -63,7 +66,7 @@ def account_of_access_key(access_key_id: str) -> str | None:
 
 def new_secret_access_key() -> str:
     """A fresh 40-character secret access key."""
-    return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+    return base64.b64encode(secrets.token_bytes(_SECRET_TOKEN_BYTES)).decode("ascii")
 
 
 def new_account_id() -> str:

@@ -7,9 +7,10 @@ drops any value whose key names a secret, so credentials never reach a log line.
 from __future__ import annotations
 
 import functools
+import json as jsonlib
 import logging
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import structlog
@@ -35,10 +36,27 @@ def _names_a_secret(key: str) -> bool:
     return any(marker in lowered for marker in _SECRET_MARKERS)
 
 
+@functools.cache  # one encoder per fallback (structlog passes the same one every line)
+def _encoder(default: Callable[[Any], Any]) -> jsonlib.JSONEncoder:
+    return jsonlib.JSONEncoder(default=default)
+
+
+def _json_line(value: Any, *, default: Callable[[Any], Any]) -> str:
+    """``json.dumps(value, default=default)``, the same text, without building an encoder for
+    every line (a quarter of the cost of rendering one)."""
+    return _encoder(default).encode(value)
+
+
 def configure_logging(json: bool = True, level: int = logging.INFO) -> None:
-    """Set structlog up for a server process (JSON) or the console (key=value)."""
+    """Set structlog up for a server process (JSON) or the console (key=value).
+
+    Each line leaves in one write (a print is two with unbuffered output, as the planes run:
+    the line, then its newline).
+    """
     renderer: Any = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer(serializer=_json_line)
+        if json
+        else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
         processors=[
@@ -50,7 +68,7 @@ def configure_logging(json: bool = True, level: int = logging.INFO) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.WriteLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
     # aiohttp's access log would print every request line: keep only its warnings

@@ -1,7 +1,8 @@
 """The contract between the planes: ``/authorize`` queries and the answers to them.
 
-The control plane builds its queries with these models and reads the answers with them; the
-data plane validates every query with them. The data plane builds its answers as plain dicts
+The control plane builds its queries with these models (the signed-request query of every IAM
+call as the very bytes the model gives, without building it) and reads the answers with them;
+the data plane validates every query with them. The data plane builds its answers as plain dicts
 (the hot path: a model per answer would cost decisions per second), so the answer models are
 what its answers are tested against and what the control plane parses them into.
 

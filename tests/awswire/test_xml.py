@@ -9,7 +9,12 @@ import pytest
 
 from awswire.errors import AwsError
 from awswire.models import modeled_error
-from awswire.xml import query_error_response, serialize_query_error, serialize_query_result
+from awswire.xml import (
+    format_query_timestamp,
+    query_error_response,
+    serialize_query_error,
+    serialize_query_result,
+)
 from tests.awswire.botocore_helpers import parse_with_botocore
 
 T = datetime(2023, 10, 10, 12, 30, 5, tzinfo=UTC)
@@ -114,6 +119,43 @@ def test_timestamps_and_booleans_are_written_as_aws_does() -> None:
     body = serialize_query_result("iam", "ListUsers", {"Users": [USER], "IsTruncated": False}, "r")
     assert b"<CreateDate>2023-10-10T12:30:05Z</CreateDate>" in body.body
     assert b"<IsTruncated>false</IsTruncated>" in body.body
+
+
+def test_documents_are_written_byte_for_byte() -> None:
+    """The exact bytes: members in model order, list members and map entries, text escaped
+    (a carriage return as ``&#13;``), milliseconds kept and a year written as strftime's %Y."""
+    user = {
+        "Path": "/",
+        "UserName": "bob",
+        "UserId": "AIDAEXAMPLE",
+        "Arn": "arn:aws:iam::123456789012:user/bob",
+        "CreateDate": T.replace(microsecond=123456),
+        "Tags": [{"Key": "team", "Value": "a & <b>\r\n"}, {"Key": "k", "Value": ""}],
+    }
+    created = serialize_query_result("iam", "CreateUser", {"User": user}, "req-1").body
+    assert created.decode() == (
+        '<CreateUserResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+        "<CreateUserResult><User><Path>/</Path><UserName>bob</UserName>"
+        "<UserId>AIDAEXAMPLE</UserId><Arn>arn:aws:iam::123456789012:user/bob</Arn>"
+        "<CreateDate>2023-10-10T12:30:05.123Z</CreateDate><Tags>"
+        "<member><Key>team</Key><Value>a &amp; &lt;b&gt;&#13;\n</Value></member>"
+        "<member><Key>k</Key><Value></Value></member></Tags></User></CreateUserResult>"
+        "<ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></CreateUserResponse>"
+    )
+    summary = {"SummaryMap": {"Users": 3, "Groups": 0}}
+    summarized = serialize_query_result("iam", "GetAccountSummary", summary, "req-2").body
+    assert summarized.decode() == (
+        '<GetAccountSummaryResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+        "<GetAccountSummaryResult><SummaryMap>"
+        "<entry><key>Users</key><value>3</value></entry>"
+        "<entry><key>Groups</key><value>0</value></entry>"
+        "</SummaryMap></GetAccountSummaryResult>"
+        "<ResponseMetadata><RequestId>req-2</RequestId></ResponseMetadata>"
+        "</GetAccountSummaryResponse>"
+    )
+    assert format_query_timestamp(datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC)) == (
+        datetime(999, 1, 2, 3, 4, 5).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
 
 
 def test_unknown_result_member_is_a_programming_error() -> None:

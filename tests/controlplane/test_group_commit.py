@@ -8,6 +8,7 @@ import asyncio
 import signal
 import time
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,14 @@ import redis.asyncio as aioredis
 
 from awswire.errors import AwsError
 from controlplane.iam import OPERATIONS
-from controlplane.iam.operation import Requester
+from controlplane.iam.operation import (
+    HandlerResult,
+    Operation,
+    OperationKind,
+    Params,
+    Requester,
+    any_resource,
+)
 from controlplane.writer import Writer
 from deploy.redis_server import (
     APPENDFSYNC,
@@ -25,6 +33,7 @@ from deploy.redis_server import (
 from replication.arns import root_arn
 from replication.events import ChangeEvent
 from replication.log import RedisChangeLog, connect
+from replication.state import IamState
 from tests.own_redis import own_redis
 
 ACCOUNT = "123456789012"
@@ -99,6 +108,54 @@ async def test_a_write_validated_against_a_pending_one_waits_for_it(log: Countin
     assert isinstance(second, AwsError) and second.code == "EntityAlreadyExists"
     outcome, version = await writer.execute(OPERATIONS["GetUser"], {"UserName": "twin"}, CALLER)
     assert outcome.result["User"]["UserName"] == "twin" and version == 1
+
+
+class GatedLog(RedisChangeLog):
+    """The real change log, whose appends wait until the test opens the gate."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        super().__init__(client)
+        self.appending = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def append(self, event: ChangeEvent) -> int:
+        self.appending.set()
+        await self.gate.wait()
+        return await super().append(event)
+
+
+def _nothing_to_change(
+    state: IamState, params: Params, caller: Requester, now: datetime
+) -> HandlerResult:
+    return HandlerResult({})
+
+
+# a write that changes nothing (ResyncMFADevice with valid codes is one): its answer rests on
+# the tip, so it waits for the writes queued before it
+NO_CHANGE = Operation("NoChange", _nothing_to_change, any_resource, OperationKind.WRITE)
+
+
+async def test_a_cancelled_write_never_fails_a_write_waiting_on_its_event(redis_url: str) -> None:
+    """A write that changes nothing waits for the pending write before it; cancelling that
+    pending write's caller cancels its own wait only: the event is still appended and the
+    waiting write still answered at its version."""
+    log = GatedLog(connect(redis_url))
+    await log.client.flushdb()
+    try:
+        writer = Writer(log, clock=time.time)
+        await writer.catch_up()
+        pending = asyncio.create_task(writer.execute(CREATE_USER, {"UserName": "p"}, CALLER))
+        waiting = asyncio.create_task(writer.execute(NO_CHANGE, {}, CALLER))
+        await asyncio.wait_for(log.appending.wait(), 10)
+        assert not waiting.done()  # it waits for the pending write's event
+        pending.cancel()
+        log.gate.set()
+        _, version = await asyncio.wait_for(waiting, 10)
+        assert version == 1
+        assert pending.cancelled()
+        assert await log.head() == 1 and writer.state.version == 1
+    finally:
+        await log.close()
 
 
 @pytest.mark.parametrize("durability", ["fsync", "write"])
