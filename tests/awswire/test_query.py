@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl
 
 import pytest
 
 from awswire.errors import AwsError
-from awswire.query import _form_decoded, parse_query_request
+from awswire.query import parse_query_request
 from tests.awswire.botocore_helpers import serialize_query_body
 
 
@@ -201,22 +200,3 @@ def test_operation_without_input_parses_to_no_params() -> None:
     """GetCallerIdentity takes no input and parses to empty params."""
     body = b"Action=GetCallerIdentity&Version=2011-06-15"
     assert parse_query_request("sts", body) == ("GetCallerIdentity", {})
-
-
-@pytest.mark.parametrize(
-    "form",
-    [
-        "",
-        "&",
-        "a=1&&b=2&",
-        "name-only&x=",
-        "a=b=c",
-        "=v",
-        "a+b=c+d%2B%2b",
-        "k=%C3%A9%e9%ff%zz%2",
-        "%41%4=%",
-        "Action=CreateUser&Version=2010-05-08&UserName=u%20v",
-    ],
-)
-def test_form_pairs_are_decoded_as_parse_qsl_decodes_them(form: str) -> None:
-    assert _form_decoded(form) == parse_qsl(form, keep_blank_values=True)
