@@ -113,6 +113,9 @@ class Writer:
         # the durable projection plus every accepted event (None: nothing is pending)
         self._tip: IamState | None = None
         self._queued: list[_Accepted] = []
+        #: the newest accepted event (not durable yet while the tip is not None): queued, or
+        #: in the run being appended
+        self._newest: _Accepted | None = None
         self._flusher: asyncio.Task[None] | None = None
 
     async def catch_up(self) -> None:
@@ -218,7 +221,8 @@ class Writer:
             if times is not None:
                 times.lap("handler")
             if outcome.change is None:
-                last = self._queued[-1] if self._queued else None
+                # the tip may hold events already taken off the queue by the run in flight
+                last = self._newest if self._tip is not None else None
                 accepted = None
             else:
                 event = ChangeEvent(
@@ -231,7 +235,7 @@ class Writer:
                 )
                 if times is not None:
                     times.lap("encode")
-                accepted = last = _Accepted(event, apply(tip, event))
+                accepted = last = self._newest = _Accepted(event, apply(tip, event))
                 self._tip = accepted.state
                 self._queued.append(accepted)
                 if times is not None:

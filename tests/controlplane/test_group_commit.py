@@ -158,6 +158,28 @@ async def test_a_cancelled_write_never_fails_a_write_waiting_on_its_event(redis_
         await log.close()
 
 
+async def test_a_write_that_changes_nothing_waits_for_the_run_in_flight(redis_url: str) -> None:
+    """The pending write's run is being appended (so no longer queued) when a write that
+    changes nothing is validated against the tip holding it: that answer waits until the run
+    is durable, and reflects its version."""
+    log = GatedLog(connect(redis_url))
+    await log.client.flushdb()
+    try:
+        writer = Writer(log, clock=time.time)
+        await writer.catch_up()
+        pending = asyncio.create_task(writer.execute(CREATE_USER, {"UserName": "p"}, CALLER))
+        await asyncio.wait_for(log.appending.wait(), 10)
+        waiting = asyncio.create_task(writer.execute(NO_CHANGE, {}, CALLER))
+        await asyncio.sleep(0.1)
+        assert not waiting.done()  # its answer rests on the run in flight
+        log.gate.set()
+        _, version = await asyncio.wait_for(waiting, 10)
+        assert version == 1
+        await asyncio.wait_for(pending, 10)
+    finally:
+        await log.close()
+
+
 @pytest.mark.parametrize("durability", ["fsync", "write"])
 async def test_kill_9_of_redis_during_runs_loses_no_acknowledged_write(
     tmp_path: Path, durability: str
