@@ -135,49 +135,52 @@ def _nothing_to_change(
 NO_CHANGE = Operation("NoChange", _nothing_to_change, any_resource, OperationKind.WRITE)
 
 
-async def test_a_cancelled_write_never_fails_a_write_waiting_on_its_event(redis_url: str) -> None:
+@pytest.fixture
+async def gated(redis_url: str) -> AsyncIterator[tuple[GatedLog, Writer]]:
+    """A writer on a flushed log whose appends wait for the test's gate."""
+    log = GatedLog(connect(redis_url))
+    await log.client.flushdb()
+    writer = Writer(log, clock=time.time)
+    await writer.catch_up()
+    yield log, writer
+    await log.close()
+
+
+async def test_a_cancelled_write_never_fails_a_write_waiting_on_its_event(
+    gated: tuple[GatedLog, Writer],
+) -> None:
     """A write that changes nothing waits for the pending write before it; cancelling that
     pending write's caller cancels its own wait only: the event is still appended and the
     waiting write still answered at its version."""
-    log = GatedLog(connect(redis_url))
-    await log.client.flushdb()
-    try:
-        writer = Writer(log, clock=time.time)
-        await writer.catch_up()
-        pending = asyncio.create_task(writer.execute(CREATE_USER, {"UserName": "p"}, CALLER))
-        waiting = asyncio.create_task(writer.execute(NO_CHANGE, {}, CALLER))
-        await asyncio.wait_for(log.appending.wait(), 10)
-        assert not waiting.done()  # it waits for the pending write's event
-        pending.cancel()
-        log.gate.set()
-        _, version = await asyncio.wait_for(waiting, 10)
-        assert version == 1
-        assert pending.cancelled()
-        assert await log.head() == 1 and writer.state.version == 1
-    finally:
-        await log.close()
+    log, writer = gated
+    pending = asyncio.create_task(writer.execute(CREATE_USER, {"UserName": "p"}, CALLER))
+    waiting = asyncio.create_task(writer.execute(NO_CHANGE, {}, CALLER))
+    await asyncio.wait_for(log.appending.wait(), 10)
+    assert not waiting.done()  # it waits for the pending write's event
+    pending.cancel()
+    log.gate.set()
+    _, version = await asyncio.wait_for(waiting, 10)
+    assert version == 1
+    assert pending.cancelled()
+    assert await log.head() == 1 and writer.state.version == 1
 
 
-async def test_a_write_that_changes_nothing_waits_for_the_run_in_flight(redis_url: str) -> None:
+async def test_a_write_that_changes_nothing_waits_for_the_run_in_flight(
+    gated: tuple[GatedLog, Writer],
+) -> None:
     """The pending write's run is being appended (so no longer queued) when a write that
     changes nothing is validated against the tip holding it: that answer waits until the run
     is durable, and reflects its version."""
-    log = GatedLog(connect(redis_url))
-    await log.client.flushdb()
-    try:
-        writer = Writer(log, clock=time.time)
-        await writer.catch_up()
-        pending = asyncio.create_task(writer.execute(CREATE_USER, {"UserName": "p"}, CALLER))
-        await asyncio.wait_for(log.appending.wait(), 10)
-        waiting = asyncio.create_task(writer.execute(NO_CHANGE, {}, CALLER))
-        await asyncio.sleep(0.1)
-        assert not waiting.done()  # its answer rests on the run in flight
-        log.gate.set()
-        _, version = await asyncio.wait_for(waiting, 10)
-        assert version == 1
-        await asyncio.wait_for(pending, 10)
-    finally:
-        await log.close()
+    log, writer = gated
+    pending = asyncio.create_task(writer.execute(CREATE_USER, {"UserName": "p"}, CALLER))
+    await asyncio.wait_for(log.appending.wait(), 10)
+    waiting = asyncio.create_task(writer.execute(NO_CHANGE, {}, CALLER))
+    await asyncio.sleep(0.1)
+    assert not waiting.done()  # its answer rests on the run in flight
+    log.gate.set()
+    _, version = await asyncio.wait_for(waiting, 10)
+    assert version == 1
+    await asyncio.wait_for(pending, 10)
 
 
 @pytest.mark.parametrize("durability", ["fsync", "write"])
