@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,10 @@ RESOURCE = "arn:aws:s3:::bucket/key"
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """Two regions; eu-west-1 holds changes back 4 s, so a grant can be seen pending."""
+    """Two regions; eu-west-1 holds changes back 6 s, so a grant can be seen pending."""
     with running_cluster(
         Path(tmp_path_factory.mktemp("why")),
-        "eu-west-1=4000",
+        "eu-west-1=6000",
         regions=("us-east-1", "eu-west-1"),
         up_options=NO_GATEWAY,
     ) as running:
@@ -98,7 +99,25 @@ def test_a_pending_grant_shows_at_the_head_and_time_travel_sees_before_it(
         while http_json(f"{record.endpoint}/state")[1]["read_version"] < version:
             assert time.monotonic() < deadline
             time.sleep(0.02)
-    answers = _why(cluster, carol, "s3:GetObject", "--region", "eu-west-1")
+    # both asked at once: the grant stays pending only for eu-west-1's delay, and each CLI
+    # run takes a second or more to start on a loaded machine
+    with ThreadPoolExecutor(2) as pool:
+        asked = pool.submit(_why, cluster, carol, "s3:GetObject", "--region", "eu-west-1")
+        table = pool.submit(
+            iam_planes,
+            "why",
+            "--state-dir",
+            str(cluster.state_dir),
+            "--principal",
+            carol,
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            RESOURCE,
+            "--region",
+            "eu-west-1",
+        ).result()
+        answers = asked.result()
     assert set(answers) == {"eu-west-1a", "eu-west-1b", "eu-west-1c"}
     behind = [a for a in answers.values() if a["version"] < version]
     assert behind, "every replica applied the grant before it was asked (a very slow machine)"
@@ -107,19 +126,6 @@ def test_a_pending_grant_shows_at_the_head_and_time_travel_sees_before_it(
         assert answer["head"]["decision"] == "Allow"
         assert answer["head"]["version"] >= version
         assert answer["stale"]["stale"]
-    table = iam_planes(
-        "why",
-        "--state-dir",
-        str(cluster.state_dir),
-        "--principal",
-        carol,
-        "--action",
-        "s3:GetObject",
-        "--resource",
-        RESOURCE,
-        "--region",
-        "eu-west-1",
-    )
     assert "(pending: granted at the" in table.stdout
     assert "missing for an Allow" in table.stdout
 
