@@ -142,20 +142,9 @@ _KIND_OF_MODEL: dict[type, ChangeKind] = {
 
 def kind_of(payload: ChangePayload) -> ChangeKind:
     """The one event kind that carries ``payload``."""
-    # the fold asks this of every event: a payload of a model one kind carries is looked up
-    # by its type; the match says what that table holds and covers what it does not
-    known = _KIND_OF_MODEL.get(type(payload))
-    if known is not None:
-        return known
-    match payload:
-        case BatchChange():
-            return BATCH_KIND
-        case RepairNote():
-            return REPAIR_KIND
-        case EntityKey():
-            return _KINDS[f"{payload.entity}.delete"]
-        case _:
-            return _KINDS[f"{payload.entity}.put"]
+    if isinstance(payload, EntityKey):
+        return _KINDS[f"{payload.entity}.delete"]
+    return _KIND_OF_MODEL[type(payload)]  # the fold asks this of every event: by type
 
 
 _M = TypeVar("_M", bound=BaseModel)
