@@ -39,6 +39,7 @@ __all__ = [
     "encode_event",
     "kind_of",
     "validate_event",
+    "validator_of",
 ]
 
 #: the schema this build writes (``replication.upcasting.STORED_SCHEMA``)
@@ -150,13 +151,13 @@ def kind_of(payload: ChangePayload) -> ChangeKind:
 _M = TypeVar("_M", bound=BaseModel)
 
 
-def _validator_of(model: type[_M]) -> Callable[[object], _M]:
+def validator_of(model: type[_M]) -> Callable[[object], _M]:
     """What ``model.model_validate`` calls, without its keyword handling (a measurable part
-    of decoding a log entry, which every reader does for every entry)."""
+    of decoding a log entry or loading a snapshot, done for every entry and entity)."""
     return cast(Callable[[object], _M], model.__pydantic_validator__.validate_python)
 
 
-_validate_key = _validator_of(EntityKey)
+_validate_key = validator_of(EntityKey)
 
 
 def _deleted_key(entity: str) -> Callable[[object], EntityKey]:
@@ -173,14 +174,14 @@ def _deleted_key(entity: str) -> Callable[[object], EntityKey]:
 
 def _payload_validators() -> dict[str, Callable[[object], ChangePayload]]:
     validators: dict[str, Callable[[object], ChangePayload]] = {
-        BATCH_KIND: _validator_of(BatchChange),
-        REPAIR_KIND: _validator_of(RepairNote),
+        BATCH_KIND: validator_of(BatchChange),
+        REPAIR_KIND: validator_of(RepairNote),
     }
     for kind in _KINDS:
         entity, verb = kind.split(".", 1)
         if entity in _ENTITY_MODELS:
             model = _ENTITY_MODELS[entity]
-            validators[kind] = _validator_of(model) if verb == "put" else _deleted_key(entity)
+            validators[kind] = validator_of(model) if verb == "put" else _deleted_key(entity)
     missing = set(_KINDS) - set(validators)
     if missing:  # a kind with no payload model could never be read
         raise RuntimeError(f"no payload model for {sorted(missing)}")
@@ -232,7 +233,7 @@ class ChangeEvent(BaseModel):
 
 
 #: ``ChangeEvent.model_validate`` for readers decoding log entries (``replication.entries``)
-validate_event = _validator_of(ChangeEvent)
+validate_event = validator_of(ChangeEvent)
 
 
 def encode_event(event: ChangeEvent) -> bytes:

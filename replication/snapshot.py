@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 import structlog
 
 from replication.entities import Entity
+from replication.events import validator_of
 from replication.state import COLLECTIONS, IamState, state_from_entities
 from replication.upcasting import STORED_SCHEMA, NewerSchemaError, StoredSchema
 
@@ -101,8 +102,7 @@ def encode_snapshot(state: IamState, committed_at: float) -> tuple[bytes, Snapsh
 #: each collection's ``model.model_validate`` without its keyword handling, as snapshots
 #: load every entity through it
 _VALIDATORS: dict[str, Callable[[object], Entity]] = {
-    name: collection.model.__pydantic_validator__.validate_python
-    for name, collection in COLLECTIONS.items()
+    name: validator_of(collection.model) for name, collection in COLLECTIONS.items()
 }
 
 
