@@ -33,16 +33,12 @@ HEALTH_CHECK_SECONDS = 10.0
 _CONNECT_SECONDS = 5.0
 
 
-def _command(*parts: bytes) -> bytes:
+def _packed(*parts: bytes | str) -> bytes:
     """``parts`` as one RESP command."""
-    encoded = [b"*%d\r\n" % len(parts)]
-    for part in parts:
-        encoded.append(b"$%d\r\n%s\r\n" % (len(part), part))
-    return b"".join(encoded)
-
-
-def _as_bytes(value: Any) -> bytes:
-    return value if isinstance(value, bytes) else str(value).encode()
+    # hiredis's stub types the argument as a one-element tuple (it takes any number of parts)
+    # and leaves the result untyped
+    packed: bytes = hiredis.pack_command(parts)  # type: ignore[arg-type]
+    return packed
 
 
 class PushSubscription(asyncio.Protocol):
@@ -107,8 +103,8 @@ class PushSubscription(asyncio.Protocol):
         hello = b""
         if password is not None:
             credentials = (username, password) if username else (password,)
-            hello += _command(b"AUTH", *(_as_bytes(part) for part in credentials))
-        self._transport.write(hello + _command(b"SUBSCRIBE", self._channel))
+            hello += _packed(b"AUTH", *credentials)
+        self._transport.write(hello + _packed(b"SUBSCRIBE", self._channel))
 
     async def messages(self, timeout: float) -> list[bytes]:
         """Every message kept so far; if none, the first ones within ``timeout`` seconds (an
@@ -136,7 +132,7 @@ class PushSubscription(asyncio.Protocol):
         if self._ping_unanswered:
             self._lose(RedisConnectionError("the pushes' connection stopped answering"))
         elif now - self._quiet_since >= self._health_check_seconds and self._transport is not None:
-            self._transport.write(_command(b"PING"))
+            self._transport.write(_packed(b"PING"))
             self._ping_unanswered = True
             self._quiet_since = now
 
